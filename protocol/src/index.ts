@@ -1,0 +1,8 @@
+// Public API of @fedledger/protocol: the container format, hashing, model specs, ledger types.
+export * from './errors';
+export * from './hash';
+export * from './canonical-json';
+export * from './safetensors';
+export * from './model-spec';
+export * from './container';
+export * from './ledger';
