@@ -1,0 +1,8 @@
+// Entry point for fabric-chaincode-node: exports the contracts this chaincode serves.
+import { FedLedgerContract } from './fedledger-contract';
+
+export { FedLedgerContract } from './fedledger-contract';
+export { LedgerRuleError } from './rule-error';
+
+export const contracts: (typeof FedLedgerContract)[] = [FedLedgerContract];
+export * from './simulated/simulated-ledger';
