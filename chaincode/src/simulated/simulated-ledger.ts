@@ -3,7 +3,7 @@
 // Fabric, but no ordering service, endorsement or consensus. Use it for tests and fast simulations
 // only; everything that shows its output must say it is simulated.
 import { createHash, randomBytes } from 'node:crypto';
-import type { ChaincodeStub, ClientIdentity } from 'fabric-shim-api';
+import type { ClientIdentity } from 'fabric-shim-api';
 import { Context } from 'fabric-contract-api';
 import { FedLedgerContract } from '../fedledger-contract';
 import { MemoryStub, MemoryWorldState } from './memory-stub';
