@@ -264,7 +264,9 @@ function checkLayout(entries: HeaderEntry[], dataLength: number): void {
 }
 
 function copyTensor(entry: HeaderEntry, data: Uint8Array): Tensor {
-  const slice = data.slice(entry.begin, entry.end);
+  // Copy into a fresh buffer: `data` may be a Node Buffer, whose slice() is a view, not a copy.
+  const slice = new Uint8Array(entry.end - entry.begin);
+  slice.set(data.subarray(entry.begin, entry.end));
   const count = elementCount(entry.shape);
   switch (entry.dtype) {
     case 'F64':

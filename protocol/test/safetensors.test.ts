@@ -46,6 +46,16 @@ describe('safetensors', () => {
     }
   });
 
+  it('decodes correctly from a Node Buffer that views a larger allocation', () => {
+    const bytes = writeSafetensors(sample());
+    const pooled = Buffer.concat([Buffer.alloc(13, 7), Buffer.from(bytes)]).subarray(13);
+    const back = readSafetensors(pooled);
+    const w = back.tensors.find((t) => t.name === 'w');
+    expect(Array.from(w?.data ?? [])).to.deep.equal([1, 2, 3, 4, 5, 6.5]);
+    const b = back.tensors.find((t) => t.name === 'b');
+    expect(Array.from(b?.data ?? [])).to.deep.equal([0.1, -0.2, 1e-300]);
+  });
+
   it('writes byte-identical files for the same content in any input order', () => {
     const a = writeSafetensors(sample(), { x: '1', y: '2' });
     const b = writeSafetensors([...sample()].reverse(), { y: '2', x: '1' });
