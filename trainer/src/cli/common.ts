@@ -1,0 +1,151 @@
+// What the CLI commands share: exit codes, backend start-up, model files, progress lines.
+import { readFileSync, writeFileSync } from 'node:fs';
+import type { Container, ModelSpec } from '@fedledger/protocol';
+import {
+  ContainerError,
+  checkTensorsMatchSpec,
+  decodeContainer,
+  modelSpecHash,
+  referenceModelSpec,
+  sealContainer,
+  validateModelSpec,
+} from '@fedledger/protocol';
+import type { Preprocessing } from '../data/preprocessing';
+import { BackendError, ConfigError, DataError, ModelError, PrivacyError } from '../errors';
+import type { BackendName } from '../model/backend';
+import { BACKEND_PREFERENCE, selectBackend } from '../model/backend';
+import type { ClassificationMetrics } from '../model/metrics';
+import type { EpochProgress } from '../training/trainer';
+import { UsageError } from './args';
+
+/** Process exit codes of `fedledger-trainer`. */
+export const EXIT = {
+  /** The command did what it was asked. */
+  OK: 0,
+  /** An unexpected failure (a bug or an environment problem); the stack trace is printed. */
+  INTERNAL: 1,
+  /** Bad command line: unknown command or option, missing or malformed value. */
+  USAGE: 2,
+  /** The data (CSV, schema, preprocessing) cannot be used; the message names file, row, column. */
+  DATA: 3,
+  /** A model file or model spec is malformed or does not fit the data. */
+  MODEL: 4,
+  /** The privacy settings cannot be met (e.g. no σ reaches the target ε) or are invalid. */
+  PRIVACY: 5,
+  /** A forced TensorFlow.js backend is not available. */
+  BACKEND: 6,
+} as const;
+
+/** The exit code for an error thrown by a command. */
+export function exitCodeFor(error: unknown): number {
+  if (error instanceof UsageError) return EXIT.USAGE;
+  if (error instanceof DataError) return EXIT.DATA;
+  if (error instanceof ModelError || error instanceof ContainerError) return EXIT.MODEL;
+  if (error instanceof PrivacyError || error instanceof ConfigError) return EXIT.PRIVACY;
+  if (error instanceof BackendError) return EXIT.BACKEND;
+  return EXIT.INTERNAL;
+}
+
+/** Activates the backend named by `--backend` (default auto) and says which one is in use. */
+export async function startBackend(wanted: string | undefined): Promise<BackendName> {
+  const name = wanted ?? 'auto';
+  if (name !== 'auto' && !(BACKEND_PREFERENCE as readonly string[]).includes(name)) {
+    throw new UsageError(
+      `--backend must be auto or one of ${BACKEND_PREFERENCE.join(', ')}, not "${name}".`,
+    );
+  }
+  const choice = await selectBackend(name as BackendName | 'auto');
+  const skipped = choice.skipped.length > 0 ? ` (skipped ${choice.skipped.join('; ')})` : '';
+  console.error(`backend: ${choice.name}${skipped}`);
+  return choice.name;
+}
+
+/** The model spec from `--spec`, or the reference MLP for the preprocessed data's width. */
+export function resolveSpec(specFile: string | undefined, prep: Preprocessing): ModelSpec {
+  if (specFile === undefined)
+    return referenceModelSpec(prep.featureNames.length, prep.label.classes.length);
+  try {
+    return validateModelSpec(JSON.parse(readFileSync(specFile, 'utf8')));
+  } catch (error) {
+    throw new ModelError(`${specFile}: not a usable model spec (${String(error)}).`, {
+      cause: error,
+    });
+  }
+}
+
+/**
+ * Reads a model container and checks it belongs to `spec`.
+ * @throws {ModelError} for a missing file or a spec mismatch; {ContainerError} for bad bytes.
+ */
+export function readModelFile(file: string, spec: ModelSpec): Container {
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(file);
+  } catch (error) {
+    throw new ModelError(`${file}: the model file cannot be read.`, { cause: error });
+  }
+  // A plain Uint8Array copy: protocol's reader takes `.slice()` to copy each tensor, but on a Node
+  // Buffer `.slice()` is a view into the whole file, which would misplace every tensor's data.
+  const container = decodeContainer(new Uint8Array(bytes));
+  if (container.metadata.encoding !== 'float32') {
+    throw new ModelError(
+      `${file}: encoding "${container.metadata.encoding}" cannot be trained on; float32 is needed.`,
+    );
+  }
+  if (container.metadata.modelSpecHash !== modelSpecHash(spec)) {
+    throw new ModelError(
+      `${file}: the model was made for another architecture (spec hash ${container.metadata.modelSpecHash}, expected ${modelSpecHash(spec)}); pass its --spec.`,
+    );
+  }
+  try {
+    checkTensorsMatchSpec(container.tensors, spec);
+  } catch (error) {
+    throw new ModelError(`${file}: ${String(error)}`, { cause: error });
+  }
+  return container;
+}
+
+/** Encodes and writes a container; returns its SHA-256 and size. */
+export function writeContainer(
+  file: string,
+  container: Container,
+): { sha256: string; bytes: number } {
+  const sealed = sealContainer(container);
+  writeFileSync(file, sealed.bytes);
+  return { sha256: sealed.sha256, bytes: sealed.bytes.length };
+}
+
+/** Prints one progress line per epoch to stderr. */
+export function printEpoch(p: EpochProgress): void {
+  const v = p.validation
+    ? `  val_loss ${p.validation.loss.toFixed(4)}  val_acc ${(p.validation.accuracy * 100).toFixed(2)} %`
+    : '';
+  console.error(
+    `epoch ${p.epoch}/${p.epochs}  loss ${p.trainLoss.toFixed(4)}${v}  ${Math.round(p.samplesPerSecond)} samples/s`,
+  );
+}
+
+/** Metrics with rounded figures, for printing and JSON output. */
+export interface MetricsSummary {
+  rows: number;
+  loss: number;
+  accuracy: number;
+  macroPrecision: number;
+  macroRecall: number;
+  macroF1: number;
+  confusion: number[][];
+}
+
+/** A metrics summary as a plain object with rounded figures, for JSON output. */
+export function metricsSummary(m: ClassificationMetrics): MetricsSummary {
+  const r = (x: number): number => Math.round(x * 1e4) / 1e4;
+  return {
+    rows: m.rows,
+    loss: r(m.loss),
+    accuracy: r(m.accuracy),
+    macroPrecision: r(m.macroPrecision),
+    macroRecall: r(m.macroRecall),
+    macroF1: r(m.macroF1),
+    confusion: m.confusion,
+  };
+}

@@ -1,0 +1,71 @@
+#!/usr/bin/env node
+// `fedledger-trainer`: the hospital trainer's command line. Exit codes are listed in EXIT (common.ts).
+import { argReader, parseArgs, UsageError } from './args';
+import { baselineCommand } from './baseline-command';
+import type { Command } from './command';
+import { EXIT, exitCodeFor } from './common';
+import { evaluateCommand } from './evaluate-command';
+import { generateCommand } from './generate-command';
+import { initCommand } from './init-command';
+import { trainCommand } from './train-command';
+
+const COMMANDS: readonly Command[] = [
+  generateCommand,
+  initCommand,
+  trainCommand,
+  baselineCommand,
+  evaluateCommand,
+];
+
+/** The top-level help text. */
+export function usage(): string {
+  const width = Math.max(...COMMANDS.map((c) => c.name.length));
+  return `Usage: fedledger-trainer <command> [options]   (fedledger-trainer <command> --help for details)
+
+Commands:
+${COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`).join('\n')}
+
+Exit codes:
+  ${EXIT.OK} ok · ${EXIT.USAGE} bad command line · ${EXIT.DATA} bad data (file, row and column named) · ${EXIT.MODEL} bad model file or spec
+  ${EXIT.PRIVACY} privacy settings cannot be met · ${EXIT.BACKEND} backend unavailable · ${EXIT.INTERNAL} internal error`;
+}
+
+/** Runs the CLI with `argv` (without node and script) and returns the exit code. */
+export async function main(argv: readonly string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    console.log(usage());
+    return name === undefined ? EXIT.USAGE : EXIT.OK;
+  }
+  const command = COMMANDS.find((c) => c.name === name);
+  try {
+    if (!command) throw new UsageError(`Unknown command "${name}".`);
+    const parsed = parseArgs(rest, command.options);
+    if (parsed.flags.has('help')) {
+      console.log(command.help);
+      return EXIT.OK;
+    }
+    if (parsed.positionals.length > 0)
+      throw new UsageError(`Unexpected argument "${parsed.positionals[0]}".`);
+    await command.run(argReader(parsed));
+    return EXIT.OK;
+  } catch (error) {
+    const code = exitCodeFor(error);
+    if (code === EXIT.INTERNAL) console.error(error);
+    else console.error(`error: ${(error as Error).message}`);
+    if (code === EXIT.USAGE) console.error(command ? `\n${command.help}` : `\n${usage()}`);
+    return code;
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      console.error(error);
+      process.exitCode = EXIT.INTERNAL;
+    },
+  );
+}

@@ -1,0 +1,167 @@
+// `fedledger-trainer train`: one offline local round, global model file in, update file out.
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { prepareHospitalData } from '../data/hospital-data';
+import { loadPreprocessing, savePreprocessing } from '../data/preprocessing';
+import { newRdpAccountant, restoreRdpAccountant } from '../dp/accountant';
+import type { DpMode, DpSettings } from '../dp/privacy-settings';
+import { trainLocalRound } from '../training/local-round';
+import type { ArgReader } from './args';
+import { UsageError } from './args';
+import type { Command } from './command';
+import { optionTable } from './command';
+import {
+  metricsSummary,
+  printEpoch,
+  readModelFile,
+  resolveSpec,
+  startBackend,
+  writeContainer,
+} from './common';
+
+export const trainCommand: Command = {
+  name: 'train',
+  summary: 'one local round: global model file -> update file (offline), with optional DP',
+  help: `Usage: fedledger-trainer train --data CSV --schema FILE --global MODEL --out UPDATE --msp MSPID [options]
+
+  --data CSV                 the hospital's extract
+  --schema FILE              its schema JSON
+  --global MODEL             the round's input model (container of kind "model")
+  --out UPDATE               where to write the update container (Δ = θ_local − θ_global)
+  --msp MSPID                this hospital's MSP ID (written into the update)
+  --round N                  round number (default: the global model's round)
+  --spec FILE                model spec JSON (default: the reference MLP)
+  --preprocessing FILE       reuse this fitted preprocessing (otherwise fit on the training split)
+  --save-preprocessing FILE  write the fitted preprocessing
+  --epochs N --batch-size N --learning-rate X   (defaults 5, 32, 0.001)
+  --seed N                   split/oversampling seed (default 42)
+  --dp none|update|dp-sgd    privacy mechanism (default none)
+  --epsilon X --delta X      target (ε, δ) for the whole run (defaults 1, 1e-5); σ is calibrated
+  --rounds N                 rounds the run plans, for calibration (default 10)
+  --clip X                   clipping norm C (default 1)
+  --noise-multiplier X       use this σ instead of calibrating
+  --privacy-state FILE       accountant state: read if present, updated after the round
+  --backend NAME             auto (default), tensorflow-gpu, tensorflow, wasm, cpu
+  --json                     print the summary as JSON
+
+Exit codes: 0 ok, 2 usage, 3 data, 4 model, 5 privacy, 6 backend, 1 internal.`,
+  options: optionTable(
+    [
+      'data',
+      'schema',
+      'global',
+      'out',
+      'msp',
+      'round',
+      'spec',
+      'preprocessing',
+      'save-preprocessing',
+      'epochs',
+      'batch-size',
+      'learning-rate',
+      'seed',
+      'dp',
+      'epsilon',
+      'delta',
+      'rounds',
+      'clip',
+      'noise-multiplier',
+      'privacy-state',
+      'backend',
+    ],
+    ['json'],
+  ),
+  async run(args) {
+    await startBackend(args.string('backend'));
+    const prepFile = args.string('preprocessing');
+    const data = prepareHospitalData({
+      csvFile: args.required('data'),
+      schema: args.required('schema'),
+      seed: args.string('seed') ?? 42,
+      ...(prepFile !== undefined ? { preprocessing: loadPreprocessing(prepFile) } : {}),
+    });
+    data.warnings.forEach((w) => console.error(`warning: ${w}`));
+    const saveTo = args.string('save-preprocessing');
+    if (saveTo !== undefined) savePreprocessing(saveTo, data.preprocessing);
+    const spec = resolveSpec(args.string('spec'), data.preprocessing);
+    const global = readModelFile(args.required('global'), spec);
+    const stateFile = args.string('privacy-state');
+    const dp = dpSettings(args);
+    const accountant =
+      stateFile !== undefined && existsSync(stateFile)
+        ? restoreRdpAccountant(JSON.parse(readFileSync(stateFile, 'utf8')))
+        : newRdpAccountant({});
+    const result = await trainLocalRound({
+      spec,
+      globalTensors: global.tensors,
+      data,
+      runId: global.metadata.runId,
+      round: args.integer('round', global.metadata.round) as number,
+      mspId: args.required('msp'),
+      dp,
+      accountant,
+      ...trainingNumbers(args),
+      onEpoch: printEpoch,
+    });
+    const written = writeContainer(args.required('out'), result.update);
+    if (stateFile !== undefined && result.dp)
+      writeFileSync(stateFile, `${JSON.stringify(accountant.state(), null, 2)}\n`);
+    const summary = {
+      update: args.required('out'),
+      sha256: written.sha256,
+      bytes: written.bytes,
+      runId: result.update.metadata.runId,
+      round: result.update.metadata.round,
+      mspId: result.update.metadata.mspId,
+      sampleCount: result.sampleCount,
+      validationBefore: metricsSummary(result.metrics.before),
+      validationAfter: metricsSummary(result.metrics.after),
+      ...(result.dpAccounting ? { dp: result.dpAccounting } : {}),
+      samplesPerSecond: Math.round(result.samplesPerSecond),
+    };
+    if (args.flag('json')) console.log(JSON.stringify(summary, null, 2));
+    else {
+      console.log(
+        `update ${summary.update}  sha256 ${summary.sha256}  ${summary.bytes} bytes  ${summary.sampleCount} samples`,
+      );
+      console.log(
+        `validation loss ${summary.validationBefore.loss} -> ${summary.validationAfter.loss}, accuracy ${summary.validationBefore.accuracy} -> ${summary.validationAfter.accuracy}, macro F1 ${summary.validationAfter.macroF1}`,
+      );
+      if (result.dpAccounting) {
+        console.log(
+          `dp ${result.dpAccounting.mechanism}: ε spent ${result.dpAccounting.epsilonSpent} at δ ${result.dpAccounting.delta} (σ ${result.dpAccounting.noiseMultiplier}, C ${result.dpAccounting.clipNorm})`,
+        );
+      }
+    }
+  },
+};
+
+function trainingNumbers(args: ArgReader): {
+  epochs?: number;
+  batchSize?: number;
+  learningRate?: number;
+} {
+  const out: { epochs?: number; batchSize?: number; learningRate?: number } = {};
+  const epochs = args.integer('epochs');
+  const batchSize = args.integer('batch-size');
+  const learningRate = args.number('learning-rate');
+  if (epochs !== undefined) out.epochs = epochs;
+  if (batchSize !== undefined) out.batchSize = batchSize;
+  if (learningRate !== undefined) out.learningRate = learningRate;
+  return out;
+}
+
+function dpSettings(args: ArgReader): DpSettings {
+  const mode = (args.string('dp') ?? 'none') as DpMode;
+  if (!['none', 'update', 'dp-sgd'].includes(mode))
+    throw new UsageError(`--dp must be none, update or dp-sgd, not "${mode}".`);
+  const settings: DpSettings = { mode };
+  const set = <K extends keyof DpSettings>(key: K, value: DpSettings[K] | undefined): void => {
+    if (value !== undefined) settings[key] = value;
+  };
+  set('targetEpsilon', args.number('epsilon'));
+  set('delta', args.number('delta'));
+  set('plannedRounds', args.integer('rounds'));
+  set('clipNorm', args.number('clip'));
+  set('noiseMultiplier', args.number('noise-multiplier'));
+  return settings;
+}

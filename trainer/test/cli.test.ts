@@ -1,0 +1,177 @@
+// The fedledger-trainer CLI, run in-process: help, exit codes, and generate → init → train → evaluate.
+import { expect } from 'chai';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import sinon from 'sinon';
+import { decodeContainer } from '@fedledger/protocol';
+import { main } from '../src/cli/main';
+import { EXIT } from '../src/cli/common';
+import { tempDir } from './helpers';
+
+describe('fedledger-trainer CLI', function () {
+  this.timeout(120_000);
+  let out: sinon.SinonStub;
+  let err: sinon.SinonStub;
+  beforeEach(() => {
+    out = sinon.stub(console, 'log');
+    err = sinon.stub(console, 'error');
+  });
+  afterEach(() => sinon.restore());
+  const printed = (stub: sinon.SinonStub): string =>
+    stub
+      .getCalls()
+      .map((c) => c.args.map(String).join(' '))
+      .join('\n');
+
+  it('prints help with the commands and exit codes', async () => {
+    expect(await main(['--help'])).to.equal(EXIT.OK);
+    expect(printed(out)).to.match(
+      /generate[\s\S]*train[\s\S]*baseline[\s\S]*evaluate[\s\S]*Exit codes/,
+    );
+    expect(await main(['train', '--help'])).to.equal(EXIT.OK);
+    expect(printed(out)).to.contain('--dp none|update|dp-sgd');
+  });
+
+  it('exits 2 on usage errors and 3 on bad data', async () => {
+    expect(await main(['fly'])).to.equal(EXIT.USAGE);
+    expect(await main(['generate', '--bogus', '1'])).to.equal(EXIT.USAGE);
+    expect(await main(['generate'])).to.equal(EXIT.USAGE);
+    const dir = tempDir();
+    const code = await main([
+      'evaluate',
+      '--model',
+      'm',
+      '--data',
+      join(dir, 'none.csv'),
+      '--schema',
+      join(dir, 'none.json'),
+    ]);
+    expect(code).to.equal(EXIT.DATA);
+    expect(printed(err)).to.contain('none.json');
+  });
+
+  it('generates, initialises, trains a DP round, and evaluates through files', async () => {
+    const dir = tempDir();
+    expect(await main(['generate', '--out', dir, '--patients', '800', '--seed', '4'])).to.equal(
+      EXIT.OK,
+    );
+    const data = join(dir, 'hospital1.csv');
+    const schema = join(dir, 'schema.json');
+    const global = join(dir, 'global.safetensors');
+    const update = join(dir, 'update.safetensors');
+    const prep = join(dir, 'prep.json');
+    const state = join(dir, 'privacy.json');
+    expect(
+      await main([
+        'init',
+        '--out',
+        global,
+        '--run-id',
+        'run-7',
+        '--data',
+        data,
+        '--schema',
+        schema,
+        '--save-preprocessing',
+        prep,
+      ]),
+    ).to.equal(EXIT.OK);
+    const trainArgs = [
+      'train',
+      '--data',
+      data,
+      '--schema',
+      schema,
+      '--global',
+      global,
+      '--out',
+      update,
+      '--msp',
+      'Hospital1MSP',
+      '--preprocessing',
+      prep,
+      '--epochs',
+      '1',
+      '--dp',
+      'dp-sgd',
+      '--epsilon',
+      '2',
+      '--rounds',
+      '2',
+      '--privacy-state',
+      state,
+      '--json',
+    ];
+    expect(await main(trainArgs)).to.equal(EXIT.OK, printed(err));
+    expect(printed(err)).to.match(/backend: \w+/);
+    expect(printed(err)).to.match(/epoch 1\/1/);
+    const summary = JSON.parse(out.lastCall.args[0] as string) as {
+      dp: { epsilonSpent: string };
+      sha256: string;
+    };
+    const first = Number(summary.dp.epsilonSpent);
+    const container = decodeContainer(new Uint8Array(readFileSync(update)));
+    expect(container.metadata).to.include({
+      kind: 'update',
+      runId: 'run-7',
+      round: 0,
+      mspId: 'Hospital1MSP',
+    });
+    expect(existsSync(state)).to.equal(true);
+    expect(await main(trainArgs)).to.equal(EXIT.OK);
+    const second = Number(
+      (JSON.parse(out.lastCall.args[0] as string) as { dp: { epsilonSpent: string } }).dp
+        .epsilonSpent,
+    );
+    expect(second).to.be.greaterThan(first);
+    expect(second).to.be.at.most(2);
+    expect(
+      await main([
+        'evaluate',
+        '--model',
+        global,
+        '--data',
+        data,
+        '--schema',
+        schema,
+        '--preprocessing',
+        prep,
+        '--json',
+      ]),
+    ).to.equal(EXIT.OK);
+    expect(JSON.parse(out.lastCall.args[0] as string)).to.include({ split: 'test' });
+    const pooled = [
+      'baseline',
+      '--data',
+      data,
+      '--data',
+      join(dir, 'hospital2.csv'),
+      '--schema',
+      schema,
+      '--epochs',
+      '1',
+      '--json',
+    ];
+    expect(await main(pooled)).to.equal(EXIT.OK, printed(err));
+    const baseline = JSON.parse(out.lastCall.args[0] as string) as { rows: { train: number } };
+    expect(baseline.rows.train).to.be.within(1270, 1290); // 80 % of 2 × 800
+    // A model made for another architecture is refused with exit code 4.
+    expect(
+      await main([
+        'train',
+        '--data',
+        data,
+        '--schema',
+        schema,
+        '--global',
+        update,
+        '--out',
+        join(dir, 'x'),
+        '--msp',
+        'M',
+        '--spec',
+        schema,
+      ]),
+    ).to.equal(EXIT.MODEL);
+  });
+});
