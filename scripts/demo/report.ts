@@ -1,0 +1,236 @@
+// The demo's summary: a console table and a report folder (report.md, CSVs, SVG charts).
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { ChartSeries } from './svg-chart';
+import { lineChartSvg } from './svg-chart';
+
+export interface SplitMetrics {
+  /** A hospital's MSP ID, or `pooled` for all hospitals' test splits together. */
+  split: string;
+  accuracy: number;
+  precision: number;
+  recall: number;
+  f1: number;
+}
+
+export interface RoundSummary {
+  round: number;
+  /** Block that committed the round's close, when the ledger reports it. */
+  closeBlock?: number;
+  aggregateHash: string;
+  included: string[];
+  /** Test-split metrics of the round's aggregate model. */
+  evaluations: SplitMetrics[];
+  /** Largest ε any hospital had spent after this round. */
+  epsilon: number;
+}
+
+export interface LedgerSummary {
+  kind: 'fabric' | 'simulated';
+  txCount: number;
+  /** Submit→commit seconds of every transaction the demo sent. */
+  latencies: number[];
+  /** Bytes of block data written by the run, when measurable (Fabric block files). */
+  chainBytes?: number;
+}
+
+export interface VerificationSummary {
+  ok: boolean;
+  rounds: { round: number; ok: boolean; problems: string[] }[];
+}
+
+export interface DemoSummary {
+  runId: string;
+  wallSeconds: number;
+  patientsPerHospital: number;
+  epochs: number;
+  targetEpsilon: number;
+  delta: number;
+  rounds: RoundSummary[];
+  ledger: LedgerSummary;
+  verification: VerificationSummary;
+}
+
+function mean(values: readonly number[]): number {
+  return values.length === 0 ? 0 : values.reduce((a, b) => a + b, 0) / values.length;
+}
+
+/** The q-th quantile (0..1) by nearest rank. */
+export function quantile(values: readonly number[], q: number): number {
+  if (values.length === 0) return 0;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] ?? 0;
+}
+
+function pct(x: number): string {
+  return `${(x * 100).toFixed(1)}%`;
+}
+
+/** Renders rows as an aligned plain-text table. */
+export function textTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: readonly string[]) =>
+    cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ');
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+}
+
+function splits(summary: DemoSummary): string[] {
+  return [...new Set(summary.rounds.flatMap((r) => r.evaluations.map((e) => e.split)))];
+}
+
+/** The per-round table printed at the end of the demo. */
+export function roundsTable(summary: DemoSummary): string {
+  const names = splits(summary);
+  const header = [
+    'round',
+    'block',
+    ...names.map((n) => `acc ${n.replace('MSP', '')}`),
+    'pooled P/R/F1',
+    'ε spent',
+  ];
+  const rows = summary.rounds.map((r) => {
+    const pooled = r.evaluations.find((e) => e.split === 'pooled');
+    return [
+      String(r.round),
+      r.closeBlock === undefined ? '-' : String(r.closeBlock),
+      ...names.map((n) => {
+        const e = r.evaluations.find((x) => x.split === n);
+        return e ? pct(e.accuracy) : '-';
+      }),
+      pooled
+        ? `${pooled.precision.toFixed(3)}/${pooled.recall.toFixed(3)}/${pooled.f1.toFixed(3)}`
+        : '-',
+      r.epsilon.toFixed(3),
+    ];
+  });
+  return textTable(header, rows);
+}
+
+/** Ledger and verification lines printed under the rounds table. */
+export function ledgerLines(summary: DemoSummary): string[] {
+  const l = summary.ledger;
+  const label =
+    l.kind === 'fabric'
+      ? 'Hyperledger Fabric (BFT ordering)'
+      : 'SIMULATED ledger (in-process, not Fabric)';
+  return [
+    `ledger: ${label}`,
+    `transactions: ${l.txCount}; submit→commit mean ${mean(l.latencies).toFixed(3)} s, p95 ${quantile(l.latencies, 0.95).toFixed(3)} s`,
+    l.chainBytes === undefined
+      ? 'chain growth: not measured'
+      : `chain growth: ${(l.chainBytes / 1024).toFixed(1)} KiB`,
+    `verification: ${summary.verification.ok ? '✓ every round verified from the ledger' : '✗ FAILED'}`,
+    ...summary.verification.rounds
+      .filter((r) => !r.ok)
+      .map((r) => `  ✗ round ${r.round}: ${r.problems.join('; ')}`),
+  ];
+}
+
+function csv(rows: readonly (readonly (string | number)[])[]): string {
+  return `${rows.map((r) => r.map((c) => (typeof c === 'string' && /[",\n]/.test(c) ? `"${c.replace(/"/g, '""')}"` : String(c))).join(',')).join('\n')}\n`;
+}
+
+/** Writes report.md, rounds.csv, ledger.csv and three SVG charts into `dir`. */
+export async function writeReport(dir: string, summary: DemoSummary): Promise<string[]> {
+  await mkdir(dir, { recursive: true });
+  const names = splits(summary);
+  const accuracySeries: ChartSeries[] = names.map((n) => ({
+    name: n,
+    points: summary.rounds.flatMap((r) => {
+      const e = r.evaluations.find((x) => x.split === n);
+      return e ? [{ x: r.round + 1, y: e.accuracy }] : [];
+    }),
+  }));
+  const files: Record<string, string> = {
+    'accuracy.svg': lineChartSvg(accuracySeries, {
+      title: 'Test accuracy of the global model after each round',
+      xLabel: 'round',
+      yLabel: 'accuracy',
+      formatY: (y) => pct(y),
+    }),
+    'epsilon.svg': lineChartSvg(
+      [{ name: 'ε spent', points: summary.rounds.map((r) => ({ x: r.round + 1, y: r.epsilon })) }],
+      {
+        title: `Privacy budget spent (target ε = ${summary.targetEpsilon}, δ = ${summary.delta})`,
+        xLabel: 'round',
+        yLabel: 'ε',
+        yMin: 0,
+        formatY: (y) => y.toFixed(2),
+      },
+    ),
+    'ledger-latency.svg': lineChartSvg(
+      [
+        {
+          name: 'submit→commit',
+          points: summary.ledger.latencies.map((s, i) => ({ x: i + 1, y: s })),
+        },
+      ],
+      {
+        title: `Ledger transaction latency (${summary.ledger.kind})`,
+        xLabel: 'transaction',
+        yLabel: 'seconds',
+        yMin: 0,
+        formatY: (y) => y.toFixed(2),
+      },
+    ),
+    'rounds.csv': csv([
+      [
+        'round',
+        'close_block',
+        'split',
+        'accuracy',
+        'precision',
+        'recall',
+        'f1',
+        'epsilon',
+        'aggregate_sha256',
+      ],
+      ...summary.rounds.flatMap((r) =>
+        r.evaluations.map((e) => [
+          r.round,
+          r.closeBlock ?? '',
+          e.split,
+          e.accuracy,
+          e.precision,
+          e.recall,
+          e.f1,
+          r.epsilon,
+          r.aggregateHash,
+        ]),
+      ),
+    ]),
+    'ledger.csv': csv([
+      ['transaction', 'submit_to_commit_seconds'],
+      ...summary.ledger.latencies.map((s, i) => [i + 1, s]),
+    ]),
+  };
+  const simulatedNote =
+    summary.ledger.kind === 'simulated'
+      ? '\n> **Simulated ledger.** This run used the in-process simulated ledger (the real contract code, no Fabric network, no ordering service). Ledger figures below are not Fabric figures.\n'
+      : '';
+  files['report.md'] = [
+    `# fedledger demo report: ${summary.runId}`,
+    simulatedNote,
+    `Three hospitals × ${summary.patientsPerHospital.toLocaleString('en')} synthetic patients, ${summary.rounds.length} rounds × ${summary.epochs} local epochs, DP-SGD at ε = ${summary.targetEpsilon} (δ = ${summary.delta}). Wall time ${(summary.wallSeconds / 60).toFixed(1)} min.`,
+    '',
+    '## Rounds',
+    '',
+    '```',
+    roundsTable(summary),
+    '```',
+    '',
+    '![accuracy per round](accuracy.svg)',
+    '![epsilon per round](epsilon.svg)',
+    '',
+    '## Ledger',
+    '',
+    ...ledgerLines(summary).map((l) => `- ${l}`),
+    '',
+    '![ledger latency](ledger-latency.svg)',
+    '',
+    'Data: [rounds.csv](rounds.csv), [ledger.csv](ledger.csv).',
+    '',
+  ].join('\n');
+  for (const [name, content] of Object.entries(files)) await writeFile(join(dir, name), content);
+  return Object.keys(files).map((name) => join(dir, name));
+}
