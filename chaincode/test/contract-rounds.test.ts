@@ -256,7 +256,8 @@ describe('contract: state, time and events', () => {
     expect(used.size).to.be.greaterThan(15);
     for (const code of used) expect(LEDGER_ERROR_CODES).to.have.property(code);
     const readme = readFileSync(join(__dirname, '..', '..', '..', 'README.md'), 'utf8');
-    for (const code of Object.keys(LEDGER_ERROR_CODES)) expect(readme).to.include(`| \`${code}\` |`);
+    for (const code of Object.keys(LEDGER_ERROR_CODES))
+      expect(readme).to.include(`| \`${code}\` |`);
   });
 });
 
