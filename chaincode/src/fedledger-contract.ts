@@ -247,6 +247,13 @@ export class FedLedgerContract extends Contract {
     return canonicalJson(record);
   }
 
+  /** Every run on the channel, in run ID order. */
+  @Transaction(false)
+  @Returns('string')
+  async ListRuns(ctx: Context): Promise<string> {
+    return canonicalJson(await new LedgerState(ctx).listRuns());
+  }
+
   /** The updates of one round, in MSP ID order. */
   @Transaction(false)
   @Returns('string')

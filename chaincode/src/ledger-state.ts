@@ -117,6 +117,11 @@ export class LedgerState {
     await this.write(this.updateKey(record.runId, record.round, record.mspId), record);
   }
 
+  /** Every run, in run ID order. */
+  async listRuns(): Promise<RunRecord[]> {
+    return this.scan<RunRecord>(RUN, []);
+  }
+
   /** Every round of a run, in round order. */
   async listRounds(runId: string): Promise<RoundRecord[]> {
     return this.scan<RoundRecord>(ROUND, [runId]);

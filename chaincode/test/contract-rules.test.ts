@@ -171,6 +171,12 @@ describe('contract: submitting updates', () => {
     ]);
   });
 
+  it('lists every run in run ID order', async () => {
+    const ledger = await ledgerWithOpenRound();
+    const runs = JSON.parse(await ledger.evaluate(auditor, 'ListRuns')) as { runId: string }[];
+    expect(runs.map((r) => r.runId)).to.deep.equal(['run-1']);
+  });
+
   it('rejects submissions to a closed or a future round', async () => {
     const ledger = await ledgerWithOpenRound();
     await submitAll(ledger, 0, [h1, h2]);

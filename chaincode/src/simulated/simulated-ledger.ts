@@ -46,7 +46,8 @@ export type ContractFunction =
   | 'GetUpdate'
   | 'ListUpdates'
   | 'GetAuditTrail'
-  | 'GetHistory';
+  | 'GetHistory'
+  | 'ListRuns';
 
 export interface SimulatedLedgerOptions {
   /** Clock for transaction timestamps; defaults to the system clock. */
