@@ -115,6 +115,12 @@ export async function trainLocalRound(input: Readonly<LocalRoundInput>): Promise
     extra['dp.clip_norm'] = dpAccounting.clipNorm ?? '';
     extra['dp.accountant'] = `rdp/${dp.conversion}`;
   }
+  // Local validation metrics travel with the update (hashed with it): what dashboards chart.
+  extra['metrics.accuracy'] = decimalString(after.accuracy);
+  extra['metrics.loss'] = decimalString(after.loss);
+  extra['metrics.macro_f1'] = decimalString(after.macroF1);
+  extra['metrics.macro_precision'] = decimalString(after.macroPrecision);
+  extra['metrics.macro_recall'] = decimalString(after.macroRecall);
   const update: Container = {
     metadata: {
       kind: 'update',

@@ -1,0 +1,427 @@
+// The round coordinator: creates runs, opens rounds, and closes them by aggregating exactly the
+// updates whose bytes match a committed ledger record created by their hospital. All of its state
+// can be rebuilt from the ledger and the blob store (plus the record of uploads that never reached
+// the ledger), so a restart at any point carries on without losing or double-counting an update.
+import { mkdir, readFile, readdir, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type {
+  Container,
+  ExcludedUpdate,
+  RoundRecord,
+  RunConfig,
+  RunRecord,
+  UpdateRecord,
+} from '@fedledger/protocol';
+import { decodeContainer } from '@fedledger/protocol';
+import type { ClientUpdate } from '../aggregation';
+import { flattenTensors } from '../aggregation';
+import { aggregateModel } from './aggregate-model';
+import type { BlobStore } from '../blob/blob-store';
+import { BadRequestError, BlobIntegrityError, GatewayError, NotFoundError } from '../errors';
+import type { CommitInfo, LedgerClient } from '../ledger/ledger-client';
+import type { EncryptedAggregator } from './encrypted';
+import { runSettings } from './run-settings';
+import { UpdateCheckError, checkUpdate } from './update-check';
+
+/** An upload that a hospital made for a round (it may or may not have reached the ledger). */
+export interface UploadNote {
+  runId: string;
+  round: number;
+  mspId: string;
+  sha256: string;
+  byteLength: number;
+  uploadedAt: string;
+}
+
+/** What happened when a round closed. */
+export interface RoundClosed {
+  runId: string;
+  round: number;
+  aggregateHash: string;
+  included: string[];
+  excluded: ExcludedUpdate[];
+  close: CommitInfo;
+  /** The next round's opening, unless the run has completed. */
+  next?: CommitInfo;
+}
+
+/** Things the coordinator tells the rest of the gateway about (logs, metrics, SSE). */
+export interface CoordinatorObserver {
+  roundClosed?(event: RoundClosed, durationMs: number): void;
+  updateExcluded?(runId: string, round: number, excluded: ExcludedUpdate): void;
+  error?(message: string, err: unknown): void;
+}
+
+export interface CoordinatorOptions {
+  ledger: LedgerClient;
+  blobs: BlobStore;
+  /** Folder for the coordinator's notes (uploads not yet on the ledger). */
+  stateDir: string;
+  observer?: CoordinatorObserver;
+  /** Aggregation over CKKS ciphertexts, for encrypted runs. */
+  encrypted?: EncryptedAggregator;
+  /** Clock (tests). */
+  now?: () => Date;
+}
+
+/** Serialises work per run, so a round is never closed twice concurrently. */
+class RunLocks {
+  private readonly tails = new Map<string, Promise<unknown>>();
+
+  run<T>(runId: string, work: () => Promise<T>): Promise<T> {
+    const previous = this.tails.get(runId) ?? Promise.resolve();
+    const next = previous.then(work, work);
+    this.tails.set(
+      runId,
+      next.catch(() => undefined),
+    );
+    return next;
+  }
+}
+
+export class Coordinator {
+  private readonly ledger: LedgerClient;
+  private readonly blobs: BlobStore;
+  private readonly stateDir: string;
+  private readonly observer: CoordinatorObserver;
+  private readonly locks = new RunLocks();
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private readonly now: () => Date;
+  private stopped = false;
+
+  constructor(private readonly options: CoordinatorOptions) {
+    this.ledger = options.ledger;
+    this.blobs = options.blobs;
+    this.stateDir = options.stateDir;
+    this.observer = options.observer ?? {};
+    this.now = options.now ?? (() => new Date());
+  }
+
+  /**
+   * Picks up every active run on the ledger: finishes a close that a crash interrupted, opens a
+   * missing next round, closes rounds that are complete, and arms deadline timers.
+   */
+  async resume(): Promise<void> {
+    await mkdir(join(this.stateDir, 'uploads'), { recursive: true });
+    for (const run of await this.ledger.listRuns()) {
+      if (run.status !== 'active') continue;
+      await this.locks.run(run.runId, () => this.reconcile(run.runId));
+    }
+  }
+
+  /** Stops deadline timers. */
+  stop(): void {
+    this.stopped = true;
+    for (const timer of this.timers.values()) clearTimeout(timer);
+    this.timers.clear();
+  }
+
+  /**
+   * Records a run on the ledger and opens round 0 with the initial model.
+   * @throws {BadRequestError} when the initial model is missing or does not fit the spec.
+   */
+  async createRun(
+    config: RunConfig,
+  ): Promise<{ run: RunRecord; created: CommitInfo; opened: CommitInfo }> {
+    const settings = runSettings(config);
+    let initial: Container;
+    try {
+      initial = decodeContainer(await this.blobs.get(config.initialModelHash));
+    } catch (err) {
+      if (err instanceof NotFoundError) {
+        throw new BadRequestError(
+          'FL_ERR_BAD_REQUEST',
+          `no model with SHA-256 ${config.initialModelHash} was uploaded; POST it to /v1/models first`,
+        );
+      }
+      throw err;
+    }
+    if (
+      initial.metadata.kind !== 'model' ||
+      initial.metadata.modelSpecHash !== config.modelSpecHash
+    ) {
+      throw new BadRequestError(
+        'FL_ERR_BAD_REQUEST',
+        "the initial model is not a model container for the run's model spec",
+      );
+    }
+    if (settings.encoding === 'float32') flattenTensors(initial.tensors, settings.modelSpec);
+    return this.locks.run(config.runId, async () => {
+      const created = await this.ledger.createRun(config);
+      const opened = await this.ledger.openRound(config.runId, 0, config.initialModelHash);
+      const run = await this.requireRun(config.runId);
+      this.armDeadline(run, 0, this.now());
+      return { run, created, opened };
+    });
+  }
+
+  private async requireRun(runId: string): Promise<RunRecord> {
+    const run = await this.ledger.getRun(runId);
+    if (!run) throw new NotFoundError('FL_ERR_NOT_FOUND', `run ${runId} does not exist`);
+    return run;
+  }
+
+  /** The open round of a run, if any. */
+  async openRound(runId: string): Promise<RoundRecord | undefined> {
+    const trail = await this.ledger.getAuditTrail(runId);
+    return trail?.rounds.find((r) => r.status === 'open');
+  }
+
+  // --- uploads that may never reach the ledger ---------------------------------------------
+
+  private notePath(runId: string, round: number, mspId: string): string {
+    return join(this.stateDir, 'uploads', runId, String(round), `${mspId}.json`);
+  }
+
+  /** Remembers an upload, so that one that never reaches the ledger is reported at close. */
+  async noteUpload(note: UploadNote): Promise<void> {
+    const path = this.notePath(note.runId, note.round, note.mspId);
+    await mkdir(join(this.stateDir, 'uploads', note.runId, String(note.round)), {
+      recursive: true,
+    });
+    await writeFile(`${path}.tmp`, JSON.stringify(note));
+    await rename(`${path}.tmp`, path);
+  }
+
+  private async uploadNotes(runId: string, round: number): Promise<UploadNote[]> {
+    const dir = join(this.stateDir, 'uploads', runId, String(round));
+    let names: string[];
+    try {
+      names = await readdir(dir);
+    } catch {
+      return [];
+    }
+    const notes: UploadNote[] = [];
+    for (const name of names.filter((n) => n.endsWith('.json')).sort()) {
+      notes.push(JSON.parse(await readFile(join(dir, name), 'utf8')) as UploadNote);
+    }
+    return notes;
+  }
+
+  // --- closing ------------------------------------------------------------------------------
+
+  /** Called after an update commits: closes the round if every participant has submitted. */
+  async updateCommitted(runId: string, round: number): Promise<RoundClosed | undefined> {
+    return this.locks.run(runId, async () => {
+      const run = await this.requireRun(runId);
+      const current = await this.ledger.getRound(runId, round);
+      if (!current || current.status !== 'open') return undefined;
+      const updates = await this.ledger.listUpdates(runId, round);
+      if (updates.length < run.participants.length) return undefined;
+      return this.close(run, current, updates);
+    });
+  }
+
+  /**
+   * Closes the open round now if the quorum of valid updates is there (operator action, and what
+   * the deadline timer does).
+   */
+  async closeNow(runId: string): Promise<RoundClosed | undefined> {
+    return this.locks.run(runId, async () => {
+      const run = await this.requireRun(runId);
+      const open = await this.openRound(runId);
+      if (!open) return undefined;
+      return this.close(run, open, await this.ledger.listUpdates(runId, open.round));
+    });
+  }
+
+  private async reconcile(runId: string): Promise<void> {
+    const trail = await this.ledger.getAuditTrail(runId);
+    if (!trail || trail.run.status !== 'active') return;
+    const run = trail.run;
+    const last = trail.rounds[trail.rounds.length - 1];
+    if (!last) {
+      await this.ledger.openRound(runId, 0, run.initialModelHash);
+      this.armDeadline(run, 0, this.now());
+      return;
+    }
+    if (last.status === 'closed') {
+      // Crashed between CloseRound and OpenRound: open the next round with the closed aggregate.
+      if (last.round + 1 < run.roundsPlanned && last.aggregateHash) {
+        await this.ledger.openRound(runId, last.round + 1, last.aggregateHash);
+        this.armDeadline(run, last.round + 1, this.now());
+      }
+      return;
+    }
+    if (last.updates.length >= run.participants.length) {
+      await this.close(run, last, last.updates);
+      return;
+    }
+    this.armDeadline(run, last.round, new Date(last.openedAt));
+  }
+
+  private armDeadline(run: RunRecord, round: number, openedAt: Date): void {
+    if (this.stopped) return;
+    const key = run.runId;
+    const existing = this.timers.get(key);
+    if (existing) clearTimeout(existing);
+    const dueMs =
+      openedAt.getTime() + runSettings(run).roundDeadlineSeconds * 1000 - this.now().getTime();
+    const timer = setTimeout(
+      () => {
+        this.timers.delete(key);
+        this.closeNow(run.runId).catch((err: unknown) => {
+          this.observer.error?.(
+            `round ${round} of run ${run.runId} could not close at its deadline`,
+            err,
+          );
+          // Try again later: quorum may still come.
+          this.armDeadline(run, round, this.now());
+        });
+      },
+      Math.max(1000, dueMs),
+    );
+    timer.unref();
+    this.timers.set(key, timer);
+  }
+
+  /**
+   * Aggregates the round's valid ledger-recorded updates, stores the new model, records the
+   * close on the ledger and opens the next round. Deterministic: a retry after a crash computes
+   * the same aggregate and the same hash.
+   */
+  private async close(
+    run: RunRecord,
+    round: RoundRecord,
+    records: UpdateRecord[],
+  ): Promise<RoundClosed> {
+    const started = Date.now();
+    const settings = runSettings(run);
+    const valid: {
+      record: UpdateRecord;
+      checked: ReturnType<typeof checkUpdate>;
+      bytes: Uint8Array;
+    }[] = [];
+    const excluded: ExcludedUpdate[] = [];
+    const exclude = (
+      record: Pick<UpdateRecord, 'mspId' | 'sha256'>,
+      reason: string,
+      detail: string,
+      onLedger = true,
+    ): void => {
+      const entry: ExcludedUpdate = {
+        mspId: record.mspId,
+        sha256: record.sha256,
+        reason: `${reason}: ${detail}`,
+        onLedger,
+      };
+      excluded.push(entry);
+      this.observer.updateExcluded?.(run.runId, round.round, entry);
+    };
+    for (const record of [...records].sort((a, b) => (a.mspId < b.mspId ? -1 : 1))) {
+      if (record.creator.mspId !== record.mspId) {
+        exclude(record, 'CREATOR_MISMATCH', `the record was created by ${record.creator.mspId}`);
+        continue;
+      }
+      let bytes: Uint8Array;
+      try {
+        bytes = await this.blobs.get(record.sha256);
+      } catch (err) {
+        if (err instanceof BlobIntegrityError) {
+          exclude(record, 'HASH_MISMATCH', 'the stored bytes no longer hash to the ledger record');
+        } else if (err instanceof NotFoundError) {
+          exclude(record, 'BLOB_MISSING', 'no bytes with the recorded SHA-256 were uploaded');
+        } else {
+          throw err;
+        }
+        continue;
+      }
+      if (bytes.byteLength !== record.byteLength) {
+        exclude(
+          record,
+          'LENGTH_MISMATCH',
+          `the blob has ${bytes.byteLength} bytes; the record says ${record.byteLength}`,
+        );
+        continue;
+      }
+      try {
+        const checked = checkUpdate(bytes, run, round.round, record.mspId);
+        if (checked.container.metadata.sampleCount !== record.sampleCount) {
+          exclude(record, 'METADATA_MISMATCH', 'the sample count differs from the ledger record');
+          continue;
+        }
+        valid.push({ record, checked, bytes });
+      } catch (err) {
+        if (!(err instanceof UpdateCheckError)) throw err;
+        exclude(record, err.reason, err.message);
+      }
+    }
+    // Uploads that never got a ledger record: never aggregated, reported for the audit trail.
+    const onLedger = new Set(records.map((r) => r.mspId));
+    for (const note of await this.uploadNotes(run.runId, round.round)) {
+      if (!onLedger.has(note.mspId)) {
+        exclude(
+          note,
+          'NOT_ON_LEDGER',
+          'the update was uploaded but has no committed ledger record',
+          false,
+        );
+      }
+    }
+    if (valid.length < run.minUpdatesPerRound) {
+      throw new GatewayError(
+        'FL_ERR_QUORUM_NOT_MET',
+        `round ${round.round} of run ${run.runId} has ${valid.length} valid updates; the quorum is ${run.minUpdatesPerRound}`,
+      );
+    }
+    const next = round.round + 1;
+    let model: { bytes: Uint8Array; sha256: string };
+    let included: string[];
+    if (settings.encoding === 'ckks') {
+      if (!this.options.encrypted) {
+        throw new GatewayError('FL_ERR_CONFIG', 'this gateway cannot aggregate encrypted updates');
+      }
+      model = await this.options.encrypted.aggregate(
+        run,
+        next,
+        valid.map((v) => ({
+          mspId: v.record.mspId,
+          sampleCount: v.record.sampleCount,
+          bytes: v.bytes,
+        })),
+      );
+      included = valid.map((v) => v.record.mspId);
+    } else {
+      const updates: ClientUpdate[] = valid.map((v) => ({
+        mspId: v.record.mspId,
+        sampleCount: v.record.sampleCount,
+        delta: v.checked.delta as Float32Array,
+      }));
+      const inputBytes = await this.blobs.get(round.inputModelHash);
+      const aggregate = aggregateModel(run, round, inputBytes, updates);
+      for (const v of valid) {
+        if (!aggregate.selected.includes(v.record.mspId)) {
+          exclude(v.record, 'NOT_SELECTED', `${run.strategy} did not select this update`);
+        }
+      }
+      model = aggregate;
+      included = aggregate.selected;
+    }
+    await this.blobs.putBytes(model.bytes);
+    const close = await this.ledger.closeRound({
+      runId: run.runId,
+      round: round.round,
+      aggregateHash: model.sha256,
+      included: [...included].sort(),
+      excluded,
+    });
+    const event: RoundClosed = {
+      runId: run.runId,
+      round: round.round,
+      aggregateHash: model.sha256,
+      included,
+      excluded,
+      close,
+    };
+    if (next < run.roundsPlanned) {
+      event.next = await this.ledger.openRound(run.runId, next, model.sha256);
+      this.armDeadline(run, next, this.now());
+    } else {
+      const timer = this.timers.get(run.runId);
+      if (timer) clearTimeout(timer);
+      this.timers.delete(run.runId);
+    }
+    this.observer.roundClosed?.(event, Date.now() - started);
+    return event;
+  }
+}

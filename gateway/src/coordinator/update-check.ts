@@ -1,0 +1,94 @@
+// Checks an update's bytes against its run before they are kept (upload) or aggregated (close).
+// Each failure has a stable reason code: the same code is the HTTP problem (FL_ERR_<code>) at
+// upload time and the exclusion reason recorded on the ledger at close time.
+import type { Container, RunRecord } from '@fedledger/protocol';
+import { ContainerError, checkTensorsMatchSpec, decodeContainer } from '@fedledger/protocol';
+import { flattenTensors, l2Norm } from '../aggregation';
+import type { RunSettings } from './run-settings';
+import { runSettings } from './run-settings';
+
+/** Why an update cannot be aggregated. */
+export type RejectionCode =
+  | 'MALFORMED_CONTAINER'
+  | 'NON_FINITE'
+  | 'SHAPE_MISMATCH'
+  | 'NORM_EXCEEDED'
+  | 'METADATA_MISMATCH'
+  | 'UNSUPPORTED_ENCODING';
+
+/** An update that failed a check. */
+export class UpdateCheckError extends Error {
+  constructor(
+    readonly reason: RejectionCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'UpdateCheckError';
+  }
+}
+
+/** A checked update: its container and, for plaintext runs, Δ flattened in spec order. */
+export interface CheckedUpdate {
+  container: Container;
+  delta?: Float32Array;
+  norm?: number;
+}
+
+/**
+ * Decodes and checks one update for `run`, round `round`, from `mspId`.
+ * @throws {UpdateCheckError} with the reason code and a sentence.
+ */
+export function checkUpdate(
+  bytes: Uint8Array,
+  run: RunRecord,
+  round: number,
+  mspId: string,
+): CheckedUpdate {
+  let container: Container;
+  try {
+    container = decodeContainer(bytes);
+  } catch (err) {
+    const code = err instanceof ContainerError ? err.code : undefined;
+    if (code === 'CONTAINER_NON_FINITE')
+      throw new UpdateCheckError('NON_FINITE', (err as Error).message);
+    if (code === 'CONTAINER_SHAPE_MISMATCH')
+      throw new UpdateCheckError('SHAPE_MISMATCH', (err as Error).message);
+    throw new UpdateCheckError('MALFORMED_CONTAINER', (err as Error).message);
+  }
+  const m = container.metadata;
+  const settings: RunSettings = runSettings(run);
+  const expect = (ok: boolean, what: string): void => {
+    if (!ok) throw new UpdateCheckError('METADATA_MISMATCH', what);
+  };
+  expect(m.kind === 'update', `the container is a ${m.kind}, not an update`);
+  expect(m.runId === run.runId, `the container is for run ${m.runId}, not ${run.runId}`);
+  expect(m.round === round, `the container is for round ${m.round}, not ${round}`);
+  expect(m.mspId === mspId, `the container names ${m.mspId}, but it comes from ${mspId}`);
+  expect(m.modelSpecHash === run.modelSpecHash, "the container's model spec is not the run's");
+  expect(m.sampleCount > 0, 'the sample count must be positive');
+  if (m.encoding !== settings.encoding) {
+    throw new UpdateCheckError(
+      'UNSUPPORTED_ENCODING',
+      `the run expects ${settings.encoding} updates; this one is ${m.encoding}`,
+    );
+  }
+  if (m.encoding === 'ckks') return { container };
+  try {
+    checkTensorsMatchSpec(container.tensors, settings.modelSpec);
+  } catch (err) {
+    throw new UpdateCheckError('SHAPE_MISMATCH', (err as Error).message);
+  }
+  const delta = flattenTensors(container.tensors, settings.modelSpec);
+  const norm = l2Norm(delta);
+  if (!Number.isFinite(norm))
+    throw new UpdateCheckError('NON_FINITE', 'the update has a non-finite norm');
+  const bound = settings.updateNormBound;
+  // A tolerance of one part in 10^6 absorbs float32 rounding of an update clipped to exactly C.
+  if (bound !== null && norm > bound * (1 + 1e-6)) {
+    throw new UpdateCheckError(
+      'NORM_EXCEEDED',
+      `the update's L2 norm is ${norm.toPrecision(6)}; the run's bound is ${bound}`,
+    );
+  }
+  return { container, delta, norm };
+}

@@ -1,0 +1,643 @@
+// REST API v1 of the gateway (express 5). Callers are identified by their TLS client certificate
+// (the same certificate as their Fabric identity); hospitals act only as themselves, auditors
+// only read. Every error is problem+json with a code from the problem registry.
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { TLSSocket } from 'node:tls';
+import { join } from 'node:path';
+import express from 'express';
+import type { NextFunction, Request, Response } from 'express';
+import type { AuditTrail, DpAccounting, UpdateSubmission } from '@fedledger/protocol';
+import { decodeContainer, isSha256Hex, updateKey } from '@fedledger/protocol';
+import type { BlobStore } from '../blob/blob-store';
+import type { Coordinator } from '../coordinator/coordinator';
+import { runConfigFromRequest } from '../coordinator/run-settings';
+import { UpdateCheckError, checkUpdate } from '../coordinator/update-check';
+import type { Verifier } from '../audit/verify';
+import {
+  AccessDeniedError,
+  BadRequestError,
+  GatewayError,
+  NotFoundError,
+  SubmissionStateError,
+  UpdateRejectedError,
+} from '../errors';
+import type { LedgerClient, LedgerEvent, OfflineSubmission } from '../ledger/ledger-client';
+import type { OrganisationDirectory, OrgRole, Principal } from '../pki/organisations';
+import type { GatewayMetrics } from './metrics';
+import { openApiDocument } from './openapi';
+import type { ProblemCode } from './problem-registry';
+import { PROBLEM_REGISTRY, PROBLEM_TYPE_BASE, isProblemCode } from './problem-registry';
+
+/** Media type of update and model containers. */
+export const CONTAINER_MEDIA_TYPE = 'application/vnd.fedledger.container';
+
+export interface AppLimits {
+  /** Largest update or model upload, bytes. */
+  maxUploadBytes: number;
+  /** Largest JSON body, bytes. */
+  maxJsonBytes: number;
+  /** Seconds a signing session stays valid. */
+  submissionTtlSeconds: number;
+}
+
+export const DEFAULT_LIMITS: AppLimits = {
+  maxUploadBytes: 64 * 1024 * 1024,
+  maxJsonBytes: 256 * 1024,
+  submissionTtlSeconds: 300,
+};
+
+export interface AppOptions {
+  ledger: LedgerClient;
+  blobs: BlobStore;
+  coordinator: Coordinator;
+  directory: OrganisationDirectory;
+  verifier: Verifier;
+  metrics: GatewayMetrics;
+  limits?: Partial<AppLimits>;
+  /** Static dashboard files. */
+  publicDir?: string;
+  /** Serve only the read-only routes and no client authentication (local dashboard listener). */
+  readOnlyViewer?: boolean;
+  isReady: () => boolean;
+  log?: (level: 'info' | 'warn' | 'error', message: string, context?: object) => void;
+}
+
+interface Session {
+  id: string;
+  principal: Principal;
+  runId: string;
+  round: number;
+  sha256: string;
+  offline: OfflineSubmission;
+  state: 'proposed' | 'endorsing' | 'endorsed' | 'submitting' | 'committed';
+  expiresAt: number;
+}
+
+type AuthedRequest = Request & { principal?: Principal };
+
+function problem(res: Response, code: ProblemCode, detail: string, extra: object = {}): void {
+  const entry = PROBLEM_REGISTRY[code];
+  res
+    .status(entry.status)
+    .type('application/problem+json')
+    .json({
+      type: `${PROBLEM_TYPE_BASE}${code}`,
+      title: entry.title,
+      status: entry.status,
+      code,
+      detail,
+      ...extra,
+    });
+}
+
+function b64(bytes: Uint8Array): string {
+  return Buffer.from(bytes).toString('base64');
+}
+
+function signatureFrom(body: unknown): Uint8Array {
+  const value = (body as { signature?: unknown } | undefined)?.signature;
+  if (typeof value !== 'string' || !/^[A-Za-z0-9+/=]{8,400}$/.test(value)) {
+    throw new BadRequestError(
+      'FL_ERR_BAD_REQUEST',
+      'the body must be {"signature": "<base64 DER ECDSA signature>"}',
+    );
+  }
+  return Buffer.from(value, 'base64');
+}
+
+function intParam(value: string | undefined, name: string): number {
+  if (value === undefined || !/^(0|[1-9][0-9]{0,8})$/.test(value)) {
+    throw new BadRequestError('FL_ERR_BAD_REQUEST', `${name} must be a non-negative integer`);
+  }
+  return Number(value);
+}
+
+function param(req: Request, name: string): string {
+  const value = (req.params as Record<string, string | undefined>)[name];
+  if (value === undefined) throw new BadRequestError('FL_ERR_BAD_REQUEST', `${name} is missing`);
+  return value;
+}
+
+function dpFromExtra(extra: Record<string, string>): DpAccounting | undefined {
+  const mechanism = extra['dp.mechanism'];
+  const epsilonSpent = extra['dp.epsilon_spent'];
+  const delta = extra['dp.delta'];
+  if (!mechanism || !epsilonSpent || !delta) return undefined;
+  const out: DpAccounting = { mechanism, epsilonSpent, delta };
+  if (extra['dp.noise_multiplier']) out.noiseMultiplier = extra['dp.noise_multiplier'];
+  if (extra['dp.clip_norm']) out.clipNorm = extra['dp.clip_norm'];
+  return out;
+}
+
+/** Builds the express application. */
+export function createApp(options: AppOptions): express.Express {
+  const { ledger, blobs, coordinator, directory, metrics } = options;
+  const limits: AppLimits = { ...DEFAULT_LIMITS, ...options.limits };
+  const sessions = new Map<string, Session>();
+  const log = options.log ?? (() => undefined);
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+
+  const json = express.json({ limit: limits.maxJsonBytes, type: ['application/json'] });
+
+  // --- open routes ---------------------------------------------------------------------------
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/readyz', (_req, res) => {
+    if (options.isReady()) res.json({ status: 'ready', ledger: ledger.label });
+    else problem(res, 'FL_ERR_NOT_READY', 'the gateway is still resuming from the ledger');
+  });
+  app.get('/metrics', async (_req, res) => {
+    res.type(metrics.contentType).send(await metrics.render());
+  });
+  app.get('/openapi.json', (_req, res) => {
+    res.json(openApiDocument());
+  });
+  if (options.publicDir) app.use(express.static(options.publicDir, { index: 'index.html' }));
+
+  // --- authentication ------------------------------------------------------------------------
+  const authenticate = (req: AuthedRequest, _res: Response, next: NextFunction): void => {
+    if (options.readOnlyViewer) {
+      if (req.method !== 'GET' && !req.path.endsWith('/verify')) {
+        throw new AccessDeniedError('FL_ERR_READ_ONLY', 'the dashboard listener is read-only');
+      }
+      next();
+      return;
+    }
+    const socket = (req as IncomingMessage).socket as Partial<TLSSocket>;
+    const cert =
+      typeof socket.getPeerCertificate === 'function'
+        ? socket.getPeerCertificate(false)
+        : undefined;
+    if (!cert || !cert.raw) {
+      throw new AccessDeniedError(
+        'FL_ERR_UNAUTHENTICATED',
+        'present your organisation client certificate (TLS)',
+      );
+    }
+    req.principal = directory.identify(cert.raw);
+    next();
+  };
+  app.use('/v1', authenticate);
+
+  const principalOf = (req: Request): Principal => {
+    const p = (req as AuthedRequest).principal;
+    if (!p)
+      throw new AccessDeniedError(
+        'FL_ERR_UNAUTHENTICATED',
+        'present your organisation client certificate (TLS)',
+      );
+    return p;
+  };
+  const requireRole = (req: Request, ...roles: OrgRole[]): Principal => {
+    const p = principalOf(req);
+    if (!roles.includes(p.role)) {
+      if (p.role === 'auditor')
+        throw new AccessDeniedError('FL_ERR_READ_ONLY', 'auditors have read-only access');
+      throw new AccessDeniedError('FL_ERR_FORBIDDEN', `a ${p.role} may not do this`);
+    }
+    return p;
+  };
+  const runOr404 = async (runId: string) => {
+    const run = await ledger.getRun(runId);
+    if (!run) throw new NotFoundError('FL_ERR_NOT_FOUND', `run ${runId} does not exist`);
+    return run;
+  };
+
+  // --- runs and models -------------------------------------------------------------------------
+  app.get('/v1/runs', async (_req, res) => {
+    const runs = await ledger.listRuns();
+    res.json({
+      ledger: ledger.label,
+      runs: runs.map((r) => ({
+        runId: r.runId,
+        status: r.status,
+        roundsPlanned: r.roundsPlanned,
+        participants: r.participants,
+        strategy: r.strategy,
+        createdAt: r.createdAt,
+      })),
+    });
+  });
+
+  app.post('/v1/models', async (req, res) => {
+    requireRole(req, 'coordinator');
+    if (!req.is(CONTAINER_MEDIA_TYPE)) {
+      throw new BadRequestError(
+        'FL_ERR_UNSUPPORTED_MEDIA_TYPE',
+        `send the model as ${CONTAINER_MEDIA_TYPE}`,
+      );
+    }
+    const stored = await blobs.put(req, {
+      maxBytes: limits.maxUploadBytes,
+      inspect: async (staged) => {
+        try {
+          const c = decodeContainer(await staged.readBytes());
+          if (c.metadata.kind !== 'model') throw new Error('the container is not a model');
+        } catch (err) {
+          throw new UpdateRejectedError('FL_ERR_MALFORMED_CONTAINER', (err as Error).message);
+        }
+      },
+    });
+    res.status(201).json({ sha256: stored.sha256, byteLength: stored.byteLength });
+  });
+
+  app.post('/v1/runs', json, async (req, res) => {
+    requireRole(req, 'coordinator');
+    const config = runConfigFromRequest(req.body);
+    const { run, created, opened } = await coordinator.createRun(config);
+    res.status(201).json({ run, created, opened });
+  });
+
+  app.get('/v1/runs/:runId', async (req, res) => {
+    const trail = await ledger.getAuditTrail(param(req, 'runId'));
+    if (!trail)
+      throw new NotFoundError('FL_ERR_NOT_FOUND', `run ${param(req, 'runId')} does not exist`);
+    const open = trail.rounds.find((r) => r.status === 'open');
+    res.json({
+      run: trail.run,
+      currentRound: open?.round ?? null,
+      rounds: trail.rounds.map((r) => ({
+        round: r.round,
+        status: r.status,
+        inputModelHash: r.inputModelHash,
+        aggregateHash: r.aggregateHash ?? null,
+        submitted: r.updates.map((u) => u.mspId),
+      })),
+    });
+  });
+
+  app.get('/v1/runs/:runId/rounds/:round', async (req, res) => {
+    const runId = param(req, 'runId');
+    const round = intParam(param(req, 'round'), 'round');
+    const record = await ledger.getRound(runId, round);
+    if (!record)
+      throw new NotFoundError('FL_ERR_NOT_FOUND', `round ${round} of run ${runId} does not exist`);
+    res.json({ round: record, updates: await ledger.listUpdates(runId, round) });
+  });
+
+  /** The input model of a round, with its ledger record. */
+  app.get('/v1/runs/:runId/rounds/:round/model', async (req, res) => {
+    const runId = param(req, 'runId');
+    const round = intParam(param(req, 'round'), 'round');
+    const record = await ledger.getRound(runId, round);
+    if (!record)
+      throw new NotFoundError('FL_ERR_NOT_FOUND', `round ${round} of run ${runId} does not exist`);
+    const bytes = await blobs.get(record.inputModelHash);
+    res
+      .status(200)
+      .set({
+        'Content-Type': CONTAINER_MEDIA_TYPE,
+        'X-Model-SHA256': record.inputModelHash,
+        'X-Ledger-Tx-Id': record.openTxId,
+        'X-Ledger-Record': Buffer.from(JSON.stringify(record)).toString('base64'),
+      })
+      .send(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+  });
+
+  /** The final model of a completed run. */
+  app.get('/v1/runs/:runId/model', async (req, res) => {
+    const run = await runOr404(param(req, 'runId'));
+    if (!run.finalModelHash) {
+      throw new NotFoundError('FL_ERR_NOT_FOUND', `run ${run.runId} has not completed yet`);
+    }
+    const bytes = await blobs.get(run.finalModelHash);
+    res
+      .set({ 'Content-Type': CONTAINER_MEDIA_TYPE, 'X-Model-SHA256': run.finalModelHash })
+      .send(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+  });
+
+  /** Local validation metrics and ε reported in each included update (ledger-anchored bytes). */
+  app.get('/v1/runs/:runId/metrics', async (req, res) => {
+    const trail = await ledger.getAuditTrail(param(req, 'runId'));
+    if (!trail)
+      throw new NotFoundError('FL_ERR_NOT_FOUND', `run ${param(req, 'runId')} does not exist`);
+    res.json({ metrics: await metricsOf(trail, blobs) });
+  });
+
+  app.post('/v1/runs/:runId/close', async (req, res) => {
+    requireRole(req, 'coordinator');
+    const closed = await coordinator.closeNow(param(req, 'runId'));
+    if (!closed) throw new NotFoundError('FL_ERR_NOT_FOUND', 'the run has no open round');
+    res.json(closed);
+  });
+
+  // --- blobs ---------------------------------------------------------------------------------
+  app.get('/v1/blobs/:sha256', async (req, res) => {
+    const p = principalOf(req);
+    const sha256 = param(req, 'sha256');
+    if (!isSha256Hex(sha256))
+      throw new BadRequestError('FL_ERR_BAD_REQUEST', 'the name must be a SHA-256');
+    const bytes = await blobs.get(sha256);
+    if (p.role === 'hospital') {
+      // Hospitals read models and their own updates, never another hospital's update.
+      const c = decodeContainer(bytes);
+      if (c.metadata.kind === 'update' && c.metadata.mspId !== p.mspId) {
+        throw new AccessDeniedError(
+          'FL_ERR_FORBIDDEN',
+          "a hospital may not read another hospital's update",
+        );
+      }
+    }
+    res
+      .set({ 'Content-Type': CONTAINER_MEDIA_TYPE, 'X-Content-SHA256': sha256 })
+      .send(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+  });
+
+  // --- update submission with offline signing ---------------------------------------------------
+  const sweep = (): void => {
+    const now = Date.now();
+    for (const [id, s] of sessions) if (s.expiresAt < now - 60_000) sessions.delete(id);
+  };
+
+  app.post('/v1/runs/:runId/rounds/:round/updates', async (req, res) => {
+    const p = requireRole(req, 'hospital');
+    const runId = param(req, 'runId');
+    const round = intParam(param(req, 'round'), 'round');
+    if (!req.is(CONTAINER_MEDIA_TYPE)) {
+      throw new BadRequestError(
+        'FL_ERR_UNSUPPORTED_MEDIA_TYPE',
+        `send the update as ${CONTAINER_MEDIA_TYPE}`,
+      );
+    }
+    const declared = Number(req.headers['content-length'] ?? '0');
+    if (declared > limits.maxUploadBytes) {
+      req.resume();
+      throw new UpdateRejectedError(
+        'FL_ERR_BODY_TOO_LARGE',
+        `the update is larger than ${limits.maxUploadBytes} bytes`,
+      );
+    }
+    const run = await runOr404(runId);
+    if (!run.participants.includes(p.mspId)) {
+      throw new AccessDeniedError(
+        'FL_ERR_NOT_PARTICIPANT',
+        `${p.mspId} is not a participant of run ${runId}`,
+      );
+    }
+    const record = await ledger.getRound(runId, round);
+    if (!record || record.status !== 'open') {
+      throw new GatewayError('FL_ERR_ROUND_NOT_OPEN', `round ${round} of run ${runId} is not open`);
+    }
+    if (await ledger.getUpdate(runId, round, p.mspId)) {
+      throw new GatewayError(
+        'FL_ERR_UPDATE_EXISTS',
+        `${p.mspId} already submitted for round ${round}`,
+      );
+    }
+    let sampleCount = 0;
+    let dp: DpAccounting | undefined;
+    const stored = await blobs.put(req, {
+      maxBytes: limits.maxUploadBytes,
+      inspect: async (staged) => {
+        try {
+          const checked = checkUpdate(await staged.readBytes(), run, round, p.mspId);
+          sampleCount = checked.container.metadata.sampleCount;
+          dp = dpFromExtra(checked.container.extra);
+        } catch (err) {
+          if (err instanceof UpdateCheckError) {
+            metrics.updateRejected(err.reason);
+            throw new UpdateRejectedError(`FL_ERR_${err.reason}` as ProblemCode, err.message);
+          }
+          throw err;
+        }
+      },
+    });
+    const submission: UpdateSubmission = {
+      runId,
+      round,
+      mspId: p.mspId,
+      sha256: stored.sha256,
+      sampleCount,
+      byteLength: stored.byteLength,
+      encoding: run.settings['encoding'] === 'ckks' ? 'ckks' : 'float32',
+      ...(dp ? { dp } : {}),
+    };
+    await coordinator.noteUpload({
+      runId,
+      round,
+      mspId: p.mspId,
+      sha256: stored.sha256,
+      byteLength: stored.byteLength,
+      uploadedAt: new Date().toISOString(),
+    });
+    const offline = await ledger.newSubmission(
+      { mspId: p.mspId, certificatePem: p.certificatePem },
+      submission,
+    );
+    sweep();
+    const session: Session = {
+      id: randomUUID(),
+      principal: p,
+      runId,
+      round,
+      sha256: stored.sha256,
+      offline,
+      state: 'proposed',
+      expiresAt: Date.now() + limits.submissionTtlSeconds * 1000,
+    };
+    sessions.set(session.id, session);
+    log('info', 'update uploaded', { runId, round, mspId: p.mspId, sha256: stored.sha256 });
+    res.status(201).json({
+      submissionId: session.id,
+      sha256: stored.sha256,
+      byteLength: stored.byteLength,
+      submission,
+      proposalDigest: b64(offline.proposalDigest),
+      expiresAt: new Date(session.expiresAt).toISOString(),
+    });
+  });
+
+  const sessionFor = (req: Request, expected: Session['state']): Session => {
+    const p = requireRole(req, 'hospital');
+    const session = sessions.get(param(req, 'id'));
+    if (!session)
+      throw new NotFoundError('FL_ERR_SUBMISSION_NOT_FOUND', 'no signing session has this ID');
+    if (session.principal.fingerprint !== p.fingerprint) {
+      throw new AccessDeniedError(
+        'FL_ERR_IDENTITY_MISMATCH',
+        'the signing session belongs to another identity',
+      );
+    }
+    if (session.expiresAt < Date.now()) {
+      sessions.delete(session.id);
+      throw new SubmissionStateError(
+        'FL_ERR_SUBMISSION_EXPIRED',
+        'the signing session expired; upload the update again',
+      );
+    }
+    if (session.state !== expected) {
+      throw new SubmissionStateError(
+        'FL_ERR_SUBMISSION_STATE',
+        `the session is ${session.state}, not ${expected}`,
+      );
+    }
+    return session;
+  };
+
+  app.post('/v1/submissions/:id/proposal-signature', json, async (req, res) => {
+    const session = sessionFor(req, 'proposed');
+    const signature = signatureFrom(req.body);
+    session.state = 'endorsing';
+    try {
+      const digest = await session.offline.endorse(signature);
+      session.state = 'endorsed';
+      res.json({ submissionId: session.id, transactionDigest: b64(digest) });
+    } catch (err) {
+      session.state = 'proposed';
+      throw err;
+    }
+  });
+
+  app.post('/v1/submissions/:id/transaction-signature', json, async (req, res) => {
+    const session = sessionFor(req, 'endorsed');
+    const signature = signatureFrom(req.body);
+    session.state = 'submitting';
+    const started = Date.now();
+    let commit;
+    try {
+      commit = await session.offline.submit(signature);
+    } catch (err) {
+      session.state = 'endorsed';
+      throw err;
+    }
+    session.state = 'committed';
+    metrics.ledgerLatency('SubmitUpdate', (Date.now() - started) / 1000);
+    metrics.updateAccepted();
+    log('info', 'update committed', {
+      runId: session.runId,
+      round: session.round,
+      mspId: session.principal.mspId,
+      ...commit,
+    });
+    const record = await ledger.getUpdate(session.runId, session.round, session.principal.mspId);
+    res.json({
+      submissionId: session.id,
+      commit,
+      record,
+      key: updateKey(session.runId, session.round, session.principal.mspId),
+    });
+    // Close the round if this was the last participant (after answering the hospital).
+    coordinator.updateCommitted(session.runId, session.round).catch((err: unknown) => {
+      log('warn', 'round close deferred', {
+        runId: session.runId,
+        round: session.round,
+        error: String(err),
+      });
+    });
+  });
+
+  app.get('/v1/submissions/:id', (req, res) => {
+    const p = requireRole(req, 'hospital');
+    const session = sessions.get(param(req, 'id'));
+    if (!session || session.principal.fingerprint !== p.fingerprint) {
+      throw new NotFoundError('FL_ERR_SUBMISSION_NOT_FOUND', 'no signing session has this ID');
+    }
+    res.json({
+      submissionId: session.id,
+      state: session.state,
+      runId: session.runId,
+      round: session.round,
+      sha256: session.sha256,
+    });
+  });
+
+  // --- audit ---------------------------------------------------------------------------------
+  app.get('/v1/audit/runs/:runId/trail', async (req, res) => {
+    const trail = await ledger.getAuditTrail(param(req, 'runId'));
+    if (!trail)
+      throw new NotFoundError('FL_ERR_NOT_FOUND', `run ${param(req, 'runId')} does not exist`);
+    res.json(trail);
+  });
+
+  app.get('/v1/audit/history', async (req, res) => {
+    const key = typeof req.query['key'] === 'string' ? req.query['key'] : '';
+    if (!/^(run|round|update)\/[A-Za-z0-9._/-]{1,200}$/.test(key)) {
+      throw new BadRequestError(
+        'FL_ERR_BAD_REQUEST',
+        'key must be a readable ledger key such as update/<run>/<round>/<msp>',
+      );
+    }
+    res.json({ key, history: await ledger.getHistory(key) });
+  });
+
+  app.post('/v1/audit/runs/:runId/verify', async (req, res) => {
+    const report = await options.verifier.verifyRun(param(req, 'runId'));
+    res.json(report);
+  });
+
+  // --- events --------------------------------------------------------------------------------
+  app.get('/v1/events', (req, res) => {
+    res.set({
+      'Content-Type': 'text/event-stream',
+      'Cache-Control': 'no-cache',
+      Connection: 'keep-alive',
+    });
+    res.flushHeaders();
+    const send = (event: LedgerEvent): void => {
+      res.write(`event: ${event.name}\ndata: ${JSON.stringify(event)}\n\n`);
+    };
+    const stop = ledger.onEvent(send);
+    const ping = setInterval(() => res.write(': ping\n\n'), 15_000);
+    req.on('close', () => {
+      stop();
+      clearInterval(ping);
+    });
+  });
+
+  // --- errors --------------------------------------------------------------------------------
+  app.use((req: Request, res: Response) => {
+    problem(res, 'FL_ERR_NOT_FOUND', `no route for ${req.method} ${req.path}`);
+  });
+
+  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+    if (err instanceof GatewayError) {
+      const code = isProblemCode(err.code) ? err.code : 'FL_ERR_INTERNAL';
+      if (PROBLEM_REGISTRY[code].status >= 500) log('error', err.message, { code, path: req.path });
+      problem(res, code, err.message);
+      return;
+    }
+    const e = err as { type?: string; status?: number; message?: string };
+    if (e.type === 'entity.too.large') {
+      problem(res, 'FL_ERR_BODY_TOO_LARGE', `the body is larger than ${limits.maxJsonBytes} bytes`);
+      return;
+    }
+    if (e.type === 'entity.parse.failed') {
+      problem(res, 'FL_ERR_BAD_REQUEST', 'the body is not valid JSON');
+      return;
+    }
+    log('error', 'unexpected failure', { path: req.path, error: String(err) });
+    problem(res, 'FL_ERR_INTERNAL', 'the gateway failed; see its logs');
+  });
+  return app;
+}
+
+/** One point per included update: local validation metrics and ε, read from its container. */
+export async function metricsOf(
+  trail: AuditTrail,
+  blobs: BlobStore,
+): Promise<Record<string, string | number>[]> {
+  const out: Record<string, string | number>[] = [];
+  for (const round of trail.rounds) {
+    for (const u of round.updates) {
+      const point: Record<string, string | number> = { round: round.round, mspId: u.mspId };
+      if (u.dp) point['epsilon'] = Number(u.dp.epsilonSpent);
+      try {
+        const c = decodeContainer(await blobs.get(u.sha256));
+        for (const [k, v] of Object.entries(c.extra)) {
+          if (k.startsWith('metrics.')) point[k.slice('metrics.'.length)] = Number(v);
+        }
+      } catch {
+        // The audit reports missing or altered blobs; metrics skip them.
+      }
+      out.push(point);
+    }
+  }
+  return out;
+}
+
+/** Where the dashboard's static files are. */
+export const PUBLIC_DIR = join(__dirname, '..', '..', '..', 'public');
