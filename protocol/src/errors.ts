@@ -1,4 +1,4 @@
-// Typed errors raised when a container's bytes are not a valid fedledger safetensors file.
+// Typed errors of the wire format: malformed containers, and CKKS inputs that cannot be used.
 
 /** Base class of every container format error; `code` is stable and safe to show to callers. */
 export class ContainerError extends Error {
@@ -57,5 +57,59 @@ export class ShapeMismatchError extends ContainerError {
 export class NonFiniteValueError extends ContainerError {
   constructor(message: string) {
     super('CONTAINER_NON_FINITE', message);
+  }
+}
+
+/** Base class of every CKKS (encrypted update) error; `code` is stable and safe to show to callers. */
+export class CkksError extends Error {
+  readonly code: CkksErrorCode;
+
+  constructor(code: CkksErrorCode, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
+/** Stable codes of {@link CkksError}. */
+export type CkksErrorCode =
+  | 'CKKS_PARAMS_MISMATCH'
+  | 'CKKS_KEY_MISMATCH'
+  | 'CKKS_MALFORMED'
+  | 'CKKS_KEY_FILE_INVALID'
+  | 'CKKS_WRONG_PASSPHRASE';
+
+/** Encryption parameters that are not the run's (another parameter set, or another hash). */
+export class CkksParamsMismatchError extends CkksError {
+  constructor(message: string) {
+    super('CKKS_PARAMS_MISMATCH', message);
+  }
+}
+
+/** Ciphertexts made under different secret keys (their key fingerprints differ). */
+export class CkksKeyMismatchError extends CkksError {
+  constructor(message: string) {
+    super('CKKS_KEY_MISMATCH', message);
+  }
+}
+
+/** An encrypted container or ciphertext that cannot be used: bad layout, counts, level or bytes. */
+export class CkksMalformedError extends CkksError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('CKKS_MALFORMED', message, options);
+  }
+}
+
+/** A key file that is not a fedledger CKKS key file, or whose content was altered. */
+export class CkksKeyFileError extends CkksError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('CKKS_KEY_FILE_INVALID', message, options);
+  }
+}
+
+/** A key file that does not open with the passphrase given. */
+export class CkksWrongPassphraseError extends CkksError {
+  constructor(message: string) {
+    super('CKKS_WRONG_PASSPHRASE', message);
   }
 }

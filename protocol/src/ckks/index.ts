@@ -1,0 +1,16 @@
+// Public API of @fedledger/protocol/ckks: CKKS parameters, keys, encrypted updates and aggregates.
+export * from './params';
+export * from './layout';
+export { generateSecretKey, secretKeyFingerprint } from './keys';
+export type { EncryptUpdateInput, EncryptedMetadata } from './encrypt';
+export { MAX_ABS_VALUE, decryptAggregate, encryptUpdate } from './encrypt';
+export { loadSeal, releaseSealRuntimes, sealHeapBytes } from './seal-context';
+export {
+  CkksError,
+  CkksKeyFileError,
+  CkksKeyMismatchError,
+  CkksMalformedError,
+  CkksParamsMismatchError,
+  CkksWrongPassphraseError,
+} from '../errors';
+export type { CkksErrorCode } from '../errors';
