@@ -4,3 +4,4 @@ export * from './http/problem-registry';
 export * from './blob/blob-store';
 export * from './blob/fs-blob-store';
 export * from './aggregation';
+export * from './ledger/network-profile';
