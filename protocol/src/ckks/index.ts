@@ -4,6 +4,8 @@ export * from './layout';
 export { generateSecretKey, secretKeyFingerprint } from './keys';
 export type { EncryptUpdateInput, EncryptedMetadata } from './encrypt';
 export { MAX_ABS_VALUE, decryptAggregate, encryptUpdate } from './encrypt';
+export type { AggregateMetadata, EncryptedInput } from './aggregate';
+export { aggregateEncrypted } from './aggregate';
 export { loadSeal, releaseSealRuntimes, sealHeapBytes } from './seal-context';
 export {
   CkksError,
