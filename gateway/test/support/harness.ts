@@ -1,0 +1,264 @@
+// A real gateway on the SIMULATED ledger, with dev certificates, and an HTTPS client that
+// authenticates with an organisation's certificate — what gateway tests drive.
+import { createPrivateKey } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { request } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { signers } from '@hyperledger/fabric-gateway';
+import { SimulatedLedger } from '@fedledger/chaincode';
+import type { Container, ModelSpec, Tensor } from '@fedledger/protocol';
+import {
+  encodeContainer,
+  modelSpecHash,
+  modelTensorShapes,
+  sealContainer,
+} from '@fedledger/protocol';
+import type { IdentityFiles, Organisation, RunningGateway, TlsFiles } from '../../src';
+import {
+  SimulatedLedgerClient,
+  ensureDevIdentities,
+  ensureServerTls,
+  startGateway,
+} from '../../src';
+
+export const ORGS = [
+  { name: 'hospital1', mspId: 'Hospital1MSP', role: 'hospital' },
+  { name: 'hospital2', mspId: 'Hospital2MSP', role: 'hospital' },
+  { name: 'hospital3', mspId: 'Hospital3MSP', role: 'hospital' },
+  { name: 'auditor', mspId: 'AuditorMSP', role: 'auditor' },
+  { name: 'coordinator', mspId: 'CoordinatorMSP', role: 'coordinator' },
+  // An organisation the gateway does not know (certificates from an unknown CA).
+  { name: 'stranger', mspId: 'StrangerMSP', role: 'hospital' },
+] as const;
+
+export type OrgName = (typeof ORGS)[number]['name'];
+
+export interface Reply {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: Buffer;
+  json<T = Record<string, unknown>>(): T;
+}
+
+export class Harness {
+  gateway!: RunningGateway;
+  ledger = new SimulatedLedger();
+  identities!: Record<string, IdentityFiles>;
+  tls!: TlsFiles;
+  readonly dir: string;
+
+  private constructor(dir: string) {
+    this.dir = dir;
+  }
+
+  static async create(): Promise<Harness> {
+    const h = new Harness(await mkdtemp(join(tmpdir(), 'fedledger-gw-')));
+    h.identities = await ensureDevIdentities(join(h.dir, 'pki'), ORGS);
+    h.tls = await ensureServerTls(join(h.dir, 'tls'));
+    await h.start();
+    return h;
+  }
+
+  organisations(): Organisation[] {
+    return ORGS.filter((o) => o.name !== 'stranger').map((o) => ({
+      mspId: o.mspId,
+      role: o.role,
+      caCertificatesPem: [
+        readFileSync((this.identities[o.name] as IdentityFiles).caCertPath, 'utf8'),
+      ],
+    }));
+  }
+
+  pem(name: OrgName, what: 'certPath' | 'keyPath'): string {
+    return readFileSync((this.identities[name] as IdentityFiles)[what], 'utf8');
+  }
+
+  async start(limits?: { maxUploadBytes?: number }): Promise<void> {
+    const ledger = new SimulatedLedgerClient(this.ledger, {
+      mspId: 'CoordinatorMSP',
+      certificatePem: this.pem('coordinator', 'certPath'),
+    });
+    this.gateway = await startGateway({
+      ledger,
+      stateDir: join(this.dir, 'state'),
+      organisations: this.organisations(),
+      tls: this.tls,
+      ...(limits ? { limits } : {}),
+    });
+    await this.gateway.ready;
+  }
+
+  async stop(): Promise<void> {
+    await this.gateway.close();
+  }
+
+  async dispose(): Promise<void> {
+    await this.gateway.close();
+    await rm(this.dir, { recursive: true, force: true });
+  }
+
+  /** An HTTPS request as `who` (or with no client certificate). */
+  call(
+    who: OrgName | null,
+    method: string,
+    path: string,
+    body?: Uint8Array | object | string,
+    headers: Record<string, string> = {},
+  ): Promise<Reply> {
+    const url = new URL(path, this.gateway.url);
+    let payload: Buffer | undefined;
+    const h: Record<string, string> = { ...headers };
+    if (body instanceof Uint8Array) {
+      payload = Buffer.from(body);
+      h['content-type'] ??= 'application/vnd.fedledger.container';
+    } else if (typeof body === 'string') {
+      payload = Buffer.from(body);
+    } else if (body !== undefined) {
+      payload = Buffer.from(JSON.stringify(body));
+      h['content-type'] ??= 'application/json';
+    }
+    if (payload) h['content-length'] = String(payload.length);
+    return new Promise((resolve, reject) => {
+      const req = request(
+        url,
+        {
+          method,
+          headers: h,
+          ca: readFileSync(this.tls.caCertPath),
+          ...(who ? { cert: this.pem(who, 'certPath'), key: this.pem(who, 'keyPath') } : {}),
+          agent: false,
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => {
+            const buf = Buffer.concat(chunks);
+            resolve({
+              status: res.statusCode ?? 0,
+              headers: res.headers,
+              body: buf,
+              json: <T>() => JSON.parse(buf.toString('utf8')) as T,
+            });
+          });
+        },
+      );
+      req.on('error', reject);
+      if (payload) req.write(payload);
+      req.end();
+    });
+  }
+
+  /** Signs a digest with `who`'s key, as a hospital's trainer does. */
+  async sign(who: OrgName, digestB64: string): Promise<string> {
+    const signer = signers.newPrivateKeySigner(createPrivateKey(this.pem(who, 'keyPath')));
+    return Buffer.from(await signer(Buffer.from(digestB64, 'base64'))).toString('base64');
+  }
+
+  /** Uploads and signs an update through all three steps; returns the final reply. */
+  async submit(who: OrgName, runId: string, round: number, bytes: Uint8Array): Promise<Reply> {
+    const upload = await this.call(who, 'POST', `/v1/runs/${runId}/rounds/${round}/updates`, bytes);
+    if (upload.status !== 201) return upload;
+    const { submissionId, proposalDigest } = upload.json<{
+      submissionId: string;
+      proposalDigest: string;
+    }>();
+    const endorsed = await this.call(
+      who,
+      'POST',
+      `/v1/submissions/${submissionId}/proposal-signature`,
+      {
+        signature: await this.sign(who, proposalDigest),
+      },
+    );
+    if (endorsed.status !== 200) return endorsed;
+    const { transactionDigest } = endorsed.json<{ transactionDigest: string }>();
+    return this.call(who, 'POST', `/v1/submissions/${submissionId}/transaction-signature`, {
+      signature: await this.sign(who, transactionDigest),
+    });
+  }
+}
+
+/** A small model spec (4 inputs, 3 classes, one hidden layer). */
+export const SPEC: ModelSpec = {
+  name: 'tiny',
+  inputDim: 4,
+  layers: [
+    { units: 5, activation: 'relu' },
+    { units: 3, activation: 'softmax' },
+  ],
+};
+
+/** Deterministic tensors for the spec, scaled by `scale` and shifted by `seed`. */
+export function tensors(seed: number, scale = 0.01): Tensor[] {
+  return modelTensorShapes(SPEC).map(({ name, shape }, t) => {
+    const n = shape.reduce((a, b) => a * b, 1);
+    const data = new Float32Array(n);
+    for (let i = 0; i < n; i++) data[i] = Math.sin(seed * 7.1 + t * 3.3 + i * 0.37) * scale;
+    return { name, dtype: 'F32', shape: [...shape], data } as Tensor;
+  });
+}
+
+export function initialModel(runId: string): { bytes: Uint8Array; sha256: string } {
+  return sealContainer({
+    metadata: {
+      kind: 'model',
+      runId,
+      round: 0,
+      mspId: '',
+      sampleCount: 0,
+      modelSpecHash: modelSpecHash(SPEC),
+      encoding: 'float32',
+    },
+    extra: {},
+    tensors: tensors(0, 0.1),
+  });
+}
+
+export function update(
+  runId: string,
+  round: number,
+  mspId: string,
+  sampleCount: number,
+  seed: number,
+  change: (c: Container) => void = () => undefined,
+): Uint8Array {
+  const c: Container = {
+    metadata: {
+      kind: 'update',
+      runId,
+      round,
+      mspId,
+      sampleCount,
+      modelSpecHash: modelSpecHash(SPEC),
+      encoding: 'float32',
+    },
+    extra: { 'metrics.accuracy': String(0.5 + seed / 100) },
+    tensors: tensors(seed),
+  };
+  change(c);
+  return encodeContainer(c);
+}
+
+/** Creates a run through the API (coordinator) and returns its ID. */
+export async function createRun(
+  h: Harness,
+  runId: string,
+  extra: Record<string, unknown> = {},
+): Promise<void> {
+  const model = initialModel(runId);
+  const up = await h.call('coordinator', 'POST', '/v1/models', model.bytes);
+  if (up.status !== 201) throw new Error(`model upload: ${up.body.toString()}`);
+  const res = await h.call('coordinator', 'POST', '/v1/runs', {
+    runId,
+    participants: ['Hospital1MSP', 'Hospital2MSP', 'Hospital3MSP'],
+    roundsPlanned: 3,
+    minUpdatesPerRound: 2,
+    modelSpec: SPEC,
+    initialModelSha256: model.sha256,
+    updateNormBound: 10,
+    ...extra,
+  });
+  if (res.status !== 201) throw new Error(`run: ${res.body.toString()}`);
+}
