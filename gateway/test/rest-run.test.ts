@@ -3,9 +3,9 @@
 // FedAvg of the valid updates bit for bit.
 import { writeFileSync } from 'node:fs';
 import { expect } from 'chai';
-import type { AuditTrail, RoundRecord } from '@fedledger/protocol';
+import type { AuditTrail } from '@fedledger/protocol';
 import { decodeContainer, modelTensorShapes, sha256Hex } from '@fedledger/protocol';
-import { Harness, SPEC, createRun, update } from './support/harness';
+import { Harness, SPEC, createRun, update, waitClosed } from './support/harness';
 
 /** FedAvg written out independently of the gateway's strategy code. */
 function independentFedAvg(
@@ -132,17 +132,3 @@ describe('REST run on the simulated ledger', function () {
     expect(report.ok).to.equal(true);
   });
 });
-
-/** Polls the ledger (through the gateway) until the round is closed. */
-export async function waitClosed(h: Harness, runId: string, round: number): Promise<RoundRecord> {
-  for (let i = 0; i < 200; i++) {
-    const res = await h.call('auditor', 'GET', `/v1/runs/${runId}/rounds/${round}`);
-    if (res.status === 200) {
-      const record = res.json<{ round: RoundRecord }>().round;
-      if (record.status === 'closed') return record;
-    }
-    await new Promise((resolve) => setImmediate(resolve));
-    await h.gateway.coordinator.updateCommitted(runId, round);
-  }
-  throw new Error(`round ${round} of ${runId} did not close`);
-}

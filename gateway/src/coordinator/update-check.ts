@@ -14,6 +14,7 @@ export type RejectionCode =
   | 'SHAPE_MISMATCH'
   | 'NORM_EXCEEDED'
   | 'METADATA_MISMATCH'
+  | 'IDENTITY_MISMATCH'
   | 'UNSUPPORTED_ENCODING';
 
 /** An update that failed a check. */
@@ -63,7 +64,12 @@ export function checkUpdate(
   expect(m.kind === 'update', `the container is a ${m.kind}, not an update`);
   expect(m.runId === run.runId, `the container is for run ${m.runId}, not ${run.runId}`);
   expect(m.round === round, `the container is for round ${m.round}, not ${round}`);
-  expect(m.mspId === mspId, `the container names ${m.mspId}, but it comes from ${mspId}`);
+  if (m.mspId !== mspId) {
+    throw new UpdateCheckError(
+      'IDENTITY_MISMATCH',
+      `the container names ${m.mspId}, but it comes from ${mspId}`,
+    );
+  }
   expect(m.modelSpecHash === run.modelSpecHash, "the container's model spec is not the run's");
   expect(m.sampleCount > 0, 'the sample count must be positive');
   if (m.encoding !== settings.encoding) {

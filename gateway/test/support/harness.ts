@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { signers } from '@hyperledger/fabric-gateway';
 import { SimulatedLedger } from '@fedledger/chaincode';
-import type { Container, ModelSpec, Tensor } from '@fedledger/protocol';
+import type { Container, ModelSpec, RoundRecord, Tensor } from '@fedledger/protocol';
 import {
   encodeContainer,
   modelSpecHash,
@@ -196,7 +196,7 @@ export function tensors(seed: number, scale = 0.01): Tensor[] {
     const n = shape.reduce((a, b) => a * b, 1);
     const data = new Float32Array(n);
     for (let i = 0; i < n; i++) data[i] = Math.sin(seed * 7.1 + t * 3.3 + i * 0.37) * scale;
-    return { name, dtype: 'F32', shape: [...shape], data } as Tensor;
+    return { name, dtype: 'F32', shape: [...shape], data };
   });
 }
 
@@ -261,4 +261,18 @@ export async function createRun(
     ...extra,
   });
   if (res.status !== 201) throw new Error(`run: ${res.body.toString()}`);
+}
+
+/** Polls the ledger (through the gateway) until the round is closed. */
+export async function waitClosed(h: Harness, runId: string, round: number): Promise<RoundRecord> {
+  for (let i = 0; i < 200; i++) {
+    const res = await h.call('auditor', 'GET', `/v1/runs/${runId}/rounds/${round}`);
+    if (res.status === 200) {
+      const record = res.json<{ round: RoundRecord }>().round;
+      if (record.status === 'closed') return record;
+    }
+    await new Promise((resolve) => setImmediate(resolve));
+    await h.gateway.coordinator.updateCommitted(runId, round);
+  }
+  throw new Error(`round ${round} of ${runId} did not close`);
 }
