@@ -70,6 +70,13 @@ export class ModelError extends TrainerError {
   }
 }
 
+/** A CKKS key file or passphrase that cannot be read or written (missing, empty, exists). */
+export class KeyStoreError extends TrainerError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('KEY_STORE', message, options);
+  }
+}
+
 /** A differential-privacy request that cannot be met (e.g. no σ reaches the target ε). */
 export class PrivacyError extends TrainerError {
   constructor(message: string, options?: ErrorOptions) {

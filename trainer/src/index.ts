@@ -27,3 +27,5 @@ export * from './dp/update-dp';
 export * from './dp/per-example-gradients';
 export * from './dp/dp-sgd';
 export * from './dp/privacy-settings';
+export * from './he/encrypted-update';
+export * from './he/key-store';

@@ -2,6 +2,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { Container, ModelSpec } from '@fedledger/protocol';
 import {
+  CkksError,
   ContainerError,
   checkTensorsMatchSpec,
   decodeContainer,
@@ -11,7 +12,14 @@ import {
   validateModelSpec,
 } from '@fedledger/protocol';
 import type { Preprocessing } from '../data/preprocessing';
-import { BackendError, ConfigError, DataError, ModelError, PrivacyError } from '../errors';
+import {
+  BackendError,
+  ConfigError,
+  DataError,
+  KeyStoreError,
+  ModelError,
+  PrivacyError,
+} from '../errors';
 import type { BackendName } from '../model/backend';
 import { BACKEND_PREFERENCE, selectBackend } from '../model/backend';
 import type { ClassificationMetrics } from '../model/metrics';
@@ -34,6 +42,8 @@ export const EXIT = {
   PRIVACY: 5,
   /** A forced TensorFlow.js backend is not available. */
   BACKEND: 6,
+  /** A CKKS key file or passphrase is missing or refused, or a ciphertext is (the message says which). */
+  KEY: 7,
 } as const;
 
 /** The exit code for an error thrown by a command. */
@@ -43,6 +53,7 @@ export function exitCodeFor(error: unknown): number {
   if (error instanceof ModelError || error instanceof ContainerError) return EXIT.MODEL;
   if (error instanceof PrivacyError || error instanceof ConfigError) return EXIT.PRIVACY;
   if (error instanceof BackendError) return EXIT.BACKEND;
+  if (error instanceof CkksError || error instanceof KeyStoreError) return EXIT.KEY;
   return EXIT.INTERNAL;
 }
 

@@ -7,6 +7,7 @@ import { EXIT, exitCodeFor } from './common';
 import { evaluateCommand } from './evaluate-command';
 import { generateCommand } from './generate-command';
 import { initCommand } from './init-command';
+import { keysCommands } from './keys-command';
 import { trainCommand } from './train-command';
 
 const COMMANDS: readonly Command[] = [
@@ -15,6 +16,7 @@ const COMMANDS: readonly Command[] = [
   trainCommand,
   baselineCommand,
   evaluateCommand,
+  ...keysCommands,
 ];
 
 /** The top-level help text. */
@@ -27,17 +29,22 @@ ${COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`).join('\n')}
 
 Exit codes:
   ${EXIT.OK} ok · ${EXIT.USAGE} bad command line · ${EXIT.DATA} bad data (file, row and column named) · ${EXIT.MODEL} bad model file or spec
-  ${EXIT.PRIVACY} privacy settings cannot be met · ${EXIT.BACKEND} backend unavailable · ${EXIT.INTERNAL} internal error`;
+  ${EXIT.PRIVACY} privacy settings cannot be met · ${EXIT.BACKEND} backend unavailable · ${EXIT.KEY} key file or passphrase refused
+  ${EXIT.INTERNAL} internal error`;
 }
 
 /** Runs the CLI with `argv` (without node and script) and returns the exit code. */
 export async function main(argv: readonly string[]): Promise<number> {
-  const [name, ...rest] = argv;
-  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+  const [first, ...others] = argv;
+  if (first === undefined || first === '--help' || first === '-h' || first === 'help') {
     console.log(usage());
-    return name === undefined ? EXIT.USAGE : EXIT.OK;
+    return first === undefined ? EXIT.USAGE : EXIT.OK;
   }
-  const command = COMMANDS.find((c) => c.name === name);
+  // Two-word commands (`keys init`) take precedence over one-word ones.
+  const pair = COMMANDS.find((c) => c.name === `${first} ${others[0]}`);
+  const name = pair ? pair.name : first;
+  const rest = pair ? others.slice(1) : others;
+  const command = pair ?? COMMANDS.find((c) => c.name === name);
   try {
     if (!command) throw new UsageError(`Unknown command "${name}".`);
     const parsed = parseArgs(rest, command.options);
