@@ -1,4 +1,5 @@
 // Entry point for fabric-chaincode-node: exports the contracts this chaincode serves.
+import './log-level';
 import { FedLedgerContract } from './fedledger-contract';
 
 export { FedLedgerContract } from './fedledger-contract';

@@ -1,0 +1,240 @@
+#!/usr/bin/env node
+// fedledger-gateway: runs the REST gateway on a Fabric network (connection.json written by
+// scripts/network.sh) or on the in-process SIMULATED ledger.
+import { readFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { SimulatedLedger } from '@fedledger/chaincode';
+import { FabricLedgerClient } from '../ledger/fabric-ledger-client';
+import type { LedgerClient } from '../ledger/ledger-client';
+import {
+  NetworkProfileError,
+  defaultNetworkDir,
+  loadIdentity,
+  loadNetworkProfile,
+  newGrpcClient,
+} from '../ledger/network-profile';
+import type { NetworkProfile } from '../ledger/network-profile';
+import { SimulatedLedgerClient } from '../ledger/simulated-ledger-client';
+import type { IdentityFiles } from '../pki/dev-pki';
+import { ensureDevIdentities, ensureServerTls } from '../pki/dev-pki';
+import type { OrgRole, Organisation } from '../pki/organisations';
+import type { LogFn } from '../server';
+import { startGateway } from '../server';
+
+const USAGE = `Usage: fedledger-gateway serve [options]
+
+Options:
+  --ledger fabric|simulated   the ledger (default fabric)
+  --network-dir DIR           Fabric network folder with connection.json
+                              (default $FEDLEDGER_NETWORK_DIR or .fedledger/network)
+  --identity NAME             the coordinator identity in connection.json (default coordinator)
+  --peer NAME                 the peer to connect through (default: the identity's peer)
+  --state-dir DIR             blobs, notes and the gateway's TLS files (default .fedledger/gateway)
+  --pki-dir DIR               simulated ledger only: where dev identities are created
+                              (default <state-dir>/pki)
+  --port N                    HTTPS port on 127.0.0.1 (default 8443; 0 picks a free port)
+  --dashboard-port N          read-only dashboard on http://127.0.0.1:N (default off)
+
+Writes <state-dir>/gateway.json with the URL, the CA file clients trust and the dashboard URL.
+Exit codes: 0 stopped by a signal, 1 could not start, 2 usage error.`;
+
+/** The role of a connection.json / identities.json identity name. */
+export function roleOfIdentity(name: string): OrgRole | undefined {
+  if (/^hospital\d+$/.test(name)) return 'hospital';
+  if (name === 'auditor') return 'auditor';
+  if (name === 'coordinator') return 'coordinator';
+  return undefined;
+}
+
+/** The organisations (one per MSP ID) behind a set of named identities. */
+export function organisationsOf(
+  identities: Record<string, Pick<IdentityFiles, 'mspId' | 'caCertPath'>>,
+): Organisation[] {
+  const byMsp = new Map<string, Organisation>();
+  for (const [name, id] of Object.entries(identities)) {
+    const role = roleOfIdentity(name);
+    if (!role) continue;
+    const ca = readFileSync(id.caCertPath, 'utf8');
+    const org = byMsp.get(id.mspId) ?? { mspId: id.mspId, role, caCertificatesPem: [] };
+    if (!org.caCertificatesPem.includes(ca)) org.caCertificatesPem.push(ca);
+    byMsp.set(id.mspId, org);
+  }
+  return [...byMsp.values()];
+}
+
+/** The organisations of the simulated ledger's dev PKI. */
+export const DEV_ORGS = [
+  { name: 'hospital1', mspId: 'Hospital1MSP' },
+  { name: 'hospital2', mspId: 'Hospital2MSP' },
+  { name: 'hospital3', mspId: 'Hospital3MSP' },
+  { name: 'auditor', mspId: 'AuditorMSP' },
+  { name: 'coordinator', mspId: 'CoordinatorMSP' },
+];
+
+/** A Fabric ledger client for `identityName` through its peer (or `peerName`). */
+export function fabricLedgerFor(
+  profile: NetworkProfile,
+  identityName: string,
+  peerName?: string,
+  eventCheckpointPath?: string,
+): FabricLedgerClient {
+  const loaded = loadIdentity(profile, identityName);
+  const peer = peerName ?? profile.identities[identityName]?.peer ?? '';
+  const peerProfile = profile.peers[peer];
+  if (!peerProfile) throw new NetworkProfileError(`no peer named '${peer}' in the network profile`);
+  return new FabricLedgerClient({
+    client: newGrpcClient(peerProfile),
+    channel: profile.channel,
+    chaincode: profile.chaincode,
+    identity: loaded.identity,
+    signer: loaded.signer,
+    ...(eventCheckpointPath ? { eventCheckpointPath } : {}),
+  });
+}
+
+const log: LogFn = (level, message, context) => {
+  const line = JSON.stringify({ time: new Date().toISOString(), level, msg: message, ...context });
+  (level === 'error' ? process.stderr : process.stdout).write(`${line}\n`);
+};
+
+async function serve(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      ledger: { type: 'string', default: 'fabric' },
+      'network-dir': { type: 'string' },
+      identity: { type: 'string', default: 'coordinator' },
+      peer: { type: 'string' },
+      'state-dir': { type: 'string', default: join('.fedledger', 'gateway') },
+      'pki-dir': { type: 'string' },
+      port: { type: 'string', default: '8443' },
+      'dashboard-port': { type: 'string' },
+      help: { type: 'boolean' },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  const stateDir = resolve(values['state-dir']);
+  const port = Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new UsageError('--port must be 0-65535');
+  const dashboardPort =
+    values['dashboard-port'] === undefined ? undefined : Number(values['dashboard-port']);
+  if (
+    dashboardPort !== undefined &&
+    (!Number.isInteger(dashboardPort) || dashboardPort < 0 || dashboardPort > 65535)
+  ) {
+    throw new UsageError('--dashboard-port must be 0-65535');
+  }
+  let ledger: LedgerClient;
+  let organisations: Organisation[];
+  let identitiesFile: string;
+  if (values.ledger === 'fabric') {
+    const dir = values['network-dir'] ? resolve(values['network-dir']) : defaultNetworkDir();
+    identitiesFile = join(dir, 'connection.json');
+    const profile = loadNetworkProfile(identitiesFile);
+    organisations = organisationsOf(profile.identities);
+    const fabric = fabricLedgerFor(
+      profile,
+      values.identity,
+      values.peer,
+      join(stateDir, 'events.checkpoint'),
+    );
+    await fabric.start();
+    ledger = fabric;
+  } else if (values.ledger === 'simulated') {
+    const pkiDir = resolve(values['pki-dir'] ?? join(stateDir, 'pki'));
+    const ids = await ensureDevIdentities(pkiDir, DEV_ORGS);
+    identitiesFile = join(pkiDir, 'identities.json');
+    organisations = organisationsOf(ids);
+    const coordinator = ids['coordinator'] as IdentityFiles;
+    ledger = new SimulatedLedgerClient(new SimulatedLedger(), {
+      mspId: coordinator.mspId,
+      certificatePem: readFileSync(coordinator.certPath, 'utf8'),
+    });
+    log(
+      'warn',
+      'using the SIMULATED ledger: in-process, not Hyperledger Fabric; it ends with this process',
+    );
+  } else {
+    throw new UsageError('--ledger must be fabric or simulated');
+  }
+  const tls = await ensureServerTls(join(stateDir, 'tls'));
+  const gateway = await startGateway({
+    ledger,
+    stateDir,
+    organisations,
+    tls,
+    port,
+    ...(dashboardPort !== undefined ? { dashboardPort } : {}),
+    log,
+  });
+  await gateway.ready;
+  await writeFile(
+    join(stateDir, 'gateway.json'),
+    `${JSON.stringify(
+      {
+        url: gateway.url,
+        caCertPath: tls.caCertPath,
+        dashboardUrl: gateway.dashboardUrl ?? null,
+        ledger: ledger.kind,
+        ledgerLabel: ledger.label,
+        identities: identitiesFile,
+        pid: process.pid,
+      },
+      null,
+      2,
+    )}\n`,
+  );
+  process.stdout.write(
+    `fedledger gateway ready at ${gateway.url} (ledger: ${ledger.label})${gateway.dashboardUrl ? `; dashboard ${gateway.dashboardUrl}` : ''}\n`,
+  );
+  await new Promise<void>((resolveStop) => {
+    const stop = (): void => resolveStop();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  await gateway.close();
+  return 0;
+}
+
+class UsageError extends Error {}
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === '--help' || command === 'help') {
+    process.stdout.write(`${USAGE}\n`);
+    return command === undefined ? 2 : 0;
+  }
+  if (command !== 'serve') {
+    process.stderr.write(`unknown command "${command}"\n${USAGE}\n`);
+    return 2;
+  }
+  try {
+    return await serve(rest);
+  } catch (err) {
+    if (
+      err instanceof UsageError ||
+      (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')
+    ) {
+      process.stderr.write(`fedledger-gateway: ${(err as Error).message}\n${USAGE}\n`);
+      return 2;
+    }
+    process.stderr.write(`fedledger-gateway: ${(err as Error).message}\n`);
+    return 1;
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (err: unknown) => {
+      process.stderr.write(`fedledger-gateway: ${String(err)}\n`);
+      process.exit(1);
+    },
+  );
+}
