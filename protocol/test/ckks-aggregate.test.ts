@@ -5,6 +5,7 @@ import {
   CKKS_KEYS,
   CkksError,
   aggregateEncrypted,
+  checkEncryptedUpdate,
   decryptAggregate,
   encryptUpdate,
   generateSecretKey,
@@ -207,6 +208,32 @@ describe('CKKS encrypted aggregation', function () {
         ),
       ),
     ).to.equal('CKKS_MALFORMED');
+  });
+
+  it('checks a single update without the key, and refuses one under another key', async () => {
+    const fingerprint = decodeContainer(inputs[0]?.bytes as Uint8Array).extra[
+      CKKS_KEYS.keyFingerprint
+    ] as string;
+    const header = await checkEncryptedUpdate(params, inputs[0]?.bytes as Uint8Array, fingerprint);
+    expect(header).to.deep.include({
+      parameterCount: SIZE,
+      ciphertextCount: 3,
+      keyFingerprint: fingerprint,
+    });
+    expect(
+      await codeOf(checkEncryptedUpdate(params, inputs[0]?.bytes as Uint8Array, 'e'.repeat(64))),
+    ).to.equal('CKKS_KEY_MISMATCH');
+    expect(
+      await codeOf(
+        aggregateEncrypted(params, inputs, { ...aggregateMeta, keyFingerprint: 'e'.repeat(64) }),
+      ),
+    ).to.equal('CKKS_KEY_MISMATCH');
+    const aggregate = await aggregateEncrypted(params, inputs, aggregateMeta);
+    const asUpdate = tamper(aggregate, (c) => {
+      c.metadata.kind = 'update';
+      c.metadata.mspId = 'Hospital4MSP';
+    });
+    expect(await codeOf(checkEncryptedUpdate(params, asUpdate))).to.equal('CKKS_MALFORMED');
   });
 
   it('rejects an empty input list and non-positive sample counts', async () => {

@@ -7,7 +7,7 @@
 // containers recomputes byte-identical output and can check its hash against the ledger.
 import { encodeContainer } from '../container';
 import { CkksKeyMismatchError, CkksMalformedError } from '../errors';
-import type { EncryptedContainer } from './layout';
+import type { CkksHeader, EncryptedContainer } from './layout';
 import { buildEncryptedContainer, readEncryptedContainer } from './layout';
 import type { CkksParams } from './params';
 import { ckksParamsHash } from './params';
@@ -28,6 +28,8 @@ export interface AggregateMetadata {
   runId: string;
   round: number;
   modelSpecHash: string;
+  /** The run's recorded key fingerprint; when given, every input must carry it. */
+  keyFingerprint?: string;
 }
 
 /** Coefficient moduli an update's ciphertexts carry (the level below the top). */
@@ -86,16 +88,46 @@ export async function aggregateEncrypted(
   );
 }
 
+/**
+ * Checks one encrypted update as the gateway receives it, before it is stored: layout, parameters,
+ * key and every ciphertext's shape, level and scale. Needs no secret key.
+ * @returns the update's CKKS header.
+ * @throws {CkksParamsMismatchError}, {CkksKeyMismatchError} (when `keyFingerprint` is given and
+ * differs) or {CkksMalformedError}, as {@link aggregateEncrypted} would.
+ */
+export async function checkEncryptedUpdate(
+  params: Readonly<CkksParams>,
+  bytes: Uint8Array,
+  keyFingerprint?: string,
+): Promise<CkksHeader> {
+  const runtime = await sealRuntime(params);
+  const container = readEncryptedContainer(bytes, params, 'the update');
+  if (container.metadata.kind !== 'update') {
+    throw new CkksMalformedError(`The container is a "${container.metadata.kind}", not an update.`);
+  }
+  if (keyFingerprint !== undefined && container.header.keyFingerprint !== keyFingerprint) {
+    throw new CkksKeyMismatchError(
+      `The update is encrypted under key ${container.header.keyFingerprint}; the run's key is ${keyFingerprint}.`,
+    );
+  }
+  withScope((scope) => {
+    const cipher = scope.own(runtime.seal.CipherText({ pool: runtime.pool }));
+    container.ciphertexts.forEach((data, i) => loadUpdateCiphertext(runtime, cipher, data, 0, i));
+  });
+  return container.header;
+}
+
 function checkCompatible(
   containers: readonly EncryptedContainer[],
   inputs: readonly EncryptedInput[],
   metadata: Readonly<AggregateMetadata>,
 ): void {
   const first = containers[0] as EncryptedContainer;
+  const wanted = metadata.keyFingerprint ?? first.header.keyFingerprint;
   containers.forEach((c, k) => {
-    if (c.header.keyFingerprint !== first.header.keyFingerprint) {
+    if (c.header.keyFingerprint !== wanted) {
       throw new CkksKeyMismatchError(
-        `Input ${k} is encrypted under key ${c.header.keyFingerprint}; input 0 under ${first.header.keyFingerprint}.`,
+        `Input ${k} is encrypted under key ${c.header.keyFingerprint}; the run's key is ${wanted}.`,
       );
     }
     const m = c.metadata;

@@ -5,7 +5,7 @@ export { generateSecretKey, secretKeyFingerprint } from './keys';
 export type { EncryptUpdateInput, EncryptedMetadata } from './encrypt';
 export { MAX_ABS_VALUE, decryptAggregate, encryptUpdate } from './encrypt';
 export type { AggregateMetadata, EncryptedInput } from './aggregate';
-export { aggregateEncrypted } from './aggregate';
+export { aggregateEncrypted, checkEncryptedUpdate } from './aggregate';
 export type { CkksKeyFile, OpenedKeyFile, WriteKeyFileInput } from './key-file';
 export { KEY_FILE_VERSION, parseKeyFile, readKeyFile, writeKeyFile } from './key-file';
 export { loadSeal, releaseSealRuntimes, sealHeapBytes } from './seal-context';
