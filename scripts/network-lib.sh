@@ -19,7 +19,10 @@ RUN_DIR=$NET_DIR/run
 DATA_DIR=$NET_DIR/data
 GENESIS_BLOCK=$NET_DIR/channel/genesis.block
 CONNECTION_PROFILE=$NET_DIR/connection.json
-LOG_SPEC=${FEDLEDGER_LOG_SPEC:-info}
+# Info, except the per-request lines of the BFT request pool and of gRPC's transport, which cost
+# CPU under load and say nothing an operator needs.
+LOG_SPEC=${FEDLEDGER_LOG_SPEC:-info:grpc=warning:orderer.consensus.smartbft.consensus=warning}
+CC_LOG_LEVEL=${FEDLEDGER_CHAINCODE_LOG_LEVEL:-warning}
 
 CHANNEL=fedledger
 CC_NAME=fedledger
@@ -415,7 +418,7 @@ supervise_chaincode() {
   trap '[ -z "$child" ] || kill "$child" 2>/dev/null; rm -f "$RUN_DIR/chaincode-server.pid"; exit 0' TERM INT
   while :; do
     say "starting the chaincode server on 127.0.0.1:$(chaincode_port) ($package_id)"
-    node "$ROOT/node_modules/fabric-shim/cli.js" server \
+    CORE_CHAINCODE_LOGGING_LEVEL=$CC_LOG_LEVEL node "$ROOT/node_modules/fabric-shim/cli.js" server \
       --chaincode-address "127.0.0.1:$(chaincode_port)" --chaincode-id "$package_id" \
       --chaincode-tls-cert-file "$CC_DIR/tls/server.crt" --chaincode-tls-key-file "$CC_DIR/tls/server.key" \
       --module-path "$ROOT/chaincode" &

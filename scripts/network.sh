@@ -11,7 +11,8 @@
 #   scripts/network.sh height NAME         print an orderer's or peer's block height on the channel
 #
 # Environment: FEDLEDGER_PORT_BASE (default 27050), FEDLEDGER_NETWORK_DIR (default
-# <repo>/.fedledger/network), FEDLEDGER_LOG_SPEC (Fabric log spec, default info).
+# <repo>/.fedledger/network), FEDLEDGER_LOG_SPEC (Fabric log spec, default info with the
+# per-request BFT and gRPC lines at warning), FEDLEDGER_CHAINCODE_LOG_LEVEL (default warning).
 set -eu
 
 ROOT=$(CDPATH='' cd -- "$(dirname -- "$0")/.." && pwd)

@@ -77,9 +77,22 @@ describe('Fabric network (4 BFT orderers, 4 peers, CCaaS chaincode)', function (
       settings: { test: label },
     };
     const { contract } = as('coordinator');
+    // The coordinator's submit returns once its own peer (peer0.hospital1) has committed; other
+    // peers endorse the next transactions, so wait until each hospital's peer has the record.
     await contract.submitTransaction('CreateRun', JSON.stringify(config));
+    await seenByEveryHospital('GetRun', runId);
     await contract.submitTransaction('OpenRound', runId, '0', config.initialModelHash);
+    await seenByEveryHospital('GetRound', runId, '0');
     return runId;
+  }
+
+  async function seenByEveryHospital(query: string, ...args: string[]): Promise<void> {
+    for (const hospital of Object.keys(MSP_OF)) {
+      await eventually(`${query} ${args.join(' ')} on ${hospital}'s peer`, async () => {
+        await as(hospital).contract.evaluateTransaction(query, ...args);
+        return true;
+      });
+    }
   }
 
   function submission(runId: string, mspId: string): UpdateSubmission {
@@ -165,6 +178,7 @@ describe('Fabric network (4 BFT orderers, 4 peers, CCaaS chaincode)', function (
   it('refuses a second submission for the same round (UPDATE_EXISTS)', async function () {
     const runId = await openRun('duplicate');
     await submitUpdate('hospital2', runId);
+    await seenByEveryHospital('GetUpdate', runId, '0', 'Hospital2MSP');
     await expectRefusal(submitUpdate('hospital2', runId), 'UPDATE_EXISTS');
   });
 
@@ -184,9 +198,9 @@ describe('Fabric network (4 BFT orderers, 4 peers, CCaaS chaincode)', function (
   });
 
   it('endorses with two of three hospitals while one hospital peer is down', async function () {
+    const runId = await openRun('peer-down');
     await stopNode('peer0.hospital3');
     try {
-      const runId = await openRun('peer-down');
       const first = await submitUpdate('hospital1', runId);
       const second = await submitUpdate('hospital2', runId);
       expect([first.mspId, second.mspId]).to.deep.equal(['Hospital1MSP', 'Hospital2MSP']);

@@ -35,6 +35,7 @@ const HOSPITALS = [
   { name: 'hospital2', mspId: 'Hospital2MSP' },
   { name: 'hospital3', mspId: 'Hospital3MSP' },
 ] as const;
+const PEERS = ['peer0.hospital1', 'peer0.hospital2', 'peer0.hospital3', 'peer0.auditor'];
 const SETUP_CONCURRENCY = 32;
 const STUDY = { meanLatencyS: 1.2, txPerS: 50 / 60, bytesPerTx: 20 * 1024 };
 const TARGETS = { p50S: 0.5, txPerS: 100, bytesPerTx: 6 * 1024 };
@@ -117,13 +118,15 @@ async function height(node: string): Promise<number> {
   return Number(stdout.trim());
 }
 
-/** Waits until peer0.hospital1 has every block orderer1 has (block files complete). */
-async function waitForPeerToCatchUp(): Promise<void> {
+/** Waits until every peer has every block orderer1 has (state and block files complete). */
+async function waitForPeersToCatchUp(): Promise<void> {
   const deadline = Date.now() + 60_000;
   for (;;) {
-    const [ordered, committed] = await Promise.all([height('orderer1'), height('peer0.hospital1')]);
-    if (committed >= ordered) return;
-    if (Date.now() > deadline) throw new Error('peer0.hospital1 did not catch up with orderer1');
+    const [ordered, ...committed] = await Promise.all(
+      ['orderer1', ...PEERS].map((node) => height(node)),
+    );
+    if (committed.every((h) => h >= (ordered ?? 0))) return;
+    if (Date.now() > deadline) throw new Error('the peers did not catch up with orderer1 in 60 s');
     await new Promise((r) => setTimeout(r, 100));
   }
 }
@@ -137,20 +140,31 @@ async function createRuns(
     { length: count },
     (_, i) => `bench-${label}-${i}-${randomUUID().slice(0, 8)}`,
   );
-  await pool(runIds, SETUP_CONCURRENCY, async (runId) => {
-    const config: RunConfig = {
-      runId,
-      modelSpecHash: sha256(`${runId}/spec`),
-      initialModelHash: sha256(`${runId}/model-0`),
-      participants: HOSPITALS.map((h) => h.mspId),
-      roundsPlanned: 1,
-      minUpdatesPerRound: 2,
-      strategy: 'fedavg',
-      settings: { bench: true },
-    };
+  const configs = runIds.map((runId): RunConfig => ({
+    runId,
+    modelSpecHash: sha256(`${runId}/spec`),
+    initialModelHash: sha256(`${runId}/model-0`),
+    participants: HOSPITALS.map((h) => h.mspId),
+    roundsPlanned: 1,
+    minUpdatesPerRound: 2,
+    strategy: 'fedavg',
+    settings: { bench: true },
+  }));
+  // OpenRound is endorsed by peers other than the coordinator's, so every peer must have
+  // committed the run first (and the round, before the hospitals submit).
+  await pool(configs, SETUP_CONCURRENCY, async (config) => {
     await coordinator.contract.submitTransaction('CreateRun', JSON.stringify(config));
-    await coordinator.contract.submitTransaction('OpenRound', runId, '0', config.initialModelHash);
   });
+  await waitForPeersToCatchUp();
+  await pool(configs, SETUP_CONCURRENCY, async (config) => {
+    await coordinator.contract.submitTransaction(
+      'OpenRound',
+      config.runId,
+      '0',
+      config.initialModelHash,
+    );
+  });
+  await waitForPeersToCatchUp();
   return runIds;
 }
 
@@ -174,7 +188,6 @@ async function runLevel(
   // Interleave hospitals so concurrent transactions come from every organisation.
   jobs.sort((a, b) => a.runId.localeCompare(b.runId));
 
-  await waitForPeerToCatchUp();
   const bytesBefore = blockFileBytes(defaultNetworkDir(), profile.channel);
   const latencies: number[] = [];
   let failed = 0;
@@ -201,7 +214,7 @@ async function runLevel(
     }
   });
   const elapsedS = Number(process.hrtime.bigint() - started) / 1e9;
-  await waitForPeerToCatchUp();
+  await waitForPeersToCatchUp();
   const bytes = blockFileBytes(defaultNetworkDir(), profile.channel) - bytesBefore;
 
   latencies.sort((a, b) => a - b);
