@@ -21,3 +21,7 @@ export * from './http/app';
 export * from './http/metrics';
 export * from './http/openapi';
 export * from './server';
+export * from './audit/blob-sources';
+export * from './audit/trail-format';
+export * from './audit/report-format';
+export * from './audit/block-info';

@@ -22,6 +22,7 @@ import { ensureDevIdentities, ensureServerTls } from '../pki/dev-pki';
 import type { OrgRole, Organisation } from '../pki/organisations';
 import type { LogFn } from '../server';
 import { startGateway } from '../server';
+import { ckksAggregator } from '../coordinator/encrypted';
 
 const USAGE = `Usage: fedledger-gateway serve [options]
 
@@ -165,6 +166,7 @@ async function serve(argv: string[]): Promise<number> {
   }
   const tls = await ensureServerTls(join(stateDir, 'tls'));
   const gateway = await startGateway({
+    encrypted: ckksAggregator(),
     ledger,
     stateDir,
     organisations,

@@ -41,8 +41,11 @@ export interface RoundClosed {
   included: string[];
   excluded: ExcludedUpdate[];
   close: CommitInfo;
+  /** Submit→commit time of the CloseRound transaction. */
+  closeLatencyMs: number;
   /** The next round's opening, unless the run has completed. */
   next?: CommitInfo;
+  openLatencyMs?: number;
 }
 
 /** Things the coordinator tells the rest of the gateway about (logs, metrics, SSE). */
@@ -336,6 +339,8 @@ export class Coordinator {
       }
       try {
         const checked = checkUpdate(bytes, run, round.round, record.mspId);
+        if (checked.container.metadata.encoding === 'ckks')
+          await this.options.encrypted?.check(run, bytes);
         if (checked.container.metadata.sampleCount !== record.sampleCount) {
           exclude(record, 'METADATA_MISMATCH', 'the sample count differs from the ledger record');
           continue;
@@ -398,6 +403,7 @@ export class Coordinator {
       included = aggregate.selected;
     }
     await this.blobs.putBytes(model.bytes);
+    const closeStarted = Date.now();
     const close = await this.ledger.closeRound({
       runId: run.runId,
       round: round.round,
@@ -405,7 +411,9 @@ export class Coordinator {
       included: [...included].sort(),
       excluded,
     });
+    const closeLatencyMs = Date.now() - closeStarted;
     const event: RoundClosed = {
+      closeLatencyMs,
       runId: run.runId,
       round: round.round,
       aggregateHash: model.sha256,
@@ -414,7 +422,9 @@ export class Coordinator {
       close,
     };
     if (next < run.roundsPlanned) {
+      const openStarted = Date.now();
       event.next = await this.ledger.openRound(run.runId, next, model.sha256);
+      event.openLatencyMs = Date.now() - openStarted;
       this.armDeadline(run, next, this.now());
     } else {
       const timer = this.timers.get(run.runId);

@@ -8,6 +8,7 @@ import {
   modelSpecHash,
   validateModelSpec,
 } from '@fedledger/protocol';
+import { checkParams } from '@fedledger/protocol/ckks';
 import { BadRequestError } from '../errors';
 import type { StrategyParams } from '../aggregation';
 
@@ -105,6 +106,16 @@ export function runConfigFromRequest(body: unknown): RunConfig {
     throw bad('strategyParams must be an object');
   }
   const he = r.he ?? null;
+  if (he !== null) {
+    try {
+      checkParams(he['params']);
+    } catch (err) {
+      throw bad(`he.params: ${(err as Error).message}`);
+    }
+    if (typeof he['keyFingerprint'] !== 'string' || !isSha256Hex(he['keyFingerprint'])) {
+      throw bad("he.keyFingerprint must be the key's fingerprint (64 lowercase hex)");
+    }
+  }
   if (he !== null && strategy !== 'fedavg') {
     throw bad('encrypted runs aggregate with fedavg only (the gateway cannot read the updates)');
   }

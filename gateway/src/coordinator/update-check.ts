@@ -15,12 +15,15 @@ export type RejectionCode =
   | 'NORM_EXCEEDED'
   | 'METADATA_MISMATCH'
   | 'IDENTITY_MISMATCH'
+  | 'CKKS_PARAMS_MISMATCH'
+  | 'CKKS_KEY_MISMATCH'
+  | 'CKKS_MALFORMED'
   | 'UNSUPPORTED_ENCODING';
 
 /** An update that failed a check. */
 export class UpdateCheckError extends Error {
   constructor(
-    readonly reason: RejectionCode,
+    readonly reason: RejectionCode | (string & {}),
     message: string,
   ) {
     super(message);

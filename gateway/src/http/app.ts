@@ -14,6 +14,7 @@ import type { Coordinator } from '../coordinator/coordinator';
 import { runConfigFromRequest } from '../coordinator/run-settings';
 import { UpdateCheckError, checkUpdate } from '../coordinator/update-check';
 import type { Verifier } from '../audit/verify';
+import type { EncryptedAggregator } from '../coordinator/encrypted';
 import {
   AccessDeniedError,
   BadRequestError,
@@ -54,6 +55,8 @@ export interface AppOptions {
   directory: OrganisationDirectory;
   verifier: Verifier;
   metrics: GatewayMetrics;
+  /** Checks of encrypted updates (CKKS runs). */
+  encrypted?: EncryptedAggregator;
   limits?: Partial<AppLimits>;
   /** Static dashboard files. */
   publicDir?: string;
@@ -394,7 +397,17 @@ export function createApp(options: AppOptions): express.Express {
       maxBytes: limits.maxUploadBytes,
       inspect: async (staged) => {
         try {
-          const checked = checkUpdate(await staged.readBytes(), run, round, p.mspId);
+          const bytes = await staged.readBytes();
+          const checked = checkUpdate(bytes, run, round, p.mspId);
+          if (checked.container.metadata.encoding === 'ckks') {
+            if (!options.encrypted) {
+              throw new UpdateCheckError(
+                'UNSUPPORTED_ENCODING',
+                'this gateway has no CKKS support',
+              );
+            }
+            await options.encrypted.check(run, bytes);
+          }
           sampleCount = checked.container.metadata.sampleCount;
           dp = dpFromExtra(checked.container.extra);
         } catch (err) {
@@ -508,6 +521,7 @@ export function createApp(options: AppOptions): express.Express {
     metrics.ledgerLatency('SubmitUpdate', (Date.now() - started) / 1000);
     metrics.updateAccepted();
     log('info', 'update committed', {
+      latencyMs: Date.now() - started,
       runId: session.runId,
       round: session.round,
       mspId: session.principal.mspId,

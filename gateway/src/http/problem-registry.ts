@@ -67,6 +67,15 @@ const GATEWAY_PROBLEMS = {
     status: 422,
     title: 'This gateway cannot aggregate the encoding of the container.',
   },
+  FL_ERR_CKKS_PARAMS_MISMATCH: {
+    status: 422,
+    title: "The ciphertexts are not under the run's CKKS parameters.",
+  },
+  FL_ERR_CKKS_KEY_MISMATCH: {
+    status: 422,
+    title: 'The ciphertexts are not under the key whose fingerprint the run records.',
+  },
+  FL_ERR_CKKS_MALFORMED: { status: 422, title: 'The encrypted update is malformed.' },
   FL_ERR_HEADER_TOO_LARGE: {
     status: 431,
     title: 'The request headers are larger than the limit.',

@@ -18,6 +18,7 @@ import {
 import type { IdentityFiles, Organisation, RunningGateway, TlsFiles } from '../../src';
 import {
   SimulatedLedgerClient,
+  ckksAggregator,
   ensureDevIdentities,
   ensureServerTls,
   startGateway,
@@ -81,6 +82,7 @@ export class Harness {
       certificatePem: this.pem('coordinator', 'certPath'),
     });
     this.gateway = await startGateway({
+      encrypted: ckksAggregator(),
       ledger,
       stateDir: join(this.dir, 'state'),
       organisations: this.organisations(),
