@@ -13,8 +13,8 @@ import {
   secretKeyFingerprint,
 } from '@fedledger/protocol/ckks';
 import { flattenTensors } from '../src';
-import type { OrgName } from './support/harness';
-import { Harness, SPEC, createRun, tensors, update, waitClosed } from './support/harness';
+import type { OrgName } from '../src/testing';
+import { Harness, SPEC, createRun, tensors, update, waitClosed } from '../src/testing';
 
 const HOSPITALS: [OrgName, string, number][] = [
   ['hospital1', 'Hospital1MSP', 120],

@@ -1,7 +1,7 @@
 // The OpenAPI document is valid OpenAPI 3.1 in shape and lists exactly the routes the app serves.
 import { expect } from 'chai';
 import { OPERATIONS, PROBLEM_REGISTRY, createApp, openApiDocument } from '../src';
-import { Harness } from './support/harness';
+import { Harness } from '../src/testing';
 
 interface Layer {
   route?: { path: string; methods: Record<string, boolean> };

@@ -3,8 +3,8 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import type { Reply } from './support/harness';
-import { Harness, createRun, update } from './support/harness';
+import type { Reply } from '../src/testing';
+import { Harness, createRun, update } from '../src/testing';
 
 const RUN = 'bad-input';
 

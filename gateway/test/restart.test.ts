@@ -2,7 +2,7 @@
 // run completes, every accepted update is included exactly once, no round is closed twice.
 import { expect } from 'chai';
 import type { AuditTrail } from '@fedledger/protocol';
-import { Harness, createRun, update, waitClosed } from './support/harness';
+import { Harness, createRun, update, waitClosed } from '../src/testing';
 
 describe('gateway restart safety', function () {
   let h: Harness;

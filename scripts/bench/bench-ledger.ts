@@ -22,11 +22,11 @@ import {
   connectGateway,
   defaultNetworkDir,
   loadNetworkProfile,
-} from '@fedledger/gateway/dist/src/ledger/network-profile';
+} from '@fedledger/gateway';
 import type {
   NetworkGatewayConnection,
   NetworkProfile,
-} from '@fedledger/gateway/dist/src/ledger/network-profile';
+} from '@fedledger/gateway';
 import type { RunConfig, UpdateSubmission } from '@fedledger/protocol';
 
 const REPO_ROOT = resolve(__dirname, '..', '..', '..');

@@ -1,5 +1,6 @@
-// A real gateway on the SIMULATED ledger, with dev certificates, and an HTTPS client that
-// authenticates with an organisation's certificate — what gateway tests drive.
+// Test support: a real gateway (in this process) on the SIMULATED ledger with dev certificates, or
+// on a running Fabric network with its identities, and an HTTPS client that authenticates with an
+// organisation's certificate. Used by the gateway's tests and the root integration tests.
 import { createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -15,14 +16,16 @@ import {
   modelTensorShapes,
   sealContainer,
 } from '@fedledger/protocol';
-import type { IdentityFiles, Organisation, RunningGateway, TlsFiles } from '../../src';
-import {
-  SimulatedLedgerClient,
-  ckksAggregator,
-  ensureDevIdentities,
-  ensureServerTls,
-  startGateway,
-} from '../../src';
+import type { IdentityFiles, TlsFiles } from '../pki/dev-pki';
+import type { Organisation } from '../pki/organisations';
+import type { LedgerClient } from '../ledger/ledger-client';
+import type { RunningGateway } from '../server';
+import { loadNetworkProfile } from '../ledger/network-profile';
+import { fabricLedgerFor, organisationsOf } from '../cli/gateway';
+import { SimulatedLedgerClient } from '../ledger/simulated-ledger-client';
+import { ckksAggregator } from '../coordinator/encrypted';
+import { ensureDevIdentities, ensureServerTls } from '../pki/dev-pki';
+import { startGateway } from '../server';
 
 export const ORGS = [
   { name: 'hospital1', mspId: 'Hospital1MSP', role: 'hospital' },
@@ -54,6 +57,11 @@ export class Harness {
     this.dir = dir;
   }
 
+  /** Which ledger the harness's gateways use. */
+  backend: 'simulated' | 'fabric' = 'simulated';
+  private fabricOrganisations: Organisation[] = [];
+
+  /** A gateway on the simulated ledger with dev certificates (a "stranger" org it does not know). */
   static async create(): Promise<Harness> {
     const h = new Harness(await mkdtemp(join(tmpdir(), 'fedledger-gw-')));
     h.identities = await ensureDevIdentities(join(h.dir, 'pki'), ORGS);
@@ -62,7 +70,26 @@ export class Harness {
     return h;
   }
 
+  /**
+   * A gateway on the running Fabric network described by `connection.json` (default: the one
+   * scripts/network.sh writes), with the network's identities.
+   */
+  static async createOnFabric(connectionJson?: string): Promise<Harness> {
+    const h = new Harness(await mkdtemp(join(tmpdir(), 'fedledger-gw-fabric-')));
+    h.backend = 'fabric';
+    const profile = loadNetworkProfile(connectionJson);
+    h.identities = profile.identities;
+    h.fabricOrganisations = organisationsOf(profile.identities);
+    h.tls = await ensureServerTls(join(h.dir, 'tls'));
+    h.connectionJson = connectionJson;
+    await h.start();
+    return h;
+  }
+
+  private connectionJson: string | undefined;
+
   organisations(): Organisation[] {
+    if (this.backend === 'fabric') return this.fabricOrganisations;
     return ORGS.filter((o) => o.name !== 'stranger').map((o) => ({
       mspId: o.mspId,
       role: o.role,
@@ -72,15 +99,24 @@ export class Harness {
     }));
   }
 
+  private async newLedger(): Promise<LedgerClient> {
+    if (this.backend === 'fabric') {
+      const fabric = fabricLedgerFor(loadNetworkProfile(this.connectionJson), 'coordinator');
+      await fabric.start();
+      return fabric;
+    }
+    return new SimulatedLedgerClient(this.ledger, {
+      mspId: 'CoordinatorMSP',
+      certificatePem: this.pem('coordinator', 'certPath'),
+    });
+  }
+
   pem(name: OrgName, what: 'certPath' | 'keyPath'): string {
     return readFileSync((this.identities[name] as IdentityFiles)[what], 'utf8');
   }
 
   async start(limits?: { maxUploadBytes?: number }): Promise<void> {
-    const ledger = new SimulatedLedgerClient(this.ledger, {
-      mspId: 'CoordinatorMSP',
-      certificatePem: this.pem('coordinator', 'certPath'),
-    });
+    const ledger = await this.newLedger();
     this.gateway = await startGateway({
       encrypted: ckksAggregator(),
       ledger,

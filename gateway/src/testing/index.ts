@@ -1,0 +1,3 @@
+// Test support of @fedledger/gateway (import '@fedledger/gateway/testing'); not for production use.
+export * from './harness';
+export * from './scenarios';
