@@ -25,3 +25,4 @@ export * from './audit/blob-sources';
 export * from './audit/trail-format';
 export * from './audit/report-format';
 export * from './audit/block-info';
+export * from './audit/audit-cli';
