@@ -134,7 +134,18 @@ describe('model and training', function () {
       });
       checkTensorsMatchSpec(decoded.tensors, spec);
       expect(result.epsilon).to.equal(undefined);
-      expect(decoded.extra).to.deep.equal({});
+      // No DP accounting without DP; the local validation metrics travel with the update.
+      expect(Object.keys(decoded.extra).sort()).to.deep.equal([
+        'metrics.accuracy',
+        'metrics.loss',
+        'metrics.macro_f1',
+        'metrics.macro_precision',
+        'metrics.macro_recall',
+      ]);
+      expect(Number(decoded.extra['metrics.accuracy'])).to.be.closeTo(
+        result.metrics.after.accuracy,
+        1e-6,
+      );
     });
 
     it('update-level DP: clipped and noised Δ, ε from the accountant in the container', async () => {
