@@ -106,7 +106,6 @@ function renderTimeline(rounds) {
           el('td', {}, u.sampleCount),
           el('td', {}, u.dp ? u.dp.epsilonSpent : '—'),
           el('td', { class: 'hash', title: u.txId }, short(u.txId)),
-          el('td', {}, u.blockNumber === undefined ? '—' : u.blockNumber),
           el('td', {}, new Date(u.timestamp).toLocaleTimeString()),
           el(
             'td',
@@ -127,16 +126,9 @@ function renderTimeline(rounds) {
           el(
             'tr',
             {},
-            ...[
-              'organisation',
-              'SHA-256',
-              'samples',
-              'ε spent',
-              'tx ID',
-              'block',
-              'time',
-              'fate',
-            ].map((h) => el('th', {}, h)),
+            ...['organisation', 'SHA-256', 'samples', 'ε spent', 'tx ID', 'time', 'fate'].map((h) =>
+              el('th', {}, h),
+            ),
           ),
         ),
         el('tbody', {}, ...rows),
@@ -252,6 +244,8 @@ async function verify() {
             `${r.ok ? '✓' : '✗'} round ${r.round}${r.ok ? '' : `: ${r.problems.map((p) => p.message).join('; ')}`}`,
           ),
         ),
+        // Problems of the run as a whole (no such run, final model not the last aggregate).
+        ...(result.problems || []).map((p) => el('li', { class: 'bad' }, `✗ run: ${p.message}`)),
       ),
     );
   } catch (error) {
