@@ -1,5 +1,5 @@
 // Public API of @fedledger/trainer: data pipeline, synthetic hospitals, model and local training,
-// differential privacy, backends. The CLI (src/cli) is built on exactly these.
+// differential privacy, backends, the gateway client. The CLI (src/cli) is built on exactly these.
 export * from './errors';
 export * from './random';
 export * from './data/csv';
@@ -29,3 +29,9 @@ export * from './dp/dp-sgd';
 export * from './dp/privacy-settings';
 export * from './he/encrypted-update';
 export * from './he/key-store';
+export * from './client/errors';
+export * from './client/wire';
+export * from './client/identity';
+export * from './client/https-transport';
+export * from './client/gateway-client';
+export * from './client/outbox';
