@@ -322,12 +322,24 @@ function classify(err: unknown, conn: AuditLedgerConnection | undefined): AuditC
   }
   if (err instanceof LedgerUnavailableError) {
     const via = conn ? ` through ${conn.peerName}` : '';
+    const peerSays = firstDetail(err.cause);
     return new AuditCommandError(
       AUDIT_EXIT.UNAVAILABLE,
-      `cannot read the ledger${via}: ${message}; is the network up? (scripts/network.sh status)`,
+      `cannot read the ledger${via}: ${message}${peerSays ? ` (${peerSays})` : ''}; ` +
+        'is the network up? (scripts/network.sh status)',
     );
   }
   return new AuditCommandError(AUDIT_EXIT.FAILED, message);
+}
+
+/** The first endorsing peer's message in a Fabric Gateway error, shortened. */
+function firstDetail(cause: unknown): string | undefined {
+  const details = (cause as { details?: unknown } | undefined)?.details;
+  if (!Array.isArray(details)) return undefined;
+  const first = details[0] as { address?: unknown; message?: unknown } | undefined;
+  if (typeof first?.message !== 'string') return undefined;
+  const text = first.message.length > 240 ? `${first.message.slice(0, 240)}…` : first.message;
+  return typeof first.address === 'string' ? `${first.address}: ${text}` : text;
 }
 
 /**
