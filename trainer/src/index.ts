@@ -35,3 +35,5 @@ export * from './client/identity';
 export * from './client/https-transport';
 export * from './client/gateway-client';
 export * from './client/outbox';
+export * from './client/inclusion';
+export * from './client/participation';

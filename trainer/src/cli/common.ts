@@ -11,6 +11,9 @@ import {
   sealContainer,
   validateModelSpec,
 } from '@fedledger/protocol';
+import { GatewayClientError, HashMismatchError } from '../client/errors';
+import { UpdatesExcludedError } from '../client/inclusion';
+import { ParticipationStoppedError } from '../client/participation';
 import type { Preprocessing } from '../data/preprocessing';
 import {
   BackendError,
@@ -30,6 +33,8 @@ import { UsageError } from './args';
 export const EXIT = {
   /** The command did what it was asked. */
   OK: 0,
+  /** `check` only: the ledger shows an update of this hospital excluded from an aggregate. */
+  EXCLUDED: 1,
   /** An unexpected failure (a bug or an environment problem); the stack trace is printed. */
   INTERNAL: 1,
   /** Bad command line: unknown command or option, missing or malformed value. */
@@ -44,6 +49,12 @@ export const EXIT = {
   BACKEND: 6,
   /** A CKKS key file or passphrase is missing or refused, or a ciphertext is (the message says which). */
   KEY: 7,
+  /** The gateway refused a request, cannot be reached, or an identity file is unusable. */
+  GATEWAY: 8,
+  /** Bytes from the gateway do not hash to what the ledger records; nothing was trained on them. */
+  INTEGRITY: 9,
+  /** Stopped by Ctrl-C (SIGINT) or SIGTERM; undelivered updates stay in the outbox. */
+  STOPPED: 130,
 } as const;
 
 /** The exit code for an error thrown by a command. */
@@ -54,6 +65,10 @@ export function exitCodeFor(error: unknown): number {
   if (error instanceof PrivacyError || error instanceof ConfigError) return EXIT.PRIVACY;
   if (error instanceof BackendError) return EXIT.BACKEND;
   if (error instanceof CkksError || error instanceof KeyStoreError) return EXIT.KEY;
+  if (error instanceof HashMismatchError) return EXIT.INTEGRITY;
+  if (error instanceof GatewayClientError) return EXIT.GATEWAY;
+  if (error instanceof ParticipationStoppedError) return EXIT.STOPPED;
+  if (error instanceof UpdatesExcludedError) return EXIT.EXCLUDED;
   return EXIT.INTERNAL;
 }
 

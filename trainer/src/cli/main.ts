@@ -1,13 +1,16 @@
 #!/usr/bin/env node
 // `fedledger-trainer`: the hospital trainer's command line. Exit codes are listed in EXIT (common.ts).
+import { TrainerError } from '../errors';
 import { argReader, parseArgs, UsageError } from './args';
 import { baselineCommand } from './baseline-command';
+import { checkCommand } from './check-command';
 import type { Command } from './command';
 import { EXIT, exitCodeFor } from './common';
 import { evaluateCommand } from './evaluate-command';
 import { generateCommand } from './generate-command';
 import { initCommand } from './init-command';
 import { keysCommands } from './keys-command';
+import { runCommand } from './run-command';
 import { trainCommand } from './train-command';
 
 const COMMANDS: readonly Command[] = [
@@ -16,6 +19,8 @@ const COMMANDS: readonly Command[] = [
   trainCommand,
   baselineCommand,
   evaluateCommand,
+  runCommand,
+  checkCommand,
   ...keysCommands,
 ];
 
@@ -30,7 +35,8 @@ ${COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`).join('\n')}
 Exit codes:
   ${EXIT.OK} ok · ${EXIT.USAGE} bad command line · ${EXIT.DATA} bad data (file, row and column named) · ${EXIT.MODEL} bad model file or spec
   ${EXIT.PRIVACY} privacy settings cannot be met · ${EXIT.BACKEND} backend unavailable · ${EXIT.KEY} key file or passphrase refused
-  ${EXIT.INTERNAL} internal error`;
+  ${EXIT.GATEWAY} gateway refused or unreachable, identity unusable · ${EXIT.INTEGRITY} bytes contradict the ledger
+  ${EXIT.STOPPED} stopped by Ctrl-C · ${EXIT.INTERNAL} internal error, or (check) an update of this hospital was excluded`;
 }
 
 /** Runs the CLI with `argv` (without node and script) and returns the exit code. */
@@ -58,7 +64,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     return EXIT.OK;
   } catch (error) {
     const code = exitCodeFor(error);
-    if (code === EXIT.INTERNAL) console.error(error);
+    if (code === EXIT.INTERNAL && !(error instanceof TrainerError)) console.error(error);
     else console.error(`error: ${(error as Error).message}`);
     if (code === EXIT.USAGE) console.error(command ? `\n${command.help}` : `\n${usage()}`);
     return code;

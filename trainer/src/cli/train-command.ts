@@ -135,7 +135,8 @@ Exit codes: 0 ok, 2 usage, 3 data, 4 model, 5 privacy, 6 backend, 1 internal.`,
   },
 };
 
-function trainingNumbers(args: ArgReader): {
+/** --epochs, --batch-size and --learning-rate, where given. */
+export function trainingNumbers(args: ArgReader): {
   epochs?: number;
   batchSize?: number;
   learningRate?: number;
@@ -150,7 +151,8 @@ function trainingNumbers(args: ArgReader): {
   return out;
 }
 
-function dpSettings(args: ArgReader): DpSettings {
+/** The DP settings of --dp, --epsilon, --delta, --rounds, --clip and --noise-multiplier. */
+export function dpSettings(args: ArgReader): DpSettings {
   const mode = (args.string('dp') ?? 'none') as DpMode;
   if (!['none', 'update', 'dp-sgd'].includes(mode))
     throw new UsageError(`--dp must be none, update or dp-sgd, not "${mode}".`);

@@ -36,6 +36,8 @@ export interface Outbox {
    * mismatch); the file then stays.
    */
   send(runId: string, round: number, bytes: Uint8Array): Promise<DeliveryResult>;
+  /** Writes the update to the outbox without sending it (the next flush does). */
+  put(runId: string, round: number, bytes: Uint8Array): Promise<string>;
   /** Tries every queued update again, oldest round first. */
   flush(): Promise<DeliveryResult[]>;
   /** Runs and rounds of the queued updates. */
@@ -93,6 +95,15 @@ export function newOutbox(options: Readonly<OutboxOptions>): Outbox {
     }
   };
 
+  const put = async (runId: string, round: number, bytes: Uint8Array): Promise<string> => {
+    await mkdir(dir, { recursive: true });
+    const file = fileOf(runId, round);
+    // Write then rename, so a crash never leaves a torn update to resubmit.
+    await writeFile(`${file}.partial`, bytes);
+    await rename(`${file}.partial`, file);
+    return file;
+  };
+
   const pending = async (): Promise<{ runId: string; round: number; file: string }[]> => {
     let names: string[];
     try {
@@ -111,13 +122,9 @@ export function newOutbox(options: Readonly<OutboxOptions>): Outbox {
 
   return {
     dir,
+    put,
     async send(runId, round, bytes) {
-      await mkdir(dir, { recursive: true });
-      const file = fileOf(runId, round);
-      // Write then rename, so a crash never leaves a torn update to resubmit.
-      await writeFile(`${file}.partial`, bytes);
-      await rename(`${file}.partial`, file);
-      return attempt(runId, round, file, bytes);
+      return attempt(runId, round, await put(runId, round, bytes), bytes);
     },
     pending,
     async flush() {

@@ -1,0 +1,47 @@
+// What the online commands (`run`, `check`) share: the gateway connection options and the client
+// they make, authenticated with the hospital's organisation identity.
+import { readFileSync } from 'node:fs';
+import { IdentityFileError } from '../client/errors';
+import type { GatewayClient } from '../client/gateway-client';
+import { newGatewayClient } from '../client/gateway-client';
+import type { HospitalIdentity } from '../client/identity';
+import { loadHospitalIdentity } from '../client/identity';
+import type { ArgReader } from './args';
+import { UsageError } from './args';
+
+/** The options every online command takes. */
+export const GATEWAY_OPTIONS = ['gateway', 'gateway-ca', 'identities', 'identity', 'run'] as const;
+
+/** Help lines for {@link GATEWAY_OPTIONS}. */
+export const GATEWAY_HELP = `  --gateway URL              the gateway, e.g. https://127.0.0.1:8443
+  --gateway-ca FILE          the CA of the gateway's server certificate (PEM)
+  --identities FILE          connection.json (Fabric) or identities.json (dev PKI)
+  --identity NAME            this hospital's identity in it, e.g. hospital1
+  --run ID                   the training run`;
+
+/** The hospital's identity and a client of the gateway as that identity. */
+export function connectFromArgs(args: ArgReader): {
+  identity: HospitalIdentity;
+  client: GatewayClient;
+} {
+  const url = args.required('gateway');
+  if (!/^https:\/\//.test(url))
+    throw new UsageError(`--gateway must be an https:// URL, not "${url}".`);
+  const identity = loadHospitalIdentity(args.required('identities'), args.required('identity'));
+  const caFile = args.required('gateway-ca');
+  let caCertPem: Buffer;
+  try {
+    caCertPem = readFileSync(caFile);
+  } catch (err) {
+    throw new IdentityFileError(`cannot read the gateway CA certificate ${caFile}.`, {
+      cause: err,
+    });
+  }
+  const client = newGatewayClient({
+    url,
+    caCertPem,
+    certPem: identity.certPem,
+    keyPem: identity.keyPem,
+  });
+  return { identity, client };
+}

@@ -1,0 +1,232 @@
+// `fedledger-trainer run`: take part in a federated run through the gateway until it completes —
+// per round: wait, download and verify the model, train (with DP as configured), submit through
+// the outbox, print one line; then fetch and verify the final model.
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Container, ModelSpec, RunRecord } from '@fedledger/protocol';
+import {
+  checkTensorsMatchSpec,
+  encodeContainer,
+  modelSpecHash,
+  validateModelSpec,
+} from '@fedledger/protocol';
+import { newOutbox } from '../client/outbox';
+import type { RoundReport, TrainedUpdate } from '../client/participation';
+import { participateInRun } from '../client/participation';
+import type { RunSettingsView } from '../client/wire';
+import type { HospitalData } from '../data/hospital-data';
+import { prepareHospitalData } from '../data/hospital-data';
+import { loadPreprocessing, savePreprocessing } from '../data/preprocessing';
+import type { RdpAccountant } from '../dp/accountant';
+import { newRdpAccountant, restoreRdpAccountant } from '../dp/accountant';
+import { ConfigError, ModelError } from '../errors';
+import { trainLocalRound } from '../training/local-round';
+import type { ArgReader } from './args';
+import type { Command } from './command';
+import { optionTable } from './command';
+import { printEpoch, startBackend } from './common';
+import { connectFromArgs, GATEWAY_HELP, GATEWAY_OPTIONS } from './gateway-args';
+import { dpSettings, trainingNumbers } from './train-command';
+
+export const runCommand: Command = {
+  name: 'run',
+  summary: 'take part in a federated run through the gateway until it completes',
+  help: `Usage: fedledger-trainer run --gateway URL --gateway-ca FILE --identities FILE --identity NAME
+                             --run ID --data CSV --schema FILE --workdir DIR [options]
+
+${GATEWAY_HELP}
+  --data CSV                 the hospital's extract
+  --schema FILE              its schema JSON
+  --workdir DIR              state: outbox/, preprocessing.json, privacy-<run>.json, final model
+  --preprocessing FILE       use this fitted preprocessing (default: fit once, keep in --workdir)
+  --out FILE                 where to save the final model (default DIR/<run>-final.safetensors)
+  --epochs N --batch-size N --learning-rate X   (defaults 5, 32, 0.001)
+  --seed N                   split/oversampling seed (default 42)
+  --dp none|update|dp-sgd    privacy mechanism (default none)
+  --epsilon X --delta X      target (ε, δ) for the whole run (defaults 1, 1e-5); σ is calibrated
+  --rounds N                 rounds to calibrate for (default: the run's planned rounds)
+  --clip X                   clipping norm C (default 1)
+  --noise-multiplier X       use this σ instead of calibrating
+  --poll-ms N                first poll interval while waiting (default 500; grows to 10 s)
+  --backend NAME             auto (default), tensorflow-gpu, tensorflow, wasm, cpu
+
+The model spec is the run's (on the ledger). Each round's model is refused unless its SHA-256 is
+the ledger's. An update the gateway cannot take (down, 5xx, ledger unavailable) waits in
+DIR/outbox and is sent again when the gateway is back. Ctrl-C stops cleanly (exit 130).
+One line per round on stdout: round, local accuracy, ε spent, transaction ID, block.
+
+Exit codes: 0 run completed and final model verified, 2 usage, 3 data, 4 model, 5 privacy,
+6 backend, 8 gateway, 9 model bytes contradict the ledger, 130 stopped, 1 internal.`,
+  options: optionTable([
+    ...GATEWAY_OPTIONS,
+    'data',
+    'schema',
+    'workdir',
+    'preprocessing',
+    'out',
+    'epochs',
+    'batch-size',
+    'learning-rate',
+    'seed',
+    'dp',
+    'epsilon',
+    'delta',
+    'rounds',
+    'clip',
+    'noise-multiplier',
+    'poll-ms',
+    'backend',
+  ]),
+  async run(args) {
+    const runId = args.required('run');
+    const workdir = args.required('workdir');
+    const dp = dpSettings(args);
+    const numbers = trainingNumbers(args);
+    const pollMs = args.integer('poll-ms');
+    mkdirSync(workdir, { recursive: true });
+    const data = loadData(args, workdir);
+    await startBackend(args.string('backend'));
+    const { identity, client } = connectFromArgs(args);
+    const stateFile = join(workdir, `privacy-${runId}.json`);
+    const accountant: RdpAccountant = existsSync(stateFile)
+      ? restoreRdpAccountant(JSON.parse(readFileSync(stateFile, 'utf8')))
+      : newRdpAccountant({});
+    let spec: ModelSpec | undefined;
+
+    const trainRound = async (input: {
+      run: RunRecord;
+      round: number;
+      model: Container;
+    }): Promise<TrainedUpdate> => {
+      spec ??= runSpec(input.run, data);
+      if (dp.mode === 'none' && (input.run.settings as Partial<RunSettingsView>).dp) {
+        console.error(`warning: run ${runId} records DP settings, but --dp is none`);
+      }
+      checkModel(input.model, spec, input.round);
+      const result = await trainLocalRound({
+        spec,
+        globalTensors: input.model.tensors,
+        data,
+        runId,
+        round: input.round,
+        mspId: identity.mspId,
+        dp: { plannedRounds: input.run.roundsPlanned, ...dp },
+        accountant,
+        ...numbers,
+        onEpoch: printEpoch,
+      });
+      if (result.dp) writeFileSync(stateFile, `${JSON.stringify(accountant.state(), null, 2)}\n`);
+      return {
+        bytes: encodeContainer(result.update),
+        accuracy: result.metrics.after.accuracy,
+        ...(result.epsilon !== undefined ? { epsilon: result.epsilon } : {}),
+      };
+    };
+
+    const controller = new AbortController();
+    let signals = 0;
+    const onSignal = (): void => {
+      signals += 1;
+      if (signals > 1) process.exit(130);
+      console.error('stopping after the current step (Ctrl-C again to quit at once)');
+      controller.abort();
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    try {
+      const outbox = newOutbox({
+        workdir,
+        client,
+        signer: identity.signer,
+        log: (line) => console.error(line),
+      });
+      const result = await participateInRun({
+        client,
+        outbox,
+        runId,
+        mspId: identity.mspId,
+        trainRound,
+        signal: controller.signal,
+        ...(pollMs !== undefined ? { pollMs } : {}),
+        onRound: (r) => console.log(roundLine(r)),
+        log: (line) => console.error(line),
+      });
+      const out = args.string('out') ?? join(workdir, `${runId}-final.safetensors`);
+      writeFileSync(out, result.finalModel.bytes);
+      console.log(
+        `run ${runId} completed: final model ${out}  sha256 ${result.finalModel.sha256} (as on the ledger)  ${result.rounds.filter((r) => r.delivery !== 'refused').length}/${result.run.roundsPlanned} rounds contributed`,
+      );
+    } finally {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      client.close();
+    }
+  },
+};
+
+/** The progress line of one round. */
+export function roundLine(r: RoundReport): string {
+  const acc = r.accuracy !== undefined ? `${(r.accuracy * 100).toFixed(2)} %` : '-';
+  const eps = r.epsilon !== undefined ? r.epsilon.toFixed(4) : '-';
+  const head = `round ${r.round + 1}/${r.roundsPlanned} (#${r.round})  local accuracy ${acc}  ε spent ${eps}`;
+  if (r.delivery === 'refused') return `${head}  REFUSED ${r.refusal ?? ''}`;
+  const block = r.blockNumber !== undefined ? `  block ${r.blockNumber}` : '';
+  const note = r.delivery === 'already-recorded' ? '  (already on the ledger)' : '';
+  return `${head}  tx ${r.txId ?? '-'}${block}${note}`;
+}
+
+function loadData(args: ArgReader, workdir: string): HospitalData {
+  const kept = join(workdir, 'preprocessing.json');
+  const given = args.string('preprocessing') ?? (existsSync(kept) ? kept : undefined);
+  const data = prepareHospitalData({
+    csvFile: args.required('data'),
+    schema: args.required('schema'),
+    seed: args.string('seed') ?? 42,
+    ...(given !== undefined ? { preprocessing: loadPreprocessing(given) } : {}),
+  });
+  data.warnings.forEach((w) => console.error(`warning: ${w}`));
+  // The same preprocessing every round and after a restart: the model's inputs must not shift.
+  if (given === undefined) savePreprocessing(kept, data.preprocessing);
+  return data;
+}
+
+function runSpec(run: RunRecord, data: HospitalData): ModelSpec {
+  const settings = run.settings as Partial<RunSettingsView>;
+  if (settings.encoding === 'ckks') {
+    throw new ConfigError(
+      `run ${run.runId} is encrypted (CKKS); \`run\` trains plaintext runs only.`,
+    );
+  }
+  let spec: ModelSpec;
+  try {
+    spec = validateModelSpec(settings.modelSpec);
+  } catch (err) {
+    throw new ModelError(`run ${run.runId}: the recorded model spec is unusable (${String(err)}).`);
+  }
+  if (modelSpecHash(spec) !== run.modelSpecHash) {
+    throw new ModelError(
+      `run ${run.runId}: the recorded model spec does not hash to the run's modelSpecHash.`,
+    );
+  }
+  const width = data.preprocessing.featureNames.length;
+  if (spec.inputDim !== width) {
+    throw new ModelError(
+      `run ${run.runId}: the model takes ${spec.inputDim} inputs, but this hospital's data has ${width} features after preprocessing.`,
+    );
+  }
+  return spec;
+}
+
+function checkModel(model: Container, spec: ModelSpec, round: number): void {
+  const m = model.metadata;
+  if (m.kind !== 'model' || m.encoding !== 'float32' || m.modelSpecHash !== modelSpecHash(spec)) {
+    throw new ModelError(
+      `round ${round}: the input model is not a float32 model of the run's spec (kind ${m.kind}, encoding ${m.encoding}).`,
+    );
+  }
+  try {
+    checkTensorsMatchSpec(model.tensors, spec);
+  } catch (err) {
+    throw new ModelError(`round ${round}: ${String(err)}`, { cause: err });
+  }
+}
