@@ -16,17 +16,8 @@ import { createHash, randomUUID } from 'node:crypto';
 import { readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-// The module itself, not the package index: the benchmark needs neither the HTTP stack nor the
-// contract that the index also loads.
-import {
-  connectGateway,
-  defaultNetworkDir,
-  loadNetworkProfile,
-} from '@fedledger/gateway';
-import type {
-  NetworkGatewayConnection,
-  NetworkProfile,
-} from '@fedledger/gateway';
+import { connectGateway, defaultNetworkDir, loadNetworkProfile } from '@fedledger/gateway';
+import type { NetworkGatewayConnection, NetworkProfile } from '@fedledger/gateway';
 import type { RunConfig, UpdateSubmission } from '@fedledger/protocol';
 
 const REPO_ROOT = resolve(__dirname, '..', '..', '..');
