@@ -1,6 +1,8 @@
 // Killing the gateway mid-round and starting a new one on the same ledger and state folder: the
 // run completes, every accepted update is included exactly once, no round is closed twice.
+import { rmSync } from 'node:fs';
 import { expect } from 'chai';
+import { sha256Hex } from '@fedledger/protocol';
 import type { AuditTrail } from '@fedledger/protocol';
 import { Harness, createRun, update, waitClosed } from '../src/testing';
 
@@ -101,5 +103,26 @@ describe('gateway restart safety', function () {
       inputModelHash: closed.aggregateHash,
       status: 'open',
     });
+  });
+
+  it('becomes ready even when a run cannot be resumed (its blobs are gone, quorum not met)', async () => {
+    const runId = 'restart-stuck';
+    await createRun(h, runId, { roundsPlanned: 1, minUpdatesPerRound: 3 });
+    for (const [i, who] of (['hospital1', 'hospital2', 'hospital3'] as const).entries()) {
+      const bytes = update(runId, 0, `Hospital${i + 1}MSP`, 10, i);
+      if (i === 2) {
+        // The last two blobs vanish before the round can close.
+        for (const j of [0, 1]) {
+          rmSync(h.gateway.blobs.locate(sha256Hex(update(runId, 0, `Hospital${j + 1}MSP`, 10, j))));
+        }
+      }
+      expect((await h.submit(who, runId, 0, bytes)).status).to.equal(200);
+    }
+    await h.stop();
+    await h.start(); // resolves only when the gateway is ready
+    const ready = await h.call(null, 'GET', '/readyz');
+    expect(ready.status).to.equal(200);
+    const round = await h.call('auditor', 'GET', `/v1/runs/${runId}/rounds/0`);
+    expect(round.json<{ round: { status: string } }>().round.status).to.equal('open');
   });
 });

@@ -2,7 +2,7 @@
 // fedledger-gateway: runs the REST gateway on a Fabric network (connection.json written by
 // scripts/network.sh) or on the in-process SIMULATED ledger.
 import { readFileSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { SimulatedLedger } from '@fedledger/chaincode';
@@ -120,6 +120,7 @@ async function serve(argv: string[]): Promise<number> {
     return 0;
   }
   const stateDir = resolve(values['state-dir']);
+  await mkdir(stateDir, { recursive: true });
   const port = Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535)
     throw new UsageError('--port must be 0-65535');

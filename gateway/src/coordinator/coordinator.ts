@@ -108,7 +108,13 @@ export class Coordinator {
     await mkdir(join(this.stateDir, 'uploads'), { recursive: true });
     for (const run of await this.ledger.listRuns()) {
       if (run.status !== 'active') continue;
-      await this.locks.run(run.runId, () => this.reconcile(run.runId));
+      // One run that cannot be resumed (another coordinator's, missing blobs, quorum not met yet)
+      // must not keep the gateway from serving the others.
+      try {
+        await this.locks.run(run.runId, () => this.reconcile(run.runId));
+      } catch (err) {
+        this.observer.error?.(`run ${run.runId} was not resumed`, err);
+      }
     }
   }
 
