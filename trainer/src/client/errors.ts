@@ -34,14 +34,16 @@ export class GatewayRequestError extends GatewayClientError {
 
   /**
    * True when the same request may succeed later: the gateway or its ledger is down or starting
-   * (5xx), or a signing session was lost (the gateway restarted between the signing steps).
+   * (5xx), or a signing session was lost (the gateway restarted between the signing steps, or the
+   * session is in another state): the whole submission starts again with the upload.
    */
   get transient(): boolean {
     return (
       this.status >= 500 ||
       this.code === 'FL_ERR_LEDGER_UNAVAILABLE' ||
       this.code === 'FL_ERR_SUBMISSION_NOT_FOUND' ||
-      this.code === 'FL_ERR_SUBMISSION_EXPIRED'
+      this.code === 'FL_ERR_SUBMISSION_EXPIRED' ||
+      this.code === 'FL_ERR_SUBMISSION_STATE'
     );
   }
 }

@@ -178,8 +178,11 @@ export async function participateInRun(
       log(`round ${round}: update kept in the outbox until the gateway is back`);
       continue;
     }
-    if (r.delivery === 'refused')
+    if (result.status === 'refused') {
       log(`round ${round}: the gateway refused the update (${r.refusal})`);
+      // Refused for who this hospital is (not a participant, unknown CA): later rounds would be too.
+      if (result.error.status === 401 || result.error.status === 403) throw result.error;
+    }
     fromRound = round + 1;
   }
 }
