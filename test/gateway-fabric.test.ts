@@ -43,4 +43,19 @@ describe('gateway on the Fabric network', function () {
     const history = await h.call('auditor', 'GET', `/v1/audit/history?key=round/${runId}/0`);
     expect(history.json<{ history: unknown[] }>().history).to.have.length(2);
   });
+
+  it('an encrypted run reaches the plaintext run’s model within 1e-5 per weight', async () => {
+    const { CKKS_PARAMS, generateSecretKey, secretKeyFingerprint } =
+      await import('@fedledger/protocol/ckks');
+    const { encryptedRunScenario } = await import('@fedledger/gateway/testing');
+    const key = await generateSecretKey(CKKS_PARAMS);
+    const result = await encryptedRunScenario(
+      h,
+      `gw-fabric-he-${Date.now()}`,
+      key,
+      await secretKeyFingerprint(CKKS_PARAMS, key),
+    );
+    expect(result.maxDifference).to.be.lessThan(1e-5);
+    expect(result.verification.ok).to.equal(true);
+  });
 });

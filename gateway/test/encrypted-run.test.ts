@@ -13,14 +13,8 @@ import {
   secretKeyFingerprint,
 } from '@fedledger/protocol/ckks';
 import { flattenTensors } from '../src';
-import type { OrgName } from '../src/testing';
-import { Harness, SPEC, createRun, tensors, update, waitClosed } from '../src/testing';
+import { Harness, SPEC, createRun, encryptedRunScenario, tensors, update } from '../src/testing';
 
-const HOSPITALS: [OrgName, string, number][] = [
-  ['hospital1', 'Hospital1MSP', 120],
-  ['hospital2', 'Hospital2MSP', 300],
-  ['hospital3', 'Hospital3MSP', 80],
-];
 const ROUNDS = 3;
 
 function flat(t: Tensor[]): Float32Array {
@@ -71,54 +65,14 @@ describe('encrypted run (CKKS)', function () {
     });
 
   it('reaches the plaintext run’s model within 1e-5 per weight, without the gateway holding a key', async () => {
-    await createRun(h, 'plain', {
-      roundsPlanned: ROUNDS,
-      minUpdatesPerRound: 3,
-      updateNormBound: null,
-    });
-    await createRun(h, 'enc', {
-      roundsPlanned: ROUNDS,
-      minUpdatesPerRound: 3,
-      he: { params: CKKS_PARAMS, keyFingerprint: fingerprint },
-    });
-    // The hospitals keep the global model themselves in an encrypted run.
-    let theta = flat(
-      decodeContainer((await h.call('hospital1', 'GET', '/v1/runs/enc/rounds/0/model')).body)
-        .tensors,
-    );
-    for (let r = 0; r < ROUNDS; r++) {
-      for (const [who, msp, n] of HOSPITALS) {
-        const seed = 10 * r + n;
-        expect((await h.submit(who, 'plain', r, update('plain', r, msp, n, seed))).status).to.equal(
-          200,
-        );
-        const reply = await h.submit(who, 'enc', r, await encrypted('enc', r, msp, n, seed));
-        expect(reply.status, reply.body.toString()).to.equal(200);
-      }
-      await waitClosed(h, 'plain', r);
-      const closed = await waitClosed(h, 'enc', r);
-      const path = r + 1 < ROUNDS ? `/v1/runs/enc/rounds/${r + 1}/model` : '/v1/runs/enc/model';
-      const aggregateBytes = (await h.call('hospital2', 'GET', path)).body;
-      expect(sha256Hex(aggregateBytes)).to.equal(closed.aggregateHash);
-      expect(decodeContainer(aggregateBytes).metadata.encoding).to.equal('ckks');
-      const delta = await decryptAggregate(CKKS_PARAMS, secretKey, aggregateBytes);
-      theta = Float32Array.from(theta, (v, i) => v + delta[i]!);
-    }
-    const plain = flat(
-      decodeContainer((await h.call('hospital1', 'GET', '/v1/runs/plain/model')).body).tensors,
-    );
-    let maxDiff = 0;
-    for (let i = 0; i < plain.length; i++)
-      maxDiff = Math.max(maxDiff, Math.abs(plain[i]! - theta[i]!));
-    expect(maxDiff).to.be.lessThan(1e-5);
-
+    const result = await encryptedRunScenario(h, 'he', secretKey, fingerprint, ROUNDS);
+    expect(result.maxDifference).to.be.lessThan(1e-5);
     // Anyone can recompute the encrypted aggregates from the ledger-listed ciphertexts.
-    const verify = await h.call('auditor', 'POST', '/v1/audit/runs/enc/verify');
-    expect(verify.json<{ ok: boolean }>().ok, verify.body.toString()).to.equal(true);
+    expect(result.verification.ok).to.equal(true);
 
     // The gateway never had the key: its ledger settings hold parameters and a fingerprint only,
     // and no file it wrote contains any 64-byte piece of the key.
-    const run = (await h.call('auditor', 'GET', '/v1/runs/enc')).json<{
+    const run = (await h.call('auditor', 'GET', '/v1/runs/he-enc')).json<{
       run: { settings: { he: object } };
     }>().run;
     expect(Object.keys(run.settings.he).sort()).to.deep.equal(['keyFingerprint', 'params']);
@@ -129,7 +83,7 @@ describe('encrypted run (CKKS)', function () {
   });
 
   it('a decryption attempt without the hospitals’ key yields nothing usable', async () => {
-    const aggregate = (await h.call('auditor', 'GET', '/v1/runs/enc/model')).body;
+    const aggregate = (await h.call('auditor', 'GET', '/v1/runs/he-enc/model')).body;
     const stranger = await generateSecretKey(CKKS_PARAMS);
     const guess = await decryptAggregate(CKKS_PARAMS, stranger, aggregate).catch(() => undefined);
     if (guess !== undefined) {

@@ -155,3 +155,105 @@ export async function fullRunScenario(h: Harness, runId: string): Promise<FullRu
   >();
   return { runId, rounds: [round0, round1, round2], trail, verification };
 }
+
+/** What the encrypted-run scenario observed. */
+export interface EncryptedRunResult {
+  plainRunId: string;
+  encryptedRunId: string;
+  /** Largest |θ_plain − θ_encrypted| over all weights after the last round. */
+  maxDifference: number;
+  verification: { ok: boolean };
+}
+
+/**
+ * Runs the same 3 hospitals × `rounds` updates as a plaintext run and as a CKKS-encrypted run
+ * (hospitals hold `secretKey`; the run records only the parameters and `keyFingerprint`), with the
+ * hospitals decrypting each encrypted aggregate and applying it themselves.
+ */
+export async function encryptedRunScenario(
+  h: Harness,
+  prefix: string,
+  secretKey: Uint8Array,
+  keyFingerprint: string,
+  rounds = 3,
+): Promise<EncryptedRunResult> {
+  const { CKKS_PARAMS, decryptAggregate, encryptUpdate } = await import('@fedledger/protocol/ckks');
+  const plainRunId = `${prefix}-plain`;
+  const encryptedRunId = `${prefix}-enc`;
+  await createRun(h, plainRunId, {
+    roundsPlanned: rounds,
+    minUpdatesPerRound: 3,
+    updateNormBound: null,
+  });
+  await createRun(h, encryptedRunId, {
+    roundsPlanned: rounds,
+    minUpdatesPerRound: 3,
+    he: { params: CKKS_PARAMS, keyFingerprint },
+  });
+  const hospitals: [OrgName, string, number][] = [
+    ['hospital1', 'Hospital1MSP', 120],
+    ['hospital2', 'Hospital2MSP', 300],
+    ['hospital3', 'Hospital3MSP', 80],
+  ];
+  const flat = (bytes: Uint8Array): Float32Array => {
+    const parts = specArrays(bytes);
+    const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+    let at = 0;
+    for (const p of parts) {
+      out.set(p, at);
+      at += p.length;
+    }
+    return out;
+  };
+  // The hospitals keep the global model themselves in an encrypted run.
+  let theta = flat(
+    (await h.call('hospital1', 'GET', `/v1/runs/${encryptedRunId}/rounds/0/model`)).body,
+  );
+  for (let r = 0; r < rounds; r++) {
+    for (const [who, msp, n] of hospitals) {
+      const plain = update(plainRunId, r, msp, n, 10 * r + n);
+      await accepted(h.submit(who, plainRunId, r, plain), `${msp} plaintext round ${r}`);
+      const ciphertexts = await encryptUpdate({
+        params: CKKS_PARAMS,
+        secretKey,
+        flat: flat(plain),
+        metadata: {
+          kind: 'update',
+          runId: encryptedRunId,
+          round: r,
+          mspId: msp,
+          sampleCount: n,
+          modelSpecHash: decodeContainer(plain).metadata.modelSpecHash,
+        },
+      });
+      await accepted(h.submit(who, encryptedRunId, r, ciphertexts), `${msp} encrypted round ${r}`);
+    }
+    await waitClosed(h, plainRunId, r);
+    const closed = await waitClosed(h, encryptedRunId, r);
+    const path =
+      r + 1 < rounds
+        ? `/v1/runs/${encryptedRunId}/rounds/${r + 1}/model`
+        : `/v1/runs/${encryptedRunId}/model`;
+    const aggregate = (await h.call('hospital2', 'GET', path)).body;
+    assert.equal(
+      sha256Hex(aggregate),
+      closed.aggregateHash,
+      `round ${r}: served aggregate is the ledger's`,
+    );
+    assert.equal(decodeContainer(aggregate).metadata.encoding, 'ckks');
+    const delta = await decryptAggregate(CKKS_PARAMS, secretKey, aggregate);
+    theta = Float32Array.from(theta, (v, i) => v + (delta[i] as number));
+  }
+  const plainFinal = flat((await h.call('hospital1', 'GET', `/v1/runs/${plainRunId}/model`)).body);
+  let maxDifference = 0;
+  for (let i = 0; i < plainFinal.length; i++) {
+    maxDifference = Math.max(
+      maxDifference,
+      Math.abs((plainFinal[i] as number) - (theta[i] as number)),
+    );
+  }
+  const verification = (
+    await h.call('auditor', 'POST', `/v1/audit/runs/${encryptedRunId}/verify`)
+  ).json<{ ok: boolean }>();
+  return { plainRunId, encryptedRunId, maxDifference, verification };
+}
