@@ -1,16 +1,22 @@
 // The gateway client against a real gateway (HTTPS, client certificates, offline signing) on the
 // simulated ledger: submission, refusals with their codes, and the model hash checks.
 import { expect } from 'chai';
+import { readFileSync } from 'node:fs';
+import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { IdentityFiles } from '@fedledger/gateway';
 import { sha256Hex } from '@fedledger/protocol';
 import {
   GatewayRequestError,
   GatewayUnavailableError,
   HashMismatchError,
+  IdentityFileError,
 } from '../src/client/errors';
 import { newGatewayClient } from '../src/client/gateway-client';
 import type { GatewayTransport } from '../src/client/https-transport';
 import { loadHospitalIdentity } from '../src/client/identity';
 import { GatewayFixture, initialModel, tinyUpdate } from './gateway-client-fixture';
+import { tempDir } from './helpers';
 
 async function rejection(promise: Promise<unknown>): Promise<Error> {
   try {
@@ -39,6 +45,36 @@ describe('gateway client', function () {
     const signature = await id.signer(new Uint8Array(32).fill(7));
     expect(signature[0]).to.equal(0x30); // DER SEQUENCE
     expect(() => loadHospitalIdentity(f.identitiesFile, 'nobody')).to.throw(/known: hospital1/);
+  });
+
+  it('loads an identity from a Fabric connection.json, with paths relative to the file', async () => {
+    const dir = tempDir();
+    const files = f.identities['hospital2'] as IdentityFiles;
+    await mkdir(join(dir, 'h2'));
+    await copyFile(files.certPath, join(dir, 'h2', 'cert.pem'));
+    await copyFile(files.keyPath, join(dir, 'h2', 'key.pem'));
+    const profile = {
+      channel: 'fedledger',
+      chaincode: 'fedledger',
+      peers: {},
+      orderers: {},
+      identities: {
+        hospital2: {
+          mspId: 'Hospital2MSP',
+          certPath: 'h2/cert.pem',
+          keyPath: join(dir, 'h2', 'key.pem'),
+          peer: 'peer0.hospital2',
+          caCertPath: files.caCertPath,
+        },
+      },
+    };
+    await writeFile(join(dir, 'connection.json'), JSON.stringify(profile));
+    const id = loadHospitalIdentity(join(dir, 'connection.json'), 'hospital2');
+    expect(id).to.include({ name: 'hospital2', mspId: 'Hospital2MSP' });
+    expect(id.certPem).to.equal(readFileSync(files.certPath, 'utf8'));
+    expect(() => loadHospitalIdentity(join(dir, 'nothing.json'), 'hospital2')).to.throw(
+      IdentityFileError,
+    );
   });
 
   it('submits an update through the three signing steps and returns the commit', async () => {
@@ -130,7 +166,6 @@ describe('gateway client', function () {
   it('refuses model bytes that were tampered with in the gateway blob store', async () => {
     await f.createRun('tamper-1');
     const sha256 = initialModel('tamper-1').sha256;
-    const { writeFile, readFile } = await import('node:fs/promises');
     const path = f.gateway?.blobs.locate(sha256) as string;
     const original = await readFile(path);
     const altered = Buffer.from(original);
