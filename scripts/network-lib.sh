@@ -59,10 +59,11 @@ fail() {
   printf '[network] error: %s\n' "$*" >&2
   exit 1
 }
+STARTED_AT=$(date +%s)
 step() {
   n=$1
   shift
-  printf '[network] step %s/%s: %s\n' "$n" "$STEPS" "$*"
+  printf '[network] step %s/%s (+%ss): %s\n' "$n" "$STEPS" "$(($(date +%s) - STARTED_AT))" "$*"
 }
 
 # --- ports (see network/README.md) ------------------------------------------------------------
@@ -220,6 +221,9 @@ start_orderer() {
     "$FABRIC_BIN/orderer"
 }
 
+# Gossip timings are shortened for a network on one machine: a peer that joins before the
+# others fails its first handshakes with them and would otherwise retry only after 25 s, and
+# service discovery would keep offering a stopped peer for 25 s.
 start_peer() {
   org=$1
   dir=$(peer_dir "$org")
@@ -234,12 +238,17 @@ start_peer() {
     CORE_PEER_CHAINCODELISTENADDRESS="127.0.0.1:$(peer_cc_port "$org")" \
     CORE_PEER_GOSSIP_BOOTSTRAP="$address" \
     CORE_PEER_GOSSIP_EXTERNALENDPOINT="$address" \
+    CORE_PEER_GOSSIP_RECONNECTINTERVAL=2s \
+    CORE_PEER_GOSSIP_ALIVETIMEINTERVAL=2s \
+    CORE_PEER_GOSSIP_ALIVEEXPIRATIONTIMEOUT=10s \
+    CORE_PEER_GOSSIP_PUBLISHSTATEINFOINTERVAL=1s \
     CORE_PEER_LOCALMSPID="$(org_msp "$org")" \
     CORE_PEER_MSPCONFIGPATH="$dir/msp" \
     CORE_PEER_TLS_ENABLED=true \
     CORE_PEER_TLS_CERT_FILE="$dir/tls/server.crt" \
     CORE_PEER_TLS_KEY_FILE="$dir/tls/server.key" \
     CORE_PEER_TLS_ROOTCERT_FILE="$dir/tls/ca.crt" \
+    CORE_PEER_DELIVERYCLIENT_BLOCKCENSORSHIPTIMEOUTKEY=5s \
     CORE_PEER_FILESYSTEMPATH="$data/ledger" \
     CORE_LEDGER_SNAPSHOTS_ROOTDIR="$data/snapshots" \
     CORE_OPERATIONS_LISTENADDRESS="127.0.0.1:$(peer_ops_port "$org")" \

@@ -86,14 +86,31 @@ start_orderers() {
   done
 }
 
+# All four join at once: a consenter that joins late starts behind the others and, on a quiet
+# channel, may stay behind until the next block. Then every orderer must reach the same height.
 join_orderers() {
+  pids=""
   for i in 1 2 3 4; do
     if orderer_has_channel "$i"; then
       say "orderer$i already serves channel $CHANNEL"
       continue
     fi
-    osnadmin_cmd "$i" channel join --channelID "$CHANNEL" --config-block "$GENESIS_BLOCK" >/dev/null ||
-      fail "orderer$i could not join channel $CHANNEL; see $LOG_DIR/orderer$i.log"
+    osnadmin_cmd "$i" channel join --channelID "$CHANNEL" --config-block "$GENESIS_BLOCK" \
+      >>"$LOG_DIR/cli.log" 2>&1 &
+    pids="$pids $!:$i"
+  done
+  for entry in $pids; do
+    wait "${entry%%:*}" || fail "orderer${entry#*:} could not join channel $CHANNEL; see $LOG_DIR/orderer${entry#*:}.log and $LOG_DIR/cli.log"
+  done
+  wait_orderers_in_step
+}
+
+wait_orderers_in_step() {
+  n=0
+  until [ "$(for i in 1 2 3 4; do node_height "orderer$i"; done | sort -u | wc -l)" -eq 1 ]; do
+    n=$((n + 1))
+    [ "$n" -lt 300 ] || fail "the orderers did not reach the same block height within 60 s; see $LOG_DIR/orderer*.log"
+    sleep 0.2
   done
 }
 
@@ -173,7 +190,19 @@ wait_chaincode_ready() {
     done
   done
   write_connection_profile
+  wait_discovery_ready
   touch "$NET_DIR/.deployed"
+}
+
+# Every peer's Gateway can plan an endorsement (2 of 3 hospitals) from what gossip has told its
+# service discovery; see scripts/network-probe.mjs.
+wait_discovery_ready() {
+  n=0
+  until node "$ROOT/scripts/network-probe.mjs" "$CONNECTION_PROFILE" >"$LOG_DIR/probe.log" 2>&1; do
+    n=$((n + 1))
+    [ "$n" -lt 120 ] || fail "service discovery cannot plan endorsements after 60 s: $(tail -n 4 "$LOG_DIR/probe.log")"
+    sleep 0.5
+  done
 }
 
 cmd_up() {
@@ -181,7 +210,6 @@ cmd_up() {
     say "the network is already up and healthy (scripts/network.sh status for details)"
     return 0
   fi
-  started=$(date +%s)
   mkdir -p "$NET_DIR" "$LOG_DIR" "$RUN_DIR" "$DATA_DIR"
   record_ports
   step 1 "checking prerequisites"
@@ -203,9 +231,9 @@ cmd_up() {
   start_chaincode_server
   step 9 "installing, approving and committing chaincode $CC_NAME"
   deploy_chaincode
-  step 10 "waiting for every peer to reach the chaincode"
+  step 10 "waiting for every peer to reach the chaincode and for service discovery"
   wait_chaincode_ready
-  say "network up in $(($(date +%s) - started)) s; clients read $CONNECTION_PROFILE"
+  say "network up in $(($(date +%s) - STARTED_AT)) s; clients read $CONNECTION_PROFILE"
 }
 
 # --- down, status, single nodes ---------------------------------------------------------------
@@ -266,6 +294,9 @@ cmd_start_node() {
   [ -f "$NET_DIR/.deployed" ] || fail "the network is not up: run scripts/network.sh up"
   ensure_node_running "$1"
   wait_healthy "$1"
+  case $1 in
+    peer0.* | chaincode) wait_discovery_ready ;;
+  esac
   say "$1 is running and healthy"
 }
 

@@ -51,6 +51,7 @@ describe('Fabric network (4 BFT orderers, 4 peers, CCaaS chaincode)', function (
   this.timeout(180_000);
 
   let profile: NetworkProfile;
+  const openedRuns: string[] = [];
   const connections = new Map<string, NetworkGatewayConnection>();
 
   const as = (identity: string, peer?: string): NetworkGatewayConnection => {
@@ -71,8 +72,8 @@ describe('Fabric network (4 BFT orderers, 4 peers, CCaaS chaincode)', function (
       modelSpecHash: sha256(`${runId}/spec`),
       initialModelHash: sha256(`${runId}/model-0`),
       participants: HOSPITALS,
-      roundsPlanned: 3,
-      minUpdatesPerRound: 2,
+      roundsPlanned: 1,
+      minUpdatesPerRound: 1,
       strategy: 'fedavg',
       settings: { test: label },
     };
@@ -83,7 +84,38 @@ describe('Fabric network (4 BFT orderers, 4 peers, CCaaS chaincode)', function (
     await seenByEveryHospital('GetRun', runId);
     await contract.submitTransaction('OpenRound', runId, '0', config.initialModelHash);
     await seenByEveryHospital('GetRound', runId, '0');
+    openedRuns.push(runId);
     return runId;
+  }
+
+  /**
+   * Closes round 0 of a run this suite opened, which completes it, so that the suite leaves no
+   * open round behind for other suites (a gateway resumes every active run it finds).
+   */
+  async function completeRun(runId: string): Promise<void> {
+    const list = async (): Promise<UpdateRecord[]> =>
+      JSON.parse(
+        decode(await as('hospital1').contract.evaluateTransaction('ListUpdates', runId, '0')),
+      ) as UpdateRecord[];
+    let updates = await list();
+    if (updates.length === 0) {
+      const record = await submitUpdate('hospital1', runId);
+      await seenByEveryHospital('GetUpdate', runId, '0', record.mspId);
+      updates = await list();
+    }
+    for (const update of updates) {
+      await seenByEveryHospital('GetUpdate', runId, '0', update.mspId);
+    }
+    await as('coordinator').contract.submitTransaction(
+      'CloseRound',
+      JSON.stringify({
+        runId,
+        round: 0,
+        aggregateHash: sha256(`${runId}/model-1`),
+        included: updates.map((u) => u.mspId),
+        excluded: [],
+      }),
+    );
   }
 
   async function seenByEveryHospital(query: string, ...args: string[]): Promise<void> {
@@ -134,8 +166,12 @@ describe('Fabric network (4 BFT orderers, 4 peers, CCaaS chaincode)', function (
     profile = loadNetworkProfile();
   });
 
-  after(function () {
-    for (const connection of connections.values()) connection.close();
+  after(async function () {
+    try {
+      for (const runId of openedRuns) await completeRun(runId);
+    } finally {
+      for (const connection of connections.values()) connection.close();
+    }
   });
 
   it('records an update that the auditor reads from its own peer, written exactly once', async function () {
