@@ -1,0 +1,141 @@
+// The experiment's unit of work, a cell: one arm (centralised, federated, federated + DP at one ε)
+// in one repeat. Each finished cell is one JSON file under <out>/cells, written as soon as it
+// finishes, so an interrupted experiment resumes where it stopped.
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+export type ArmKind = 'centralised' | 'federated' | 'federated-dp';
+
+/** An arm of the study; `epsilon` only for federated + DP. */
+export interface Arm {
+  kind: ArmKind;
+  epsilon?: number;
+}
+
+/** File-name form: `centralised`, `federated`, `federated-dp-eps0.5`. */
+export function armId(arm: Arm): string {
+  return arm.kind === 'federated-dp' ? `federated-dp-eps${String(arm.epsilon)}` : arm.kind;
+}
+
+/** Table form: `centralised`, `federated`, `federated + DP ε=0.5`. */
+export function armLabel(arm: Arm): string {
+  return arm.kind === 'federated-dp' ? `federated + DP ε=${String(arm.epsilon)}` : arm.kind;
+}
+
+/** Metrics on the pooled test split. */
+export interface TestMetrics {
+  accuracy: number;
+  precision: number;
+  recall: number;
+  f1: number;
+  loss: number;
+}
+
+/** What a federated cell's run left on the ledger. */
+export interface LedgerFigures {
+  kind: 'simulated' | 'fabric';
+  label: string;
+  runId: string;
+  transactions: number;
+  /** Submit→commit seconds of every transaction of the run. */
+  latencySeconds: number[];
+  /** Bytes of the run's records (canonical JSON) as the ledger returns them. */
+  recordBytes: number;
+  /** Audit verification of every round from the ledger and the blob store. */
+  verified: boolean;
+  problems: string[];
+}
+
+/** One finished cell. */
+export interface CellResult {
+  format: 'fedledger-experiment-cell/1';
+  /** The configuration the cell belongs to (see ExperimentOptions). */
+  fingerprint: string;
+  arm: ArmKind;
+  epsilon: number | null;
+  repeat: number;
+  seed: number;
+  /** The final model on the pooled test split. */
+  test: TestMetrics;
+  /** Pooled validation accuracy after each round (federated) or each epoch (centralised). */
+  validationAccuracy: number[];
+  /** Local epochs each point of `validationAccuracy` stands for (E, or 1 for centralised). */
+  epochsPerPoint: number;
+  /** See convergence.ts. */
+  epochsToConverge: number;
+  wallSeconds: number;
+  /** Seconds spent in local training (all hospitals), excluding evaluation and the ledger. */
+  trainingSeconds: number;
+  /** Mean size of an update container (float32), bytes. */
+  updateBytes?: number;
+  /** Size of one update encrypted with CKKS (protocol/ckks), bytes; measured once per cell. */
+  ckksUpdateBytes?: number;
+  /** Largest ε any hospital had spent at the end (DP arms). */
+  epsilonSpent?: number;
+  noiseMultiplier?: number;
+  ledger?: LedgerFigures;
+  finishedAt: string;
+}
+
+/** Refuses to mix results of different configurations in one folder. */
+export class ConfigurationMismatchError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+/** The finished cells of one configuration under `<out>/cells`. */
+export class CellStore {
+  private readonly dir: string;
+
+  /**
+   * @throws {ConfigurationMismatchError} when `out` already holds cells of another configuration.
+   */
+  constructor(
+    out: string,
+    private readonly fingerprint: string,
+    settings: Readonly<Record<string, unknown>>,
+  ) {
+    this.dir = join(out, 'cells');
+    mkdirSync(this.dir, { recursive: true });
+    const configFile = join(out, 'config.json');
+    if (existsSync(configFile)) {
+      const existing = JSON.parse(readFileSync(configFile, 'utf8')) as {
+        fingerprint?: string;
+        settings?: unknown;
+      };
+      if (existing.fingerprint !== fingerprint) {
+        throw new ConfigurationMismatchError(
+          `${out} holds results of another configuration (${JSON.stringify(existing.settings)}); use another --out or delete that folder`,
+        );
+      }
+    } else {
+      writeFileSync(configFile, `${JSON.stringify({ fingerprint, settings }, null, 2)}\n`);
+    }
+  }
+
+  private path(arm: Arm, repeat: number): string {
+    return join(this.dir, `${armId(arm)}-r${repeat}.json`);
+  }
+
+  /** The finished cell, if there is one. */
+  read(arm: Arm, repeat: number): CellResult | undefined {
+    const file = this.path(arm, repeat);
+    if (!existsSync(file)) return undefined;
+    const cell = JSON.parse(readFileSync(file, 'utf8')) as CellResult;
+    return cell.fingerprint === this.fingerprint ? cell : undefined;
+  }
+
+  /** Writes a finished cell atomically; returns its path. */
+  write(cell: CellResult): string {
+    const arm: Arm = {
+      kind: cell.arm,
+      ...(cell.epsilon !== null ? { epsilon: cell.epsilon } : {}),
+    };
+    const file = this.path(arm, cell.repeat);
+    writeFileSync(`${file}.tmp`, `${JSON.stringify(cell, null, 2)}\n`);
+    renameSync(`${file}.tmp`, file);
+    return file;
+  }
+}

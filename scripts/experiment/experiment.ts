@@ -1,0 +1,304 @@
+// `npm run experiment`: the reference study's protocol — centralised vs federated (FedAvg) vs
+// federated + DP-SGD at each ε, repeated with different seeds — on the synthetic hospitals or on
+// given CSVs. Federated runs go through the coordinator and the ledger (SIMULATED by default).
+// Each finished cell is saved at once; running the same command again skips finished cells.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { referenceModelSpec } from '@fedledger/protocol';
+import type { BackendName } from '@fedledger/trainer';
+import { generateHospitals, initialModelTensors, selectBackend } from '@fedledger/trainer';
+import type { Arm, CellResult } from './cells';
+import { CellStore, armId, armLabel } from './cells';
+import type { Cohort, HospitalSource } from './cohort';
+import { loadCohort, splitCohort } from './cohort';
+import { epochsToConverge } from './convergence';
+import { runCentralisedCell } from './centralised-cell';
+import type { ExperimentLedger } from './experiment-ledger';
+import { openExperimentLedger } from './experiment-ledger';
+import { runFederatedCell } from './federated-cell';
+import type { ExperimentOptions } from './options';
+import {
+  SYNTHETIC_DATA_SEED,
+  USAGE,
+  UsageError,
+  configurationOf,
+  parseExperimentOptions,
+} from './options';
+import type { ArmSummary } from './results-report';
+import {
+  ledgerSection,
+  ledgerTotals,
+  privacyTable,
+  summariseArm,
+  tableOne,
+  writeResults,
+} from './results-report';
+
+function say(line: string): void {
+  process.stdout.write(`[experiment] ${line}\n`);
+}
+
+function minutes(seconds: number): string {
+  return seconds < 90 ? `${seconds.toFixed(0)} s` : `${(seconds / 60).toFixed(1)} min`;
+}
+
+/** The arms in Table I order. */
+export function armsOf(options: Readonly<ExperimentOptions>): Arm[] {
+  return [
+    { kind: 'centralised' },
+    { kind: 'federated' },
+    ...options.epsilons.map((epsilon): Arm => ({ kind: 'federated-dp', epsilon })),
+  ];
+}
+
+/** The hospitals' CSVs and schema: given, or synthetic ones generated once under --out. */
+function dataSources(options: Readonly<ExperimentOptions>): {
+  files: string[];
+  schema: string;
+  description: string;
+} {
+  if (options.data && options.schema) {
+    return {
+      files: [...options.data],
+      schema: options.schema,
+      description: `${options.data.length} hospital CSVs (${options.data.join(', ')})`,
+    };
+  }
+  const dir = join(options.out, 'data', `synthetic-${options.patients}-${SYNTHETIC_DATA_SEED}`);
+  const manifest = join(dir, 'manifest.json');
+  let files: string[];
+  if (existsSync(manifest)) {
+    say(`reusing the synthetic hospitals in ${dir}`);
+    const parsed = JSON.parse(readFileSync(manifest, 'utf8')) as {
+      hospitals: { file: string }[];
+    };
+    files = parsed.hospitals.map((h) => join(dir, h.file));
+  } else {
+    say(
+      `generating 3 synthetic hospitals × ${options.patients.toLocaleString('en')} patients in ${dir}`,
+    );
+    files = generateHospitals({
+      outDir: dir,
+      patientsPerHospital: options.patients,
+      seed: SYNTHETIC_DATA_SEED,
+    }).hospitals.map((h) => h.csvFile);
+  }
+  return {
+    files,
+    schema: join(dir, 'schema.json'),
+    description: `3 synthetic hospitals × ${options.patients.toLocaleString('en')} patients (seed ${SYNTHETIC_DATA_SEED})`,
+  };
+}
+
+/** Runs the pending cells; returns false when a federated run failed its audit. */
+async function runPendingCells(
+  options: Readonly<ExperimentOptions>,
+  store: CellStore,
+  fingerprint: string,
+  pending: { arm: Arm; repeat: number }[],
+  data: { files: string[]; schema: string },
+): Promise<boolean> {
+  const needsLedger = pending.some((p) => p.arm.kind !== 'centralised');
+  let ledger: ExperimentLedger | undefined;
+  let allVerified = true;
+  try {
+    if (needsLedger) {
+      ledger = await openExperimentLedger(
+        options.ledger,
+        data.files.length,
+        join(options.out, '.work', 'pki'),
+      );
+      say(`LEDGER: ${ledger.label}`);
+    }
+    const sources: HospitalSource[] = data.files.map((csvFile, i) => ({
+      name: csvFile,
+      mspId: ledger?.hospitals[i]?.mspId ?? `Hospital${i + 1}MSP`,
+      csvFile,
+    }));
+    let started = performance.now();
+    const cohort: Cohort = loadCohort(sources, data.schema);
+    say(
+      `loaded ${cohort.hospitals.map((h) => h.table.rows).join(' + ')} rows in ${minutes((performance.now() - started) / 1000)}`,
+    );
+    const cellSeconds: number[] = [];
+    let done = 0;
+    const repeats = [...new Set(pending.map((p) => p.repeat))];
+    for (const repeat of repeats) {
+      const seed = options.seed + repeat;
+      const repeatData = splitCohort(cohort, seed);
+      const first = repeatData.hospitals[0]?.trainOriginal;
+      if (!first) throw new Error('no hospital data');
+      const spec = referenceModelSpec(first.featureDim, first.classes.length);
+      const initialTensors = initialModelTensors(spec, seed);
+      for (const { arm } of pending.filter((p) => p.repeat === repeat)) {
+        const name = `${armLabel(arm)} r${repeat}`;
+        const log = (line: string): void => say(`${name}: ${line}`);
+        log(`started (seed ${seed})`);
+        started = performance.now();
+        let cell: CellResult;
+        const common = {
+          format: 'fedledger-experiment-cell/1' as const,
+          fingerprint,
+          arm: arm.kind,
+          epsilon: arm.epsilon ?? null,
+          repeat,
+          seed,
+        };
+        if (arm.kind === 'centralised') {
+          const out = await runCentralisedCell({
+            data: repeatData,
+            spec,
+            initialTensors,
+            epochs: options.rounds * options.epochs,
+            log,
+          });
+          cell = {
+            ...common,
+            ...out,
+            epochsPerPoint: 1,
+            epochsToConverge: epochsToConverge(out.validationAccuracy, 1),
+            wallSeconds: (performance.now() - started) / 1000,
+            finishedAt: new Date().toISOString(),
+          };
+        } else {
+          if (!ledger) throw new Error('the ledger is not open');
+          const runId = `exp-${fingerprint.slice(0, 8)}-${armId(arm)}-r${repeat}-${Date.now().toString(36)}`;
+          const out = await runFederatedCell({
+            ledger,
+            workDir: join(options.out, '.work', runId),
+            data: repeatData,
+            spec,
+            initialTensors,
+            rounds: options.rounds,
+            epochs: options.epochs,
+            ...(arm.kind === 'federated-dp' && arm.epsilon !== undefined
+              ? { dp: { epsilon: arm.epsilon, delta: options.delta } }
+              : {}),
+            runId,
+            measureCkks: options.ckks,
+            log,
+          });
+          cell = {
+            ...common,
+            ...out,
+            epochsPerPoint: options.epochs,
+            epochsToConverge: epochsToConverge(out.validationAccuracy, options.epochs),
+            wallSeconds: (performance.now() - started) / 1000,
+            finishedAt: new Date().toISOString(),
+          };
+          if (!out.ledger.verified) {
+            allVerified = false;
+            log(`✗ audit verification FAILED: ${out.ledger.problems.join('; ')}`);
+          } else log(`✓ run ${runId} verified from the ledger`);
+        }
+        const file = store.write(cell);
+        done += 1;
+        cellSeconds.push(cell.wallSeconds);
+        const perCell = cellSeconds.reduce((a, b) => a + b, 0) / cellSeconds.length;
+        const left = pending.length - done;
+        log(
+          `test accuracy ${(cell.test.accuracy * 100).toFixed(1)} %, F1 ${(cell.test.f1 * 100).toFixed(1)} %, ${minutes(cell.wallSeconds)}; saved ${file}`,
+        );
+        if (left > 0) {
+          say(
+            `${done}/${pending.length} cells done; about ${minutes(left * perCell)} left (${minutes(perCell)} per cell so far)`,
+          );
+          if (done === 1 && left * perCell > 1800 && options.patients > 10_000 && !options.data) {
+            say(
+              'this will take a while; for a quick look use --patients 10000 (and fewer --rounds/--epochs/--repeats). Finished cells are kept: rerun the same command to continue.',
+            );
+          }
+        }
+      }
+    }
+  } finally {
+    await ledger?.close();
+  }
+  return allVerified;
+}
+
+/** Runs the experiment; returns the process exit code. */
+export async function experiment(argv: readonly string[]): Promise<number> {
+  let options: ExperimentOptions | undefined;
+  try {
+    options = parseExperimentOptions(argv);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    process.stderr.write(`experiment: ${err.message}\n\n${USAGE}\n`);
+    return 2;
+  }
+  if (!options) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  const wallStarted = performance.now();
+  const { fingerprint, settings } = configurationOf(options);
+  const store = new CellStore(options.out, fingerprint, settings);
+  const arms = armsOf(options);
+  const all = Array.from({ length: options.repeats }, (_, repeat) =>
+    arms.map((arm) => ({ arm, repeat })),
+  ).flat();
+  const pending = all.filter(({ arm, repeat }) => !store.read(arm, repeat));
+  const finished = all.length - pending.length;
+  if (finished > 0) {
+    say(
+      `${finished} of ${all.length} cells finished earlier in ${options.out}/cells: skipped (delete a cell's JSON to rerun it)`,
+    );
+  }
+  const data = dataSources(options);
+  let verified = true;
+  if (pending.length > 0) {
+    const backend = await selectBackend(options.backend as BackendName | 'auto');
+    say(`${pending.length} cells to run on the ${backend.name} backend`);
+    verified = await runPendingCells(options, store, fingerprint, pending, data);
+  }
+  const summaries: ArmSummary[] = arms.map((arm) =>
+    summariseArm(
+      arm,
+      all
+        .filter((c) => armId(c.arm) === armId(arm))
+        .map((c) => store.read(c.arm, c.repeat))
+        .filter((c): c is CellResult => c !== undefined),
+    ),
+  );
+  const files = await writeResults(
+    options.out,
+    {
+      command: `npm run experiment -- ${argv.join(' ')}`.trim(),
+      dataDescription: data.description,
+      rounds: options.rounds,
+      epochs: options.epochs,
+      repeats: options.repeats,
+      delta: options.delta,
+    },
+    summaries,
+  );
+  const totals = ledgerTotals(summaries.flatMap((s) => s.cells));
+  process.stdout.write(
+    [
+      '',
+      `Table I — ${data.description}; ${options.rounds} rounds × ${options.epochs} local epochs; mean ± sd over ${options.repeats} repeat(s); pooled test split`,
+      tableOne(summaries),
+      '',
+      privacyTable(summaries),
+      '',
+      'Ledger figures beside the study’s Table II',
+      ...ledgerSection(totals),
+      '',
+      `results: ${files.join(', ')}`,
+      `finished in ${minutes((performance.now() - wallStarted) / 1000)}${verified ? '' : ' — AN AUDIT VERIFICATION FAILED'}`,
+      '',
+    ].join('\n'),
+  );
+  return verified ? 0 : 1;
+}
+
+if (require.main === module) {
+  experiment(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (err: unknown) => {
+      process.stderr.write(`\n[experiment] failed: ${(err as Error).message}\n`);
+      process.exit(1);
+    },
+  );
+}

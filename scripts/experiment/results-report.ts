@@ -1,0 +1,421 @@
+// The experiment's results as the study lays them out: Table I (arms × metrics, mean ± sd over
+// repeats, the study's accuracy beside ours), Fig. 2 (accuracy against ε, with the study's points),
+// the ledger figures beside the study's Table II, and results.md + CSV + SVG in the output folder.
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { quantile, textTable } from '../demo/report';
+import type { ChartSeries } from '../demo/svg-chart';
+import { lineChartSvg } from '../demo/svg-chart';
+import type { Arm, CellResult } from './cells';
+import { armId, armLabel } from './cells';
+import { CONVERGENCE_TOLERANCE } from './convergence';
+import { STUDY_ACCURACY, STUDY_LEDGER, studyAccuracy } from './reference-study';
+
+/** Mean and sample standard deviation (0 for one value). */
+export interface MeanSd {
+  mean: number;
+  sd: number;
+  n: number;
+}
+
+export function meanSd(values: readonly number[]): MeanSd {
+  const n = values.length;
+  if (n === 0) return { mean: NaN, sd: NaN, n };
+  const mean = values.reduce((a, b) => a + b, 0) / n;
+  const sd = n > 1 ? Math.sqrt(values.reduce((s, v) => s + (v - mean) ** 2, 0) / (n - 1)) : 0;
+  return { mean, sd, n };
+}
+
+/** One arm over its finished repeats. */
+export interface ArmSummary {
+  arm: Arm;
+  cells: CellResult[];
+  accuracy: MeanSd;
+  precision: MeanSd;
+  recall: MeanSd;
+  f1: MeanSd;
+  epochsToConverge: MeanSd;
+  wallSeconds: MeanSd;
+  updateBytes?: MeanSd;
+  ckksUpdateBytes?: MeanSd;
+  epsilonSpent?: MeanSd;
+  noiseMultiplier?: MeanSd;
+}
+
+function optional(values: (number | undefined)[]): MeanSd | undefined {
+  const known = values.filter((v): v is number => v !== undefined);
+  return known.length > 0 ? meanSd(known) : undefined;
+}
+
+export function summariseArm(arm: Arm, cells: readonly CellResult[]): ArmSummary {
+  const of = (pick: (c: CellResult) => number): MeanSd => meanSd(cells.map(pick));
+  const updateBytes = optional(cells.map((c) => c.updateBytes));
+  const ckksUpdateBytes = optional(cells.map((c) => c.ckksUpdateBytes));
+  const epsilonSpent = optional(cells.map((c) => c.epsilonSpent));
+  const noiseMultiplier = optional(cells.map((c) => c.noiseMultiplier));
+  return {
+    arm,
+    cells: [...cells],
+    accuracy: of((c) => c.test.accuracy),
+    precision: of((c) => c.test.precision),
+    recall: of((c) => c.test.recall),
+    f1: of((c) => c.test.f1),
+    epochsToConverge: of((c) => c.epochsToConverge),
+    wallSeconds: of((c) => c.wallSeconds),
+    ...(updateBytes ? { updateBytes } : {}),
+    ...(ckksUpdateBytes ? { ckksUpdateBytes } : {}),
+    ...(epsilonSpent ? { epsilonSpent } : {}),
+    ...(noiseMultiplier ? { noiseMultiplier } : {}),
+  };
+}
+
+const percent = (m: MeanSd): string =>
+  m.n === 0 ? '—' : `${(m.mean * 100).toFixed(1)} ± ${(m.sd * 100).toFixed(1)}`;
+
+function duration(seconds: number): string {
+  if (!Number.isFinite(seconds)) return '—';
+  if (seconds < 120) return `${seconds.toFixed(1)} s`;
+  if (seconds < 7200) return `${(seconds / 60).toFixed(1)} min`;
+  return `${(seconds / 3600).toFixed(1)} h`;
+}
+
+function bytes(n: number): string {
+  if (n < 1024) return `${Math.round(n)} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
+  return `${(n / 1024 / 1024).toFixed(2)} MiB`;
+}
+
+/** Table I: accuracy, macro precision, recall, F1 (%, mean ± sd), epochs to converge, time. */
+export function tableOne(summaries: readonly ArmSummary[]): string {
+  return textTable(
+    [
+      'arm',
+      'n',
+      'accuracy %',
+      'study acc. %',
+      'precision %',
+      'recall %',
+      'F1 %',
+      'epochs to converge',
+      'time per run',
+    ],
+    summaries.map((s) => {
+      const study = studyAccuracy(s.arm);
+      return [
+        armLabel(s.arm),
+        String(s.accuracy.n),
+        percent(s.accuracy),
+        study === undefined ? '—' : (study * 100).toFixed(1),
+        percent(s.precision),
+        percent(s.recall),
+        percent(s.f1),
+        s.epochsToConverge.n === 0
+          ? '—'
+          : `${s.epochsToConverge.mean.toFixed(1)} ± ${s.epochsToConverge.sd.toFixed(1)}`,
+        s.wallSeconds.n === 0
+          ? '—'
+          : `${duration(s.wallSeconds.mean)} ± ${duration(s.wallSeconds.sd)}`,
+      ];
+    }),
+  );
+}
+
+/** Privacy spent and communication per arm. */
+export function privacyTable(summaries: readonly ArmSummary[]): string {
+  return textTable(
+    ['arm', 'σ (noise multiplier)', 'ε spent (at δ)', 'update size', 'CKKS update size'],
+    summaries
+      .filter((s) => s.arm.kind !== 'centralised')
+      .map((s) => [
+        armLabel(s.arm),
+        s.noiseMultiplier ? s.noiseMultiplier.mean.toFixed(3) : '—',
+        s.epsilonSpent ? s.epsilonSpent.mean.toFixed(3) : '—',
+        s.updateBytes ? bytes(s.updateBytes.mean) : '—',
+        s.ckksUpdateBytes ? bytes(s.ckksUpdateBytes.mean) : 'not measured',
+      ]),
+  );
+}
+
+/** Ledger figures of all federated cells together. */
+export interface LedgerTotals {
+  kind: 'simulated' | 'fabric';
+  label: string;
+  runs: number;
+  verifiedRuns: number;
+  transactions: number;
+  transactionsPerRun: number;
+  latencies: number[];
+  /** Transactions per minute of federated run time (training included, as in a real run). */
+  perMinute: number;
+  recordBytesPerRun: number;
+}
+
+export function ledgerTotals(cells: readonly CellResult[]): LedgerTotals | undefined {
+  const runs = cells.filter((c) => c.ledger !== undefined);
+  const first = runs[0]?.ledger;
+  if (!first) return undefined;
+  const transactions = runs.reduce((n, c) => n + (c.ledger?.transactions ?? 0), 0);
+  const minutes = runs.reduce((n, c) => n + c.wallSeconds, 0) / 60;
+  return {
+    kind: first.kind,
+    label: first.label,
+    runs: runs.length,
+    verifiedRuns: runs.filter((c) => c.ledger?.verified).length,
+    transactions,
+    transactionsPerRun: transactions / runs.length,
+    latencies: runs.flatMap((c) => c.ledger?.latencySeconds ?? []),
+    perMinute: minutes > 0 ? transactions / minutes : 0,
+    recordBytesPerRun: runs.reduce((n, c) => n + (c.ledger?.recordBytes ?? 0), 0) / runs.length,
+  };
+}
+
+/** The ledger figures beside the study's Table II, with the caveats that apply. */
+export function ledgerSection(totals: LedgerTotals | undefined): string[] {
+  if (!totals) return ['ledger: no federated run finished yet'];
+  const mean = totals.latencies.reduce((a, b) => a + b, 0) / Math.max(1, totals.latencies.length);
+  const table = textTable(
+    ['ledger figure', `ours (${totals.kind === 'fabric' ? 'Fabric' : 'SIMULATED'})`, 'study'],
+    [
+      [
+        'average transaction time',
+        `${mean.toFixed(3)} s (p95 ${quantile(totals.latencies, 0.95).toFixed(3)} s)`,
+        `${STUDY_LEDGER.averageTransactionSeconds} s`,
+      ],
+      [
+        'transactions per minute of run time',
+        totals.perMinute.toFixed(1),
+        String(STUDY_LEDGER.transactionsPerMinute),
+      ],
+      [
+        'transactions',
+        `${totals.transactionsPerRun.toFixed(0)} per run, ${totals.transactions} in ${totals.runs} runs`,
+        STUDY_LEDGER.transactions.toLocaleString('en'),
+      ],
+      [
+        'ledger growth per run',
+        `${bytes(totals.recordBytesPerRun)} of records (JSON), not block bytes`,
+        `${STUDY_LEDGER.chainGrowthBytes / 1_000_000} MB chain growth`,
+      ],
+      [
+        'ordering',
+        totals.kind === 'fabric' ? 'Fabric (BFT orderers)' : 'none (in-process)',
+        STUDY_LEDGER.ordering,
+      ],
+      ['runs verified from the ledger', `${totals.verifiedRuns}/${totals.runs}`, '—'],
+    ],
+  );
+  const notes =
+    totals.kind === 'simulated'
+      ? [
+          `LEDGER: ${totals.label}. These are NOT Fabric figures: a "transaction" here is an in-process execution of the real contract with signature checks, no endorsement over the network, no ordering service, no blocks on disk.`,
+          'For Fabric figures run `npm run bench:ledger` (throughput and latency on the local network) or `npm run demo` (a whole run on Fabric, with chain growth from the block files).',
+        ]
+      : [
+          `LEDGER: ${totals.label}.`,
+          'Chain growth in block files is not measured here; `npm run demo` reports it.',
+        ];
+  return [table, '', ...notes];
+}
+
+function accuracyByEpsilonSvg(summaries: readonly ArmSummary[]): string {
+  const dp = summaries.filter((s) => s.arm.kind === 'federated-dp' && s.accuracy.n > 0);
+  const series: ChartSeries[] = [
+    {
+      name: 'ours (mean over repeats)',
+      points: dp.map((s) => ({ x: s.arm.epsilon ?? 0, y: s.accuracy.mean })),
+    },
+    {
+      name: 'study',
+      points: [...STUDY_ACCURACY.byEpsilon].map(([x, y]) => ({ x, y })),
+    },
+  ];
+  const ys = series.flatMap((s) => s.points.map((p) => p.y));
+  return lineChartSvg(series, {
+    title: 'Fig. 2: accuracy of federated + DP-SGD against ε (δ = 1e-5)',
+    xLabel: 'ε (whole run)',
+    yLabel: 'pooled test accuracy',
+    yMin: Math.max(0, Math.floor(Math.min(...ys) * 20) / 20),
+    yMax: Math.min(1, Math.ceil(Math.max(...ys) * 20) / 20),
+    formatY: (y) => `${(y * 100).toFixed(0)}%`,
+  });
+}
+
+function convergenceSvg(summaries: readonly ArmSummary[]): string {
+  const series: ChartSeries[] = summaries
+    .filter((s) => s.cells.length > 0)
+    .map((s) => {
+      const per = s.cells[0]?.epochsPerPoint ?? 1;
+      const length = Math.min(...s.cells.map((c) => c.validationAccuracy.length));
+      return {
+        name: armLabel(s.arm),
+        points: Array.from({ length }, (_, i) => ({
+          x: (i + 1) * per,
+          y: meanSd(s.cells.map((c) => c.validationAccuracy[i] ?? NaN)).mean,
+        })),
+      };
+    });
+  return lineChartSvg(series, {
+    title: 'Pooled validation accuracy against local epochs (mean over repeats)',
+    xLabel: 'local epochs (federated: rounds × epochs per round)',
+    yLabel: 'validation accuracy',
+    formatY: (y) => `${(y * 100).toFixed(0)}%`,
+  });
+}
+
+function csv(rows: readonly (readonly (string | number)[])[]): string {
+  return `${rows.map((r) => r.map((c) => (typeof c === 'string' && /[",\n]/.test(c) ? `"${c.replace(/"/g, '""')}"` : String(c))).join(',')).join('\n')}\n`;
+}
+
+/** How the results were produced, for results.md. */
+export interface ReportContext {
+  command: string;
+  dataDescription: string;
+  rounds: number;
+  epochs: number;
+  repeats: number;
+  delta: number;
+}
+
+/** Writes results.md, cells.csv, summary.csv, accuracy-vs-epsilon.svg and convergence.svg. */
+export async function writeResults(
+  dir: string,
+  context: ReportContext,
+  summaries: readonly ArmSummary[],
+): Promise<string[]> {
+  await mkdir(dir, { recursive: true });
+  const cells = summaries.flatMap((s) => s.cells);
+  const totals = ledgerTotals(cells);
+  const files: Record<string, string> = {
+    'accuracy-vs-epsilon.svg': accuracyByEpsilonSvg(summaries),
+    'convergence.svg': convergenceSvg(summaries),
+    'cells.csv': csv([
+      [
+        'arm',
+        'epsilon',
+        'repeat',
+        'seed',
+        'accuracy',
+        'precision',
+        'recall',
+        'f1',
+        'loss',
+        'epochs_to_converge',
+        'wall_seconds',
+        'training_seconds',
+        'update_bytes',
+        'ckks_update_bytes',
+        'epsilon_spent',
+        'noise_multiplier',
+        'ledger_transactions',
+        'ledger_mean_latency_seconds',
+        'verified',
+      ],
+      ...cells.map((c) => [
+        c.arm,
+        c.epsilon ?? '',
+        c.repeat,
+        c.seed,
+        c.test.accuracy,
+        c.test.precision,
+        c.test.recall,
+        c.test.f1,
+        c.test.loss,
+        c.epochsToConverge,
+        c.wallSeconds,
+        c.trainingSeconds,
+        c.updateBytes ?? '',
+        c.ckksUpdateBytes ?? '',
+        c.epsilonSpent ?? '',
+        c.noiseMultiplier ?? '',
+        c.ledger?.transactions ?? '',
+        c.ledger
+          ? c.ledger.latencySeconds.reduce((a, b) => a + b, 0) /
+            Math.max(1, c.ledger.latencySeconds.length)
+          : '',
+        c.ledger ? String(c.ledger.verified) : '',
+      ]),
+    ]),
+    'summary.csv': csv([
+      [
+        'arm',
+        'n',
+        'accuracy_mean',
+        'accuracy_sd',
+        'study_accuracy',
+        'precision_mean',
+        'precision_sd',
+        'recall_mean',
+        'recall_sd',
+        'f1_mean',
+        'f1_sd',
+        'epochs_to_converge_mean',
+        'epochs_to_converge_sd',
+        'wall_seconds_mean',
+        'wall_seconds_sd',
+      ],
+      ...summaries.map((s) => [
+        armId(s.arm),
+        s.accuracy.n,
+        s.accuracy.mean,
+        s.accuracy.sd,
+        studyAccuracy(s.arm) ?? '',
+        s.precision.mean,
+        s.precision.sd,
+        s.recall.mean,
+        s.recall.sd,
+        s.f1.mean,
+        s.f1.sd,
+        s.epochsToConverge.mean,
+        s.epochsToConverge.sd,
+        s.wallSeconds.mean,
+        s.wallSeconds.sd,
+      ]),
+    ]),
+  };
+  files['results.md'] = [
+    '# Experiment: centralised vs federated vs federated + DP-SGD',
+    '',
+    totals?.kind === 'simulated'
+      ? `> **SIMULATED ledger.** Federated runs went through the real coordinator and contract on the in-process simulated ledger, not Hyperledger Fabric. Learning results are unaffected; the ledger figures are not Fabric figures.\n`
+      : '',
+    `Command: \`${context.command}\``,
+    '',
+    `Data: ${context.dataDescription}. ${context.rounds} rounds × ${context.epochs} local epochs; ${context.repeats} repeat(s); DP-SGD with δ = ${context.delta}, σ calibrated by the RDP accountant so the planned rounds spend at most ε.`,
+    '',
+    '## Table I',
+    '',
+    'Mean ± sample standard deviation over repeats, on the pooled test split (all hospitals). "study" is the reference study\'s accuracy (it reports no ε = 2 figure).',
+    '',
+    '```',
+    tableOne(summaries),
+    '```',
+    '',
+    '```',
+    privacyTable(summaries),
+    '```',
+    '',
+    '![Fig. 2: accuracy against epsilon](accuracy-vs-epsilon.svg)',
+    '',
+    '![validation accuracy against local epochs](convergence.svg)',
+    '',
+    "## Ledger (beside the study's Table II)",
+    '',
+    '```',
+    ...ledgerSection(totals),
+    '```',
+    '',
+    '## Definitions',
+    '',
+    "- **Splits.** Each hospital's rows are split 80/10/10 (stratified) with the repeat's seed. Federated hospitals fit their own preprocessing on their own training rows; the centralised arm pools the same training rows and fits one preprocessing on them. Every arm is tested on the same patients: all hospitals' test splits pooled.",
+    `- **Centralised budget.** The centralised model (same architecture, Adam, batch 32, oversampled training split) trains rounds × local epochs = ${context.rounds * context.epochs} epochs on the pooled data, so every record is seen as often as in a federated run.`,
+    `- **Epochs to converge.** The first evaluation whose pooled validation accuracy is within ${CONVERGENCE_TOLERANCE * 100} percentage points of the best that run reached, counted in local epochs: (round + 1) × local epochs for federated runs (the global model is evaluated after each round), epochs for the centralised run.`,
+    '- **Time per run.** Wall time of a cell on this machine: training, evaluation and, for federated runs, the ledger transactions, blob store, aggregation and the final audit. Hospitals train one after another in one process.',
+    "- **Update size.** The update container (safetensors, float32) each hospital submits; CKKS size is the same update encrypted with the project's CKKS parameters (protocol/ckks).",
+    '- **Final model.** The model after the last round (federated) or last epoch (centralised), not the best one.',
+    '',
+    'Data: [cells.csv](cells.csv) (one row per run), [summary.csv](summary.csv) (one row per arm), cells/*.json (everything measured).',
+    '',
+  ].join('\n');
+  for (const [name, content] of Object.entries(files)) await writeFile(join(dir, name), content);
+  return Object.keys(files).map((name) => join(dir, name));
+}

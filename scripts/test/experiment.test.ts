@@ -1,0 +1,125 @@
+// `npm run experiment` end to end on a tiny configuration (300 patients per hospital, 2 rounds of
+// 1 epoch, one repeat, ε ∈ {1, 2}) on the SIMULATED ledger: the tables carry the study's figures
+// beside ours, the result files are written, and running again skips every finished cell.
+import { execFile } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { expect } from 'chai';
+import type { CellResult } from '../experiment/cells';
+import { CONVERGENCE_TOLERANCE, epochsToConverge } from '../experiment/convergence';
+import { meanSd } from '../experiment/results-report';
+
+const run = promisify(execFile);
+const SCRIPT = join(__dirname, '..', 'experiment', 'experiment.js');
+
+async function experiment(args: string[]): Promise<string> {
+  const { stdout } = await run(process.execPath, [SCRIPT, ...args], { maxBuffer: 16 << 20 });
+  return stdout;
+}
+
+/** The row of a text table whose first cell is `label`. */
+function row(output: string, label: string): string {
+  const line = output.split('\n').find((l) => l.startsWith(`${label}  `));
+  expect(line, `a table row for "${label}"`).to.be.a('string');
+  return line as string;
+}
+
+describe('experiment: epochs to converge and mean ± sd', function () {
+  it('counts local epochs up to the first point within 0.5 points of the best', function () {
+    expect(CONVERGENCE_TOLERANCE).to.equal(0.005);
+    expect(epochsToConverge([], 5)).to.equal(0);
+    expect(epochsToConverge([0.5, 0.8, 0.85, 0.852], 5)).to.equal(15);
+    expect(epochsToConverge([0.5, 0.9, 0.85, 0.9], 1)).to.equal(2);
+    expect(epochsToConverge([0.7], 3)).to.equal(3);
+  });
+
+  it('reports the sample standard deviation, 0 for one value', function () {
+    expect(meanSd([0.8])).to.deep.equal({ mean: 0.8, sd: 0, n: 1 });
+    const m = meanSd([1, 2, 3, 4]);
+    expect(m.mean).to.equal(2.5);
+    expect(m.sd).to.be.closeTo(Math.sqrt(5 / 3), 1e-12);
+  });
+});
+
+describe('npm run experiment (tiny configuration, SIMULATED ledger)', function () {
+  this.timeout(120_000);
+  let out: string;
+  const tiny = ['--patients', '300', '--rounds', '2', '--epochs', '1', '--repeats', '1'];
+
+  before(async () => {
+    out = await mkdtemp(join(tmpdir(), 'fedledger-experiment-'));
+  });
+  after(async () => {
+    await rm(out, { recursive: true, force: true });
+  });
+
+  it('runs every arm through the ledger and prints Table I, Fig. 2 and Table II beside the study', async () => {
+    const stdout = await experiment([...tiny, '--epsilons', '1,2', '--out', out]);
+    expect(stdout).to.include('LEDGER: SIMULATED ledger');
+    expect(stdout).to.include('4 cells to run');
+
+    const cell = (name: string): CellResult =>
+      JSON.parse(readFileSync(join(out, 'cells', `${name}-r0.json`), 'utf8')) as CellResult;
+    const ours = (name: string): string => `${(cell(name).test.accuracy * 100).toFixed(1)} ± 0.0`;
+    // Our numbers and the study's, side by side (no study figure at ε = 2).
+    expect(row(stdout, 'centralised')).to.include(ours('centralised')).and.include('87.1');
+    expect(row(stdout, 'federated')).to.include(ours('federated')).and.include('85.3');
+    expect(row(stdout, 'federated + DP ε=1'))
+      .to.include(ours('federated-dp-eps1'))
+      .and.include('85.3');
+    expect(row(stdout, 'federated + DP ε=2'))
+      .to.include(ours('federated-dp-eps2'))
+      .and.include('—');
+
+    // Federated runs went through the coordinator and were audited from the ledger.
+    const federated = cell('federated-dp-eps1');
+    expect(federated.ledger?.verified).to.equal(true);
+    expect(federated.ledger?.transactions).to.equal(1 + 2 + 2 * 3 + 2);
+    expect(federated.validationAccuracy).to.have.length(2);
+    expect(federated.epsilonSpent).to.be.at.most(1 + 1e-6);
+    expect(federated.updateBytes).to.be.greaterThan(0);
+    expect(cell('centralised').validationAccuracy).to.have.length(2);
+
+    // Table II: the study's ledger figures, and the warning that ours are not Fabric figures.
+    for (const figure of ['1.2 s', '1,500', '30 MB', 'PBFT', 'NOT Fabric figures', 'bench:ledger'])
+      expect(stdout).to.include(figure);
+    expect(row(stdout, 'transactions per minute of run time')).to.match(/ 50\s*$/);
+
+    for (const file of ['results.md', 'cells.csv', 'summary.csv', 'convergence.svg'])
+      expect(existsSync(join(out, file)), file).to.equal(true);
+    const fig2 = readFileSync(join(out, 'accuracy-vs-epsilon.svg'), 'utf8');
+    expect(fig2).to.include('<svg').and.include('study').and.include('ours');
+    const md = readFileSync(join(out, 'results.md'), 'utf8');
+    expect(md).to.include('SIMULATED ledger').and.include('87.1').and.include('Epochs to converge');
+    expect(readFileSync(join(out, 'cells.csv'), 'utf8').trim().split('\n')).to.have.length(5);
+  });
+
+  it('skips finished cells when run again, and runs only the new ones for more repeats', async () => {
+    const before = readFileSync(join(out, 'cells', 'federated-r0.json'), 'utf8');
+    const again = await experiment([...tiny, '--epsilons', '1,2', '--out', out]);
+    expect(again).to.include('4 of 4 cells finished earlier');
+    expect(again).not.to.include('started');
+    expect(readFileSync(join(out, 'cells', 'federated-r0.json'), 'utf8')).to.equal(before);
+    expect(row(again, 'federated')).to.include('85.3');
+
+    const twoRepeats = ['--patients', '300', '--rounds', '2', '--epochs', '1', '--repeats', '2'];
+    const more = await experiment([...twoRepeats, '--epsilons', '1', '--out', out]);
+    expect(more).to.include('3 of 6 cells finished earlier');
+    expect(more).to.include('3 cells to run');
+    expect(more.match(/ started \(seed 2\)/g)).to.have.length(3);
+    expect(more).not.to.include('started (seed 1)');
+    expect(row(more, 'centralised').split(/\s{2,}/)[1], 'n').to.equal('2');
+  });
+
+  it('refuses to mix configurations in one folder', async () => {
+    const failure = await experiment(['--patients', '400', '--repeats', '1', '--out', out]).then(
+      () => undefined,
+      (err: { code?: number; stderr?: string }) => err,
+    );
+    expect(failure?.code).to.equal(1);
+    expect(failure?.stderr).to.include('holds results of another configuration');
+  });
+});
