@@ -10,6 +10,8 @@ import type { AuditTrail } from '@fedledger/protocol';
 import { decodeContainer, validateModelSpec } from '@fedledger/protocol';
 import type { Dataset } from '@fedledger/trainer';
 import {
+  loadHospitalIdentity,
+  newGatewayClient,
   concatDatasets,
   evaluateTensors,
   prepareHospitalData,
@@ -19,7 +21,8 @@ import type { DemoSummary, RoundSummary, SplitMetrics } from './report';
 import { roundsTable, ledgerLines, writeReport } from './report';
 import { onInterrupt, quietly, run, start, stopAll } from './processes';
 import type { Child } from './processes';
-import { OperatorClient } from './operator-client';
+import type { RunVerification } from '@fedledger/trainer';
+import { Verifier, connectFabricAuditor, newDirBlobSource } from '@fedledger/gateway';
 
 const ROOT = resolve(__dirname, '..', '..', '..');
 const TRAINER = join(ROOT, 'trainer', 'dist', 'src', 'cli', 'main.js');
@@ -287,15 +290,16 @@ export async function demo(options: DemoOptions): Promise<DemoSummary> {
       '--save-spec',
       specPath,
     ]);
-    const operator = OperatorClient.fromIdentities(
-      info.url,
-      info.caCertPath,
-      info.identities,
-      'coordinator',
-    );
+    const coordinator = loadHospitalIdentity(info.identities, 'coordinator');
+    const operator = newGatewayClient({
+      url: info.url,
+      caCertPem: readFileSync(info.caCertPath, 'utf8'),
+      certPem: coordinator.certPem,
+      keyPem: coordinator.keyPem,
+    });
     const modelSpec = validateModelSpec(JSON.parse(readFileSync(specPath, 'utf8')));
     const createStarted = Date.now();
-    await operator.createRun({
+    await operator.coordinatorCreateRun({
       runId: options.runId,
       participants: HOSPITALS.map((h) => h.mspId),
       roundsPlanned: options.rounds,
@@ -352,7 +356,26 @@ export async function demo(options: DemoOptions): Promise<DemoSummary> {
 
     // 6. The audit, from the ledger.
     step('audit verification of the whole run');
-    const report = await operator.verify(options.runId);
+    // On Fabric the auditor checks through its own peer with the stored bytes; the simulated
+    // ledger lives inside the gateway process, so there the gateway's verifier is asked.
+    const blobDir = join(gatewayDir, 'blobs');
+    let report: RunVerification;
+    if (options.ledger === 'fabric') {
+      const auditor = connectFabricAuditor({
+        networkDir,
+        identity: 'auditor',
+        peer: 'peer0.auditor',
+      });
+      try {
+        report = await new Verifier(auditor.ledger, newDirBlobSource({ dir: blobDir })).verifyRun(
+          options.runId,
+        );
+      } finally {
+        await auditor.close();
+      }
+    } else {
+      report = await operator.verifyRun(options.runId);
+    }
     for (const r of report.rounds) {
       process.stdout.write(
         `[audit] round ${r.round}: ${r.ok ? '✓' : `✗ ${r.problems.map((p) => p.message).join('; ')}`}\n`,
@@ -361,7 +384,8 @@ export async function demo(options: DemoOptions): Promise<DemoSummary> {
     process.stdout.write(
       `[audit] ${report.ok ? '✓ every hash, aggregate and chain-of-custody link verified' : '✗ verification FAILED'}\n`,
     );
-    const trail: AuditTrail = await operator.trail(options.runId);
+    const trail: AuditTrail = await operator.getAuditTrail(options.runId);
+    operator.close();
     const chainAfter = options.ledger === 'fabric' ? chainBytes(networkDir) : undefined;
 
     // 7. Each round's model on each hospital's test split and pooled.
@@ -374,7 +398,9 @@ export async function demo(options: DemoOptions): Promise<DemoSummary> {
     const rounds: RoundSummary[] = [];
     for (const r of trail.rounds) {
       if (!r.aggregateHash) continue;
-      const tensors = decodeContainer(await operator.blob(r.aggregateHash)).tensors;
+      const tensors = decodeContainer(
+        readFileSync(join(blobDir, 'sha256', r.aggregateHash.slice(0, 2), r.aggregateHash)),
+      ).tensors;
       const evaluations = HOSPITALS.map((h, i) =>
         metricsOf(h.mspId, evaluateTensors(modelSpec, tensors, tests[i] as Dataset)),
       );

@@ -14,16 +14,7 @@ import type {
   Signer,
 } from '@hyperledger/fabric-gateway';
 import { checkpointers, connect } from '@hyperledger/fabric-gateway';
-import type {
-  AuditTrail,
-  CloseRoundRequest,
-  HistoryEntry,
-  RoundRecord,
-  RunConfig,
-  RunRecord,
-  UpdateRecord,
-  UpdateSubmission,
-} from '@fedledger/protocol';
+import type { UpdateSubmission } from '@fedledger/protocol';
 import { canonicalJson } from '@fedledger/protocol';
 import { LedgerUnavailableError, SignatureError, SubmissionStateError } from '../errors';
 import { verifyDigestSignature } from '../pki/organisations';
@@ -36,6 +27,7 @@ import type {
   SubmitterIdentity,
 } from './ledger-client';
 import { isNotFound, toLedgerError } from './ledger-errors';
+import { ContractLedger } from './contract-ledger';
 
 /** Deadlines of each kind of Fabric call, in milliseconds. */
 export interface FabricDeadlines {
@@ -84,7 +76,7 @@ function deadline(ms: number): { deadline: number } {
 }
 
 /** LedgerClient for a Fabric channel. Call {@link FabricLedgerClient.start} before use. */
-export class FabricLedgerClient implements LedgerClient {
+export class FabricLedgerClient extends ContractLedger implements LedgerClient {
   readonly kind = 'fabric' as const;
   readonly label: string;
   private readonly gateway: Gateway;
@@ -99,6 +91,7 @@ export class FabricLedgerClient implements LedgerClient {
   private streams: { close(): void }[] = [];
 
   constructor(private readonly options: FabricLedgerOptions) {
+    super();
     this.deadlines = { ...DEFAULT_DEADLINES, ...options.deadlines };
     this.label = `Hyperledger Fabric channel ${options.channel}, chaincode ${options.chaincode}`;
     this.gateway = connect(this.connectOptions(options.identity, options.signer));
@@ -215,7 +208,7 @@ export class FabricLedgerClient implements LedgerClient {
     });
   }
 
-  private async write(fn: ContractFunctionName, ...args: string[]): Promise<CommitInfo> {
+  protected async write(fn: ContractFunctionName, ...args: string[]): Promise<CommitInfo> {
     try {
       const proposal = this.contract.newProposal(fn, { arguments: args });
       const transaction = await proposal.endorse();
@@ -238,7 +231,7 @@ export class FabricLedgerClient implements LedgerClient {
     }
   }
 
-  private async read<T>(fn: ContractFunctionName, ...args: string[]): Promise<T | undefined> {
+  protected async read<T>(fn: ContractFunctionName, ...args: string[]): Promise<T | undefined> {
     try {
       const bytes = await this.contract.evaluateTransaction(fn, ...args);
       return JSON.parse(Buffer.from(bytes).toString('utf8')) as T;
@@ -247,18 +240,6 @@ export class FabricLedgerClient implements LedgerClient {
       if (isNotFound(mapped)) return undefined;
       throw mapped;
     }
-  }
-
-  createRun(config: RunConfig): Promise<CommitInfo> {
-    return this.write('CreateRun', canonicalJson(config));
-  }
-
-  openRound(runId: string, round: number, inputModelHash: string): Promise<CommitInfo> {
-    return this.write('OpenRound', runId, String(round), inputModelHash);
-  }
-
-  closeRound(request: CloseRoundRequest): Promise<CommitInfo> {
-    return this.write('CloseRound', canonicalJson(request));
   }
 
   newSubmission(
@@ -330,34 +311,6 @@ export class FabricLedgerClient implements LedgerClient {
         }
       },
     });
-  }
-
-  async listRuns(): Promise<RunRecord[]> {
-    return (await this.read<RunRecord[]>('ListRuns')) ?? [];
-  }
-
-  getRun(runId: string): Promise<RunRecord | undefined> {
-    return this.read('GetRun', runId);
-  }
-
-  getRound(runId: string, round: number): Promise<RoundRecord | undefined> {
-    return this.read('GetRound', runId, String(round));
-  }
-
-  getUpdate(runId: string, round: number, mspId: string): Promise<UpdateRecord | undefined> {
-    return this.read('GetUpdate', runId, String(round), mspId);
-  }
-
-  async listUpdates(runId: string, round: number): Promise<UpdateRecord[]> {
-    return (await this.read<UpdateRecord[]>('ListUpdates', runId, String(round))) ?? [];
-  }
-
-  getAuditTrail(runId: string): Promise<AuditTrail | undefined> {
-    return this.read('GetAuditTrail', runId);
-  }
-
-  async getHistory(key: string): Promise<HistoryEntry[]> {
-    return (await this.read<HistoryEntry[]>('GetHistory', key)) ?? [];
   }
 
   onEvent(listener: (event: LedgerEvent) => void): () => void {

@@ -5,16 +5,7 @@
 import { X509Certificate, randomBytes } from 'node:crypto';
 import type { SimulatedIdentity, SimulatedLedger } from '@fedledger/chaincode';
 import { newSimulatedIdentity } from '@fedledger/chaincode';
-import type {
-  AuditTrail,
-  CloseRoundRequest,
-  HistoryEntry,
-  RoundRecord,
-  RunConfig,
-  RunRecord,
-  UpdateRecord,
-  UpdateSubmission,
-} from '@fedledger/protocol';
+import type { UpdateSubmission } from '@fedledger/protocol';
 import { canonicalJson, sha256Hex } from '@fedledger/protocol';
 import { SignatureError, SubmissionStateError } from '../errors';
 import { verifyDigestSignature } from '../pki/organisations';
@@ -27,6 +18,7 @@ import type {
   SubmitterIdentity,
 } from './ledger-client';
 import { isNotFound, toLedgerError } from './ledger-errors';
+import { ContractLedger } from './contract-ledger';
 
 /** Fabric-style client ID of a certificate: `x509::<subject>::<issuer>`. */
 export function fabricClientId(cert: X509Certificate): string {
@@ -44,7 +36,7 @@ function digestOf(bytes: string): Uint8Array {
 }
 
 /** LedgerClient for a {@link SimulatedLedger}; `coordinator` is the gateway's own identity. */
-export class SimulatedLedgerClient implements LedgerClient {
+export class SimulatedLedgerClient extends ContractLedger implements LedgerClient {
   readonly kind = 'simulated' as const;
   readonly label: string;
   private readonly coordinator: SimulatedIdentity;
@@ -56,11 +48,12 @@ export class SimulatedLedgerClient implements LedgerClient {
       'coordinator',
     ),
   ) {
+    super();
     this.label = ledger.label;
     this.coordinator = 'certificatePem' in coordinator ? identityOf(coordinator) : coordinator;
   }
 
-  private async write(fn: ContractFunctionName, ...args: string[]): Promise<CommitInfo> {
+  protected async write(fn: ContractFunctionName, ...args: string[]): Promise<CommitInfo> {
     try {
       const commit = await this.ledger.submit(this.coordinator, fn, ...args);
       return { txId: commit.txId, blockNumber: commit.blockNumber, status: 'VALID' };
@@ -69,7 +62,7 @@ export class SimulatedLedgerClient implements LedgerClient {
     }
   }
 
-  private async read<T>(fn: ContractFunctionName, ...args: string[]): Promise<T | undefined> {
+  protected async read<T>(fn: ContractFunctionName, ...args: string[]): Promise<T | undefined> {
     try {
       return JSON.parse(await this.ledger.evaluate(this.coordinator, fn, ...args)) as T;
     } catch (err) {
@@ -77,18 +70,6 @@ export class SimulatedLedgerClient implements LedgerClient {
       if (isNotFound(mapped)) return undefined;
       throw mapped;
     }
-  }
-
-  createRun(config: RunConfig): Promise<CommitInfo> {
-    return this.write('CreateRun', canonicalJson(config));
-  }
-
-  openRound(runId: string, round: number, inputModelHash: string): Promise<CommitInfo> {
-    return this.write('OpenRound', runId, String(round), inputModelHash);
-  }
-
-  closeRound(request: CloseRoundRequest): Promise<CommitInfo> {
-    return this.write('CloseRound', canonicalJson(request));
   }
 
   newSubmission(
@@ -148,34 +129,6 @@ export class SimulatedLedgerClient implements LedgerClient {
         }
       },
     });
-  }
-
-  async listRuns(): Promise<RunRecord[]> {
-    return (await this.read<RunRecord[]>('ListRuns')) ?? [];
-  }
-
-  getRun(runId: string): Promise<RunRecord | undefined> {
-    return this.read('GetRun', runId);
-  }
-
-  getRound(runId: string, round: number): Promise<RoundRecord | undefined> {
-    return this.read('GetRound', runId, String(round));
-  }
-
-  getUpdate(runId: string, round: number, mspId: string): Promise<UpdateRecord | undefined> {
-    return this.read('GetUpdate', runId, String(round), mspId);
-  }
-
-  async listUpdates(runId: string, round: number): Promise<UpdateRecord[]> {
-    return (await this.read<UpdateRecord[]>('ListUpdates', runId, String(round))) ?? [];
-  }
-
-  getAuditTrail(runId: string): Promise<AuditTrail | undefined> {
-    return this.read('GetAuditTrail', runId);
-  }
-
-  async getHistory(key: string): Promise<HistoryEntry[]> {
-    return (await this.read<HistoryEntry[]>('GetHistory', key)) ?? [];
   }
 
   onEvent(listener: (event: LedgerEvent) => void): () => void {

@@ -100,6 +100,17 @@ export interface CreateRunInput {
   he?: Record<string, unknown> | null;
 }
 
+/** A verification report (per-round verdicts with the problems found). */
+export interface RunVerification {
+  ok: boolean;
+  rounds: {
+    round: number;
+    ok: boolean;
+    problems: { code: string; message: string; mspId?: string }[];
+  }[];
+  problems: { code: string; message: string }[];
+}
+
 /** A run created on the ledger, with round 0 open. */
 export interface CreatedRun {
   run: RunRecord;
@@ -120,6 +131,8 @@ export interface GatewayClient {
   getRound(runId: string, round: number): Promise<RoundDetails>;
   /** The run's audit trail as the ledger has it. */
   getAuditTrail(runId: string): Promise<AuditTrail>;
+  /** The gateway's re-verification of a run (`POST /v1/audit/runs/{run}/verify`). */
+  verifyRun(runId: string): Promise<RunVerification>;
   /**
    * Polls, with growing intervals, until a round is open (and, with `mspId`, not yet submitted
    * to by that MSP) or the run has completed. Transient failures (gateway down) are reported to
@@ -231,6 +244,11 @@ class HttpsGatewayClient implements GatewayClient {
   async getAuditTrail(runId: string): Promise<AuditTrail> {
     const path = `/v1/audit/runs/${seg(runId)}/trail`;
     return json<AuditTrail>(await this.transport.send({ method: 'GET', path }), path);
+  }
+
+  async verifyRun(runId: string): Promise<RunVerification> {
+    const path = `/v1/audit/runs/${seg(runId)}/verify`;
+    return json<RunVerification>(await this.transport.send({ method: 'POST', path }), path);
   }
 
   async waitForRound(runId: string, options: WaitForRoundOptions = {}): Promise<RoundWaitResult> {

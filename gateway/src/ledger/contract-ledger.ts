@@ -1,0 +1,60 @@
+// What both ledger clients share: the coordinator's transactions and the queries, expressed once
+// over two primitives (submit a transaction as the coordinator, evaluate a query).
+import type {
+  AuditTrail,
+  CloseRoundRequest,
+  HistoryEntry,
+  RoundRecord,
+  RunConfig,
+  RunRecord,
+  UpdateRecord,
+} from '@fedledger/protocol';
+import { canonicalJson } from '@fedledger/protocol';
+import type { CommitInfo, ContractFunctionName } from './ledger-client';
+
+export abstract class ContractLedger {
+  /** Submits a transaction as the coordinator and waits for its commit. */
+  protected abstract write(fn: ContractFunctionName, ...args: string[]): Promise<CommitInfo>;
+  /** Evaluates a query; `undefined` when the contract says the record does not exist. */
+  protected abstract read<T>(fn: ContractFunctionName, ...args: string[]): Promise<T | undefined>;
+
+  createRun(config: RunConfig): Promise<CommitInfo> {
+    return this.write('CreateRun', canonicalJson(config));
+  }
+
+  openRound(runId: string, round: number, inputModelHash: string): Promise<CommitInfo> {
+    return this.write('OpenRound', runId, String(round), inputModelHash);
+  }
+
+  closeRound(request: CloseRoundRequest): Promise<CommitInfo> {
+    return this.write('CloseRound', canonicalJson(request));
+  }
+
+  async listRuns(): Promise<RunRecord[]> {
+    return (await this.read<RunRecord[]>('ListRuns')) ?? [];
+  }
+
+  getRun(runId: string): Promise<RunRecord | undefined> {
+    return this.read('GetRun', runId);
+  }
+
+  getRound(runId: string, round: number): Promise<RoundRecord | undefined> {
+    return this.read('GetRound', runId, String(round));
+  }
+
+  getUpdate(runId: string, round: number, mspId: string): Promise<UpdateRecord | undefined> {
+    return this.read('GetUpdate', runId, String(round), mspId);
+  }
+
+  async listUpdates(runId: string, round: number): Promise<UpdateRecord[]> {
+    return (await this.read<UpdateRecord[]>('ListUpdates', runId, String(round))) ?? [];
+  }
+
+  getAuditTrail(runId: string): Promise<AuditTrail | undefined> {
+    return this.read('GetAuditTrail', runId);
+  }
+
+  async getHistory(key: string): Promise<HistoryEntry[]> {
+    return (await this.read<HistoryEntry[]>('GetHistory', key)) ?? [];
+  }
+}
