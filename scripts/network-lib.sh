@@ -343,8 +343,20 @@ wait_healthy() {
 
 # --- channel and chaincode state --------------------------------------------------------------
 
-orderer_has_channel() {
-  osnadmin_cmd "$1" channel list --channelID "$CHANNEL" 2>/dev/null | grep -q "\"name\": *\"$CHANNEL\""
+# Prints joined or absent once the orderer's admin endpoint answers (it opens after /healthz);
+# fails after 30 s.
+orderer_channel_state() {
+  n=0
+  while :; do
+    answer=$(osnadmin_cmd "$1" channel list --channelID "$CHANNEL" 2>/dev/null || true)
+    case $answer in
+      "Status: 200"*) echo joined && return 0 ;;
+      "Status: 404"*) echo absent && return 0 ;;
+    esac
+    n=$((n + 1))
+    [ "$n" -lt 150 ] || return 1
+    sleep 0.2
+  done
 }
 
 peer_has_channel() {

@@ -91,7 +91,8 @@ start_orderers() {
 join_orderers() {
   pids=""
   for i in 1 2 3 4; do
-    if orderer_has_channel "$i"; then
+    state=$(orderer_channel_state "$i") || fail "the admin endpoint of orderer$i does not answer; see $LOG_DIR/orderer$i.log"
+    if [ "$state" = joined ]; then
       say "orderer$i already serves channel $CHANNEL"
       continue
     fi
