@@ -72,6 +72,8 @@ export interface CellResult {
   ckksUpdateBytes?: number;
   /** Largest ε any hospital had spent at the end (DP arms). */
   epsilonSpent?: number;
+  /** The same plan's ε from integer RDP orders only (privacy-check.ts). */
+  epsilonCheck?: number;
   noiseMultiplier?: number;
   ledger?: LedgerFigures;
   finishedAt: string;

@@ -27,6 +27,7 @@ import { evaluateTensors, newRdpAccountant, trainLocalRound } from '@fedledger/t
 import type { RepeatData } from './cohort';
 import type { LedgerFigures, TestMetrics } from './cells';
 import type { ExperimentLedger } from './experiment-ledger';
+import { integerOrderEpsilon } from './privacy-check';
 
 /** Inputs of {@link runFederatedCell}. */
 export interface FederatedCellInput {
@@ -54,6 +55,8 @@ export interface FederatedCellOutput {
   updateBytes: number;
   ckksUpdateBytes?: number;
   epsilonSpent?: number;
+  /** ε of the same plan from integer RDP orders only (privacy-check.ts), largest hospital's. */
+  epsilonCheck?: number;
   noiseMultiplier?: number;
   ledger: LedgerFigures;
 }
@@ -164,6 +167,7 @@ export async function runFederatedCell(input: FederatedCellInput): Promise<Feder
     let ckksUpdateBytes: number | undefined;
     let epsilonSpent: number | undefined;
     let noiseMultiplier: number | undefined;
+    let epsilonCheck: number | undefined;
     let model: Tensor[] = [];
     for (let round = 0; round < input.rounds; round++) {
       const open = await client.getRound(runId, round);
@@ -185,7 +189,11 @@ export async function runFederatedCell(input: FederatedCellInput): Promise<Feder
         trainingSeconds += seconds(started);
         if (result.epsilon !== undefined)
           epsilonSpent = Math.max(epsilonSpent ?? 0, result.epsilon);
-        if (result.dp) noiseMultiplier = result.dp.noiseMultiplier;
+        if (result.dp) {
+          noiseMultiplier = result.dp.noiseMultiplier;
+          const check = integerOrderEpsilon(result.dp.roundEvent, round + 1, result.dp.delta);
+          epsilonCheck = Math.max(epsilonCheck ?? 0, check);
+        }
         if (input.measureCkks && ckksUpdateBytes === undefined)
           ckksUpdateBytes = await ckksSize(result.update, spec);
         const bytes = encodeContainer(result.update);
@@ -232,6 +240,7 @@ export async function runFederatedCell(input: FederatedCellInput): Promise<Feder
       ...(ckksUpdateBytes !== undefined ? { ckksUpdateBytes } : {}),
       ...(epsilonSpent !== undefined ? { epsilonSpent } : {}),
       ...(noiseMultiplier !== undefined ? { noiseMultiplier } : {}),
+      ...(epsilonCheck !== undefined ? { epsilonCheck } : {}),
       ledger: {
         kind: ledger.kind,
         label: ledger.label,

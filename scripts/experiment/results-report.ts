@@ -9,6 +9,7 @@ import { lineChartSvg } from '../demo/svg-chart';
 import type { Arm, CellResult } from './cells';
 import { armId, armLabel } from './cells';
 import { CONVERGENCE_TOLERANCE } from './convergence';
+import { epsilonDisagrees } from './privacy-check';
 import { STUDY_ACCURACY, STUDY_LEDGER, studyAccuracy } from './reference-study';
 
 /** Mean and sample standard deviation (0 for one value). */
@@ -39,6 +40,7 @@ export interface ArmSummary {
   updateBytes?: MeanSd;
   ckksUpdateBytes?: MeanSd;
   epsilonSpent?: MeanSd;
+  epsilonCheck?: MeanSd;
   noiseMultiplier?: MeanSd;
 }
 
@@ -52,6 +54,7 @@ export function summariseArm(arm: Arm, cells: readonly CellResult[]): ArmSummary
   const updateBytes = optional(cells.map((c) => c.updateBytes));
   const ckksUpdateBytes = optional(cells.map((c) => c.ckksUpdateBytes));
   const epsilonSpent = optional(cells.map((c) => c.epsilonSpent));
+  const epsilonCheck = optional(cells.map((c) => c.epsilonCheck));
   const noiseMultiplier = optional(cells.map((c) => c.noiseMultiplier));
   return {
     arm,
@@ -65,6 +68,7 @@ export function summariseArm(arm: Arm, cells: readonly CellResult[]): ArmSummary
     ...(updateBytes ? { updateBytes } : {}),
     ...(ckksUpdateBytes ? { ckksUpdateBytes } : {}),
     ...(epsilonSpent ? { epsilonSpent } : {}),
+    ...(epsilonCheck ? { epsilonCheck } : {}),
     ...(noiseMultiplier ? { noiseMultiplier } : {}),
   };
 }
@@ -123,17 +127,42 @@ export function tableOne(summaries: readonly ArmSummary[]): string {
 /** Privacy spent and communication per arm. */
 export function privacyTable(summaries: readonly ArmSummary[]): string {
   return textTable(
-    ['arm', 'σ (noise multiplier)', 'ε spent (at δ)', 'update size', 'CKKS update size'],
+    [
+      'arm',
+      'σ (noise multiplier)',
+      'ε spent (accountant)',
+      'ε (integer-order check)',
+      'update size',
+      'CKKS update size',
+    ],
     summaries
       .filter((s) => s.arm.kind !== 'centralised')
       .map((s) => [
         armLabel(s.arm),
         s.noiseMultiplier ? s.noiseMultiplier.mean.toFixed(3) : '—',
         s.epsilonSpent ? s.epsilonSpent.mean.toFixed(3) : '—',
+        s.epsilonCheck
+          ? `${s.epsilonCheck.mean.toFixed(3)}${s.epsilonSpent && epsilonDisagrees(s.epsilonSpent.mean, s.epsilonCheck.mean) ? ' ⚠' : ''}`
+          : '—',
         s.updateBytes ? bytes(s.updateBytes.mean) : '—',
         s.ckksUpdateBytes ? bytes(s.ckksUpdateBytes.mean) : 'not measured',
       ]),
   );
+}
+
+/** Warnings for DP arms whose reported ε the integer-order check does not confirm. */
+export function privacyWarnings(summaries: readonly ArmSummary[]): string[] {
+  return summaries
+    .filter(
+      (s) =>
+        s.epsilonSpent &&
+        s.epsilonCheck &&
+        epsilonDisagrees(s.epsilonSpent.mean, s.epsilonCheck.mean),
+    )
+    .map(
+      (s) =>
+        `⚠ ${armLabel(s.arm)}: the trainer's accountant reports ε ${s.epsilonSpent?.mean.toFixed(3)}, but the same noise and schedule give ε ${s.epsilonCheck?.mean.toFixed(3)} from integer RDP orders; its σ was calibrated on the accountant's figure, so this row does NOT show ε = ${String(s.arm.epsilon)} (a numerical fault in the accountant's fractional orders, trainer/src/dp/rdp.ts).`,
+    );
 }
 
 /** Ledger figures of all federated cells together. */
@@ -305,6 +334,7 @@ export async function writeResults(
         'update_bytes',
         'ckks_update_bytes',
         'epsilon_spent',
+        'epsilon_integer_order_check',
         'noise_multiplier',
         'ledger_transactions',
         'ledger_mean_latency_seconds',
@@ -326,6 +356,7 @@ export async function writeResults(
         c.updateBytes ?? '',
         c.ckksUpdateBytes ?? '',
         c.epsilonSpent ?? '',
+        c.epsilonCheck ?? '',
         c.noiseMultiplier ?? '',
         c.ledger?.transactions ?? '',
         c.ledger
@@ -380,7 +411,7 @@ export async function writeResults(
       : '',
     `Command: \`${context.command}\``,
     '',
-    `Data: ${context.dataDescription}. ${context.rounds} rounds × ${context.epochs} local epochs; ${context.repeats} repeat(s); DP-SGD with δ = ${context.delta}, σ calibrated by the RDP accountant so the planned rounds spend at most ε.`,
+    `Data: ${context.dataDescription}. ${context.rounds} rounds × ${context.epochs} local epochs; ${context.repeats} repeat(s); DP-SGD with δ = ${context.delta < 1e-3 ? context.delta.toExponential() : context.delta}, σ calibrated by the RDP accountant so the planned rounds spend at most ε.`,
     '',
     '## Table I',
     '',
@@ -394,6 +425,7 @@ export async function writeResults(
     privacyTable(summaries),
     '```',
     '',
+    ...privacyWarnings(summaries).flatMap((w) => [`> ${w}`, '']),
     '![Fig. 2: accuracy against epsilon](accuracy-vs-epsilon.svg)',
     '',
     '![validation accuracy against local epochs](convergence.svg)',
