@@ -72,7 +72,7 @@ export interface CellResult {
   ckksUpdateBytes?: number;
   /** Largest ε any hospital had spent at the end (DP arms). */
   epsilonSpent?: number;
-  /** The same plan's ε from integer RDP orders only (privacy-check.ts). */
+  /** The same plan's ε from plausible RDP orders only (privacy-check.ts). */
   epsilonCheck?: number;
   noiseMultiplier?: number;
   ledger?: LedgerFigures;

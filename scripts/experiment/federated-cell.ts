@@ -27,7 +27,7 @@ import { evaluateTensors, newRdpAccountant, trainLocalRound } from '@fedledger/t
 import type { RepeatData } from './cohort';
 import type { LedgerFigures, TestMetrics } from './cells';
 import type { ExperimentLedger } from './experiment-ledger';
-import { integerOrderEpsilon } from './privacy-check';
+import { checkedEpsilon } from './privacy-check';
 
 /** Inputs of {@link runFederatedCell}. */
 export interface FederatedCellInput {
@@ -55,7 +55,7 @@ export interface FederatedCellOutput {
   updateBytes: number;
   ckksUpdateBytes?: number;
   epsilonSpent?: number;
-  /** ε of the same plan from integer RDP orders only (privacy-check.ts), largest hospital's. */
+  /** ε of the same plan from plausible RDP orders only (privacy-check.ts), largest hospital's. */
   epsilonCheck?: number;
   noiseMultiplier?: number;
   ledger: LedgerFigures;
@@ -191,7 +191,7 @@ export async function runFederatedCell(input: FederatedCellInput): Promise<Feder
           epsilonSpent = Math.max(epsilonSpent ?? 0, result.epsilon);
         if (result.dp) {
           noiseMultiplier = result.dp.noiseMultiplier;
-          const check = integerOrderEpsilon(result.dp.roundEvent, round + 1, result.dp.delta);
+          const check = checkedEpsilon(result.dp.roundEvent, round + 1, result.dp.delta);
           epsilonCheck = Math.max(epsilonCheck ?? 0, check);
         }
         if (input.measureCkks && ckksUpdateBytes === undefined)
