@@ -72,8 +72,6 @@ export interface CellResult {
   ckksUpdateBytes?: number;
   /** Largest ε any hospital had spent at the end (DP arms). */
   epsilonSpent?: number;
-  /** The same plan's ε from plausible RDP orders only (privacy-check.ts). */
-  epsilonCheck?: number;
   noiseMultiplier?: number;
   ledger?: LedgerFigures;
   finishedAt: string;

@@ -27,7 +27,6 @@ import { evaluateTensors, newRdpAccountant, trainLocalRound } from '@fedledger/t
 import type { RepeatData } from './cohort';
 import type { LedgerFigures, TestMetrics } from './cells';
 import type { ExperimentLedger } from './experiment-ledger';
-import { checkedEpsilon } from './privacy-check';
 
 /** Inputs of {@link runFederatedCell}. */
 export interface FederatedCellInput {
@@ -55,8 +54,6 @@ export interface FederatedCellOutput {
   updateBytes: number;
   ckksUpdateBytes?: number;
   epsilonSpent?: number;
-  /** ε of the same plan from plausible RDP orders only (privacy-check.ts), largest hospital's. */
-  epsilonCheck?: number;
   noiseMultiplier?: number;
   ledger: LedgerFigures;
 }
@@ -167,7 +164,6 @@ export async function runFederatedCell(input: FederatedCellInput): Promise<Feder
     let ckksUpdateBytes: number | undefined;
     let epsilonSpent: number | undefined;
     let noiseMultiplier: number | undefined;
-    let epsilonCheck: number | undefined;
     let model: Tensor[] = [];
     for (let round = 0; round < input.rounds; round++) {
       const open = await client.getRound(runId, round);
@@ -191,8 +187,6 @@ export async function runFederatedCell(input: FederatedCellInput): Promise<Feder
           epsilonSpent = Math.max(epsilonSpent ?? 0, result.epsilon);
         if (result.dp) {
           noiseMultiplier = result.dp.noiseMultiplier;
-          const check = checkedEpsilon(result.dp.roundEvent, round + 1, result.dp.delta);
-          epsilonCheck = Math.max(epsilonCheck ?? 0, check);
         }
         if (input.measureCkks && ckksUpdateBytes === undefined)
           ckksUpdateBytes = await ckksSize(result.update, spec);
@@ -240,7 +234,6 @@ export async function runFederatedCell(input: FederatedCellInput): Promise<Feder
       ...(ckksUpdateBytes !== undefined ? { ckksUpdateBytes } : {}),
       ...(epsilonSpent !== undefined ? { epsilonSpent } : {}),
       ...(noiseMultiplier !== undefined ? { noiseMultiplier } : {}),
-      ...(epsilonCheck !== undefined ? { epsilonCheck } : {}),
       ledger: {
         kind: ledger.kind,
         label: ledger.label,

@@ -9,7 +9,6 @@ import { lineChartSvg } from '../demo/svg-chart';
 import type { Arm, CellResult } from './cells';
 import { armId, armLabel } from './cells';
 import { CONVERGENCE_TOLERANCE } from './convergence';
-import { epsilonUnderstated } from './privacy-check';
 import { STUDY_ACCURACY, STUDY_LEDGER, studyAccuracy } from './reference-study';
 
 /** Mean and sample standard deviation (0 for one value). */
@@ -40,7 +39,6 @@ export interface ArmSummary {
   updateBytes?: MeanSd;
   ckksUpdateBytes?: MeanSd;
   epsilonSpent?: MeanSd;
-  epsilonCheck?: MeanSd;
   noiseMultiplier?: MeanSd;
 }
 
@@ -54,7 +52,6 @@ export function summariseArm(arm: Arm, cells: readonly CellResult[]): ArmSummary
   const updateBytes = optional(cells.map((c) => c.updateBytes));
   const ckksUpdateBytes = optional(cells.map((c) => c.ckksUpdateBytes));
   const epsilonSpent = optional(cells.map((c) => c.epsilonSpent));
-  const epsilonCheck = optional(cells.map((c) => c.epsilonCheck));
   const noiseMultiplier = optional(cells.map((c) => c.noiseMultiplier));
   return {
     arm,
@@ -68,7 +65,6 @@ export function summariseArm(arm: Arm, cells: readonly CellResult[]): ArmSummary
     ...(updateBytes ? { updateBytes } : {}),
     ...(ckksUpdateBytes ? { ckksUpdateBytes } : {}),
     ...(epsilonSpent ? { epsilonSpent } : {}),
-    ...(epsilonCheck ? { epsilonCheck } : {}),
     ...(noiseMultiplier ? { noiseMultiplier } : {}),
   };
 }
@@ -127,42 +123,17 @@ export function tableOne(summaries: readonly ArmSummary[]): string {
 /** Privacy spent and communication per arm. */
 export function privacyTable(summaries: readonly ArmSummary[]): string {
   return textTable(
-    [
-      'arm',
-      'σ (noise multiplier)',
-      'ε spent (accountant)',
-      'ε (check, plausible orders)',
-      'update size',
-      'CKKS update size',
-    ],
+    ['arm', 'σ (noise multiplier)', 'ε spent (accountant)', 'update size', 'CKKS update size'],
     summaries
       .filter((s) => s.arm.kind !== 'centralised')
       .map((s) => [
         armLabel(s.arm),
         s.noiseMultiplier ? s.noiseMultiplier.mean.toFixed(3) : '—',
         s.epsilonSpent ? s.epsilonSpent.mean.toFixed(3) : '—',
-        s.epsilonCheck
-          ? `${s.epsilonCheck.mean.toFixed(3)}${s.epsilonSpent && epsilonUnderstated(s.epsilonSpent.mean, s.epsilonCheck.mean) ? ' ⚠' : ''}`
-          : '—',
         s.updateBytes ? bytes(s.updateBytes.mean) : '—',
         s.ckksUpdateBytes ? bytes(s.ckksUpdateBytes.mean) : 'not measured',
       ]),
   );
-}
-
-/** Warnings for DP arms whose reported ε the check (privacy-check.ts) does not confirm. */
-export function privacyWarnings(summaries: readonly ArmSummary[]): string[] {
-  return summaries
-    .filter(
-      (s) =>
-        s.epsilonSpent &&
-        s.epsilonCheck &&
-        epsilonUnderstated(s.epsilonSpent.mean, s.epsilonCheck.mean),
-    )
-    .map(
-      (s) =>
-        `⚠ ${armLabel(s.arm)}: the trainer's accountant reports ε ${s.epsilonSpent?.mean.toFixed(3)}, but the same noise and schedule give ε ${s.epsilonCheck?.mean.toFixed(3)} from its RDP orders without the implausible ones; its σ was calibrated on the accountant's figure, so this row does NOT show ε = ${String(s.arm.epsilon)} (a numerical fault in the accountant's fractional orders, trainer/src/dp/rdp.ts).`,
-    );
 }
 
 /** Ledger figures of all federated cells together. */
@@ -334,7 +305,6 @@ export async function writeResults(
         'update_bytes',
         'ckks_update_bytes',
         'epsilon_spent',
-        'epsilon_check',
         'noise_multiplier',
         'ledger_transactions',
         'ledger_mean_latency_seconds',
@@ -356,7 +326,6 @@ export async function writeResults(
         c.updateBytes ?? '',
         c.ckksUpdateBytes ?? '',
         c.epsilonSpent ?? '',
-        c.epsilonCheck ?? '',
         c.noiseMultiplier ?? '',
         c.ledger?.transactions ?? '',
         c.ledger
@@ -425,7 +394,6 @@ export async function writeResults(
     privacyTable(summaries),
     '```',
     '',
-    ...privacyWarnings(summaries).flatMap((w) => [`> ${w}`, '']),
     '![Fig. 2: accuracy against epsilon](accuracy-vs-epsilon.svg)',
     '',
     '![validation accuracy against local epochs](convergence.svg)',

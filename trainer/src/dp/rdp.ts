@@ -81,7 +81,10 @@ function logAInteger(q: number, sigma: number, alpha: number): number {
   return logA;
 }
 
-/** log A_α for fractional α: two convergent series split at z₀ (MTZ19, Sec. 3.3). */
+/**
+ * log A_α for fractional α: two convergent series split at z₀ (MTZ19, Sec. 3.3). The binomial
+ * coefficients C(α, i) change sign once i exceeds α, so their terms are subtracted, not added.
+ */
 function logAFractional(q: number, sigma: number, alpha: number): number {
   let logA0 = -Infinity;
   let logA1 = -Infinity;
@@ -100,15 +103,35 @@ function logAFractional(q: number, sigma: number, alpha: number): number {
     const logE1 = Math.log(0.5) + logErfc((z0 - j) / sqrt2Sigma);
     const logS0 = logT0 + (i * i - i) / (2 * sigma * sigma) + logE0;
     const logS1 = logT1 + (j * j - j) / (2 * sigma * sigma) + logE1;
-    logA0 = logAdd(logA0, logS0);
-    logA1 = logAdd(logA1, logS1);
+    if (binomialSign(alpha, i) > 0) {
+      logA0 = logAdd(logA0, logS0);
+      logA1 = logAdd(logA1, logS1);
+    } else {
+      logA0 = logSub(logA0, logS0);
+      logA1 = logSub(logA1, logS1);
+    }
     const total = logAdd(logA0, logA1);
+    if (Number.isNaN(total)) return Infinity;
     if (logS0 < lastS0 && logS1 < lastS1 && Math.max(logS0, logS1) < total - 30) return total;
     lastS0 = logS0;
     lastS1 = logS1;
   }
   // Did not converge: this order gives no usable bound (dp_accounting excludes it the same way).
   return Infinity;
+}
+
+/** The sign of C(α, i) = α(α−1)…(α−i+1)/i! for real α > 0: one factor turns negative per i > α. */
+function binomialSign(alpha: number, i: number): number {
+  const negativeFactors = Math.max(0, i - Math.floor(alpha) - 1);
+  return negativeFactors % 2 === 0 ? 1 : -1;
+}
+
+/** log(exp(a) − exp(b)) for a ≥ b; NaN when b > a (the partial sum would be negative). */
+function logSub(a: number, b: number): number {
+  if (b === -Infinity) return a;
+  if (b > a) return NaN;
+  if (b === a) return -Infinity;
+  return a + Math.log1p(-Math.exp(b - a));
 }
 
 /** The (ε, order) pair a conversion yields. */

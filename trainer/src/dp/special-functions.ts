@@ -26,18 +26,22 @@ export function logBinomial(n: number, k: number): number {
   return logAbsGamma(n + 1) - logAbsGamma(k + 1) - logAbsGamma(n - k + 1);
 }
 
-/** log(erfc(x)), stable for large positive x where erfc underflows. */
+/** log(erfc(x)), stable for large positive x where erfc underflows, and exact to 2 for x ≪ 0. */
 export function logErfc(x: number): number {
+  if (x < 0) {
+    // erfc(x) = 2 − erfc(−x). The series for erf alone would be truncated for large |x| (its terms
+    // grow up to e^{x²} before they fall), which once turned erfc(−15) into 1 instead of 2.
+    return Math.log(2 - Math.exp(logErfc(-x)));
+  }
   if (x < 2) {
-    // erfc(x) = 1 − erf(x) loses at most ~2e-14 relative for x < 2 (erfc(2) ≈ 4.7e-3).
-    const value = x < 0 ? 1 + erfSeries(-x) : 1 - erfSeries(x);
-    return Math.log(value);
+    // erfc(x) = 1 − erf(x) loses at most ~2e-14 relative for 0 ≤ x < 2 (erfc(2) ≈ 4.7e-3).
+    return Math.log(1 - erfSeries(x));
   }
   // erfc(x) = exp(−x²)/√π · K(x) with K from the classical continued fraction (Lentz).
   return -x * x - 0.5 * Math.log(Math.PI) + Math.log(erfcContinuedFraction(x));
 }
 
-/** erf(x) for 0 ≤ x < 2 from its Maclaurin series (alternating-free form, no cancellation). */
+/** erf(x) for 0 ≤ x < 2 only, from its Maclaurin series (alternating-free form, no cancellation). */
 function erfSeries(x: number): number {
   // erf(x) = 2/√π · exp(−x²) · Σ_n 2^n x^(2n+1) / (1·3·…·(2n+1))
   let term = x;
