@@ -68,7 +68,12 @@ export function start(
     env: { ...process.env, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  const onLine = options.onLine ?? ((line: string) => process.stdout.write(`[${name}] ${line}\n`));
+  // A line that already names its source (the network scripts print "[network] …") keeps one tag.
+  const tag = `[${name}]`;
+  const onLine =
+    options.onLine ??
+    ((line: string) =>
+      process.stdout.write(line.startsWith(tag) ? `${line}\n` : `${tag} ${line}\n`));
   createInterface({ input: proc.stdout }).on('line', (l) => onLine(l, 'stdout'));
   createInterface({ input: proc.stderr }).on('line', (l) => onLine(l, 'stderr'));
   const child: Child = {

@@ -23,7 +23,7 @@ export interface OutboxOptions {
   workdir: string;
   client: GatewayClient;
   signer: DigestSigner;
-  /** Receives one line per delivery, queueing or refusal. */
+  /** Receives one line per queued update, delivery from the queue, or refusal. */
   log?: (line: string) => void;
 }
 
@@ -56,6 +56,7 @@ export function newOutbox(options: Readonly<OutboxOptions>): Outbox {
     round: number,
     file: string,
     bytes: Uint8Array,
+    retry: boolean,
   ): Promise<DeliveryResult> => {
     try {
       const update = await options.client.submitUpdate({
@@ -65,9 +66,13 @@ export function newOutbox(options: Readonly<OutboxOptions>): Outbox {
         signer: options.signer,
       });
       await rm(file, { force: true });
-      log(
-        `outbox: delivered run ${runId} round ${round} (tx ${update.commit.txId}, block ${update.commit.blockNumber}); removed ${file}`,
-      );
+      // A first attempt that succeeds is the normal path and its caller reports the commit; only
+      // a delivery from the queue is news.
+      if (retry) {
+        log(
+          `outbox: delivered run ${runId} round ${round} (tx ${update.commit.txId}, block ${update.commit.blockNumber}); removed ${file}`,
+        );
+      }
       return { status: 'delivered', runId, round, file, update };
     } catch (err) {
       if (isTransient(err)) {
@@ -124,7 +129,7 @@ export function newOutbox(options: Readonly<OutboxOptions>): Outbox {
     dir,
     put,
     async send(runId, round, bytes) {
-      return attempt(runId, round, await put(runId, round, bytes), bytes);
+      return attempt(runId, round, await put(runId, round, bytes), bytes, false);
     },
     pending,
     async flush() {
@@ -140,7 +145,7 @@ export function newOutbox(options: Readonly<OutboxOptions>): Outbox {
           log(`outbox: ${entry.file} is not a readable container (${String(err)}); set aside`);
           continue;
         }
-        results.push(await attempt(target.runId, target.round, entry.file, bytes));
+        results.push(await attempt(target.runId, target.round, entry.file, bytes, true));
       }
       return results;
     },
