@@ -44,6 +44,10 @@ describe('demo on the Fabric network (short)', function () {
     expect(output).to.match(/\[ledger\] round 1 closed in block \d+/);
     expect(output).to.include('[audit] ✓ every hash, aggregate and chain-of-custody link verified');
     expect(output).to.match(/round\s+block\s+acc Hospital1/);
+    expect(output).to.match(/test split \(round 1 model\)\s+accuracy\s+precision\s+recall\s+F1/);
+    expect(output).to.match(/^pooled\s+\d+\.\d%\s+0\.\d{3}\s+0\.\d{3}\s+0\.\d{3}/m);
+    // Chain growth is read from peer0.auditor's block files: it must have been measured.
+    expect(output).to.match(/chain growth: \d+\.\d KiB \(\d+\.\d KiB per transaction/);
     for (const file of [
       'report.md',
       'rounds.csv',

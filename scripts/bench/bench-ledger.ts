@@ -14,13 +14,14 @@
 // Usage: node scripts/dist/bench/bench-ledger.js [--txs N] [--concurrency 1,8,32] [--json FILE]
 import { execFile } from 'node:child_process';
 import { createHash, randomUUID } from 'node:crypto';
-import { readdirSync, statSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { connectGateway, defaultNetworkDir, loadNetworkProfile } from '@fedledger/gateway';
 import type { NetworkGatewayConnection, NetworkProfile } from '@fedledger/gateway';
 import type { Contract } from '@hyperledger/fabric-gateway';
 import type { RunConfig, UpdateSubmission } from '@fedledger/protocol';
+import { chainBytes } from '../network-files/chain-size';
 
 const REPO_ROOT = resolve(__dirname, '..', '..', '..');
 const HOSPITALS = [
@@ -98,11 +99,10 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.max(0, index)] ?? Number.NaN;
 }
 
-function blockFileBytes(networkDir: string, channel: string): number {
-  const dir = join(networkDir, 'data/peer0.hospital1/ledger/ledgersData/chains/chains', channel);
-  return readdirSync(dir)
-    .filter((f) => f.startsWith('blockfile_'))
-    .reduce((sum, f) => sum + statSync(join(dir, f)).size, 0);
+function peerChainBytes(channel: string): number {
+  const bytes = chainBytes(defaultNetworkDir(), 'peer0.hospital1', channel);
+  if (bytes === undefined) throw new Error(`peer0.hospital1 has no block files for ${channel}`);
+  return bytes;
 }
 
 async function height(node: string): Promise<number> {
@@ -263,7 +263,7 @@ async function runLevel(
   // Interleave hospitals so concurrent transactions come from every organisation.
   jobs.sort((a, b) => a.runId.localeCompare(b.runId));
 
-  const bytesBefore = blockFileBytes(defaultNetworkDir(), profile.channel);
+  const bytesBefore = peerChainBytes(profile.channel);
   const latencies: number[] = [];
   let failed = 0;
   let falseSubmitErrors = 0;
@@ -294,7 +294,7 @@ async function runLevel(
   });
   const elapsedS = Number(process.hrtime.bigint() - started) / 1e9;
   await waitForPeersToCatchUp();
-  const bytes = blockFileBytes(defaultNetworkDir(), profile.channel) - bytesBefore;
+  const bytes = peerChainBytes(profile.channel) - bytesBefore;
   await completeRuns(coordinator, recorded);
 
   latencies.sort((a, b) => a - b);

@@ -2,7 +2,7 @@
 // the in-process SIMULATED ledger): network up, gateway, three synthetic hospitals training with
 // DP-SGD at ε = 1, every round recorded on the ledger, the audit verification, a summary table and
 // a report folder. Everything it starts, it stops (also on Ctrl-C).
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -18,11 +18,12 @@ import {
   selectBackend,
 } from '@fedledger/trainer';
 import type { DemoSummary, RoundSummary, SplitMetrics } from './report';
-import { roundsTable, ledgerLines, writeReport } from './report';
+import { finalModelTable, roundsTable, ledgerLines, writeReport } from './report';
 import { onInterrupt, quietly, run, start, stopAll } from './processes';
 import type { Child } from './processes';
 import type { RunVerification } from '@fedledger/trainer';
 import { Verifier, connectFabricAuditor, newDirBlobSource } from '@fedledger/gateway';
+import { chainBytes } from '../network-files/chain-size';
 
 const ROOT = resolve(__dirname, '..', '..', '..');
 const TRAINER = join(ROOT, 'trainer', 'dist', 'src', 'cli', 'main.js');
@@ -105,24 +106,6 @@ function step(text: string): void {
   process.stdout.write(`\n[demo] step ${stepNo}/${STEPS}: ${text}\n`);
 }
 
-/** Total bytes of one peer's block files of the channel (chain growth). */
-function chainBytes(networkDir: string): number | undefined {
-  const dir = join(
-    networkDir,
-    'peers',
-    'peer0.auditor',
-    'data',
-    'ledgersData',
-    'chains',
-    'chains',
-    'fedledger',
-  );
-  if (!existsSync(dir)) return undefined;
-  return readdirSync(dir)
-    .filter((f) => f.startsWith('blockfile'))
-    .reduce((n, f) => n + statSync(join(dir, f)).size, 0);
-}
-
 interface GatewayInfo {
   url: string;
   caCertPath: string;
@@ -192,7 +175,8 @@ export async function demo(options: DemoOptions): Promise<DemoSummary> {
         await run('network', join(ROOT, 'scripts', 'network.sh'), ['up']);
       }
     }
-    const chainBefore = options.ledger === 'fabric' ? chainBytes(networkDir) : undefined;
+    const chainBefore =
+      options.ledger === 'fabric' ? chainBytes(networkDir, 'peer0.auditor') : undefined;
 
     // 2. Synthetic hospitals.
     step(`three synthetic hospitals, ${options.patients.toLocaleString('en')} patients each`);
@@ -386,7 +370,8 @@ export async function demo(options: DemoOptions): Promise<DemoSummary> {
     );
     const trail: AuditTrail = await operator.getAuditTrail(options.runId);
     operator.close();
-    const chainAfter = options.ledger === 'fabric' ? chainBytes(networkDir) : undefined;
+    const chainAfter =
+      options.ledger === 'fabric' ? chainBytes(networkDir, 'peer0.auditor') : undefined;
 
     // 7. Each round's model on each hospital's test split and pooled.
     step('evaluating every round’s model on the hospitals’ test splits');
@@ -452,7 +437,9 @@ export async function demo(options: DemoOptions): Promise<DemoSummary> {
       },
     };
     const files = await writeReport(options.out, summary);
-    process.stdout.write(`\n${roundsTable(summary)}\n\n${ledgerLines(summary).join('\n')}\n`);
+    process.stdout.write(
+      `\n${roundsTable(summary)}\n\n${finalModelTable(summary)}\n\n${ledgerLines(summary).join('\n')}\n`,
+    );
     process.stdout.write(`\n[demo] report: ${files.join(', ')}\n`);
     process.stdout.write(
       `[demo] finished in ${summary.wallSeconds.toFixed(0)} s${report.ok ? '' : ' — VERIFICATION FAILED'}\n`,

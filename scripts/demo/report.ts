@@ -106,6 +106,36 @@ export function roundsTable(summary: DemoSummary): string {
   return textTable(header, rows);
 }
 
+/** Accuracy and macro precision/recall/F1 of the final model on each test split and pooled. */
+export function finalModelTable(summary: DemoSummary): string {
+  const first = summary.rounds[0];
+  const last = summary.rounds[summary.rounds.length - 1];
+  if (!last) return '';
+  const rows = last.evaluations.map((e) => {
+    const before = first?.evaluations.find((x) => x.split === e.split);
+    const change = before ? `${((e.accuracy - before.accuracy) * 100).toFixed(1)} pt` : '-';
+    return [
+      e.split,
+      pct(e.accuracy),
+      e.precision.toFixed(3),
+      e.recall.toFixed(3),
+      e.f1.toFixed(3),
+      change.startsWith('-') ? change : `+${change}`,
+    ];
+  });
+  return textTable(
+    [
+      `test split (round ${last.round} model)`,
+      'accuracy',
+      'precision',
+      'recall',
+      'F1',
+      `acc vs round ${first?.round ?? 0}`,
+    ],
+    rows,
+  );
+}
+
 /** Ledger and verification lines printed under the rounds table. */
 export function ledgerLines(summary: DemoSummary): string[] {
   const l = summary.ledger;
@@ -117,8 +147,8 @@ export function ledgerLines(summary: DemoSummary): string[] {
     `ledger: ${label}`,
     `transactions: ${l.txCount}; submit→commit mean ${mean(l.latencies).toFixed(3)} s, p95 ${quantile(l.latencies, 0.95).toFixed(3)} s`,
     l.chainBytes === undefined
-      ? 'chain growth: not measured'
-      : `chain growth: ${(l.chainBytes / 1024).toFixed(1)} KiB`,
+      ? `chain growth: not measured${l.kind === 'simulated' ? ' (the simulated ledger writes no blocks)' : ''}`
+      : `chain growth: ${(l.chainBytes / 1024).toFixed(1)} KiB (${(l.chainBytes / 1024 / Math.max(1, l.txCount)).toFixed(1)} KiB per transaction, blocks included)`,
     `verification: ${summary.verification.ok ? '✓ every round verified from the ledger' : '✗ FAILED'}`,
     ...summary.verification.rounds
       .filter((r) => !r.ok)
@@ -217,6 +247,12 @@ export async function writeReport(dir: string, summary: DemoSummary): Promise<st
     '',
     '```',
     roundsTable(summary),
+    '```',
+    '',
+    '## Final model',
+    '',
+    '```',
+    finalModelTable(summary),
     '```',
     '',
     '![accuracy per round](accuracy.svg)',
