@@ -146,11 +146,13 @@ describe('Fabric network (4 BFT orderers, 4 peers, CCaaS chaincode)', function (
     mspId?: string,
   ): Promise<UpdateRecord> {
     const body = submission(runId, mspId ?? MSP_OF[hospital] ?? '');
-    const result = await as(hospital).contract.submitTransaction(
-      'SubmitUpdate',
-      JSON.stringify(body),
-    );
-    return JSON.parse(decode(result)) as UpdateRecord;
+    const { contract } = as(hospital);
+    // SubmitUpdate answers with the key only; the committing peer then has the record.
+    const key = decode(await contract.submitTransaction('SubmitUpdate', JSON.stringify(body)));
+    expect(key).to.equal(updateKey(runId, 0, body.mspId));
+    return JSON.parse(
+      decode(await contract.evaluateTransaction('GetUpdate', runId, '0', body.mspId)),
+    ) as UpdateRecord;
   }
 
   /** Waits until every named node reports the same block height as orderer1. */

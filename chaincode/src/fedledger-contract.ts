@@ -91,7 +91,11 @@ export class FedLedgerContract extends Contract {
     return canonicalJson(record);
   }
 
-  /** Records a hospital's update for an open round; never overwrites. Emits UpdateSubmitted. */
+  /**
+   * Records a hospital's update for an open round; never overwrites. Emits UpdateSubmitted with
+   * the record. Returns only the update key: the response is copied into every endorsement of
+   * the transaction, and the record already travels in its write set and its event.
+   */
   @Transaction()
   @Returns('string')
   async SubmitUpdate(ctx: Context, submissionJson: string): Promise<string> {
@@ -128,13 +132,13 @@ export class FedLedgerContract extends Contract {
       ...submission,
       docType: 'update',
       key: updateKey(runId, round, mspId),
-      creator: caller,
+      creator: { mspId: caller.mspId, certFingerprint: caller.certFingerprint },
       txId: state.txId(),
       timestamp: state.txTime(),
     };
     await state.putUpdate(record);
     state.emit('UpdateSubmitted', record);
-    return canonicalJson(record);
+    return record.key;
   }
 
   /** Closes a round with its aggregate and the fate of every update; coordinator only. Emits RoundClosed. */

@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { MAX_BLOB_BYTES } from '@fedledger/protocol';
 import type { RoundRecord, RunConfig, RunRecord } from '@fedledger/protocol';
 import { SimulatedLedger } from '../src';
+import { certificateFingerprint } from '../src/ledger-state';
 import {
   INITIAL,
   auditor,
@@ -130,9 +131,15 @@ describe('contract: submitting updates', () => {
     const ledger = await ledgerWithOpenRound();
     const commit = await ledger.submit(h1, 'SubmitUpdate', submission(h1, 0));
     const record = await getUpdate(ledger, 0, 'Hospital1MSP');
-    expect(record.creator).to.deep.include({ mspId: 'Hospital1MSP', id: h1.id });
+    expect(record.creator).to.deep.equal({
+      mspId: 'Hospital1MSP',
+      certFingerprint: certificateFingerprint(h1.certificate),
+    });
+    expect(record.creator.certFingerprint).to.not.equal(certificateFingerprint(h2.certificate));
     expect(record.txId).to.equal(commit.txId);
     expect(record.key).to.equal('update/run-1/0/Hospital1MSP');
+    // The transaction answers with the key alone (the record is in its write set and event).
+    expect(commit.result).to.equal(record.key);
   });
 
   it('rejects a participant submitting as another organisation', async () => {

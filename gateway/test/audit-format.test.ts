@@ -22,7 +22,7 @@ function record(mspId: string, sha: string, epsilon?: string): UpdateRecord {
     byteLength: 100,
     encoding: 'float32',
     ...(epsilon ? { dp: { mechanism: 'gaussian', epsilonSpent: epsilon, delta: '1e-5' } } : {}),
-    creator: { mspId, id: 'x509::/CN=user::/CN=ca', certFingerprint: hash('f') },
+    creator: { mspId, certFingerprint: hash('f') },
     txId: 'ab'.repeat(32),
     timestamp: '2026-01-02T03:04:05.000Z',
   };

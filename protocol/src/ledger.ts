@@ -9,6 +9,13 @@ export interface ClientRef {
   certFingerprint: string;
 }
 
+/**
+ * Who created an update record: the MSP and the SHA-256 of the certificate that signed it. The
+ * fingerprint names the certificate exactly; the subject and issuer strings of {@link ClientRef}
+ * would only repeat, in every update and its event, what the certificate already says.
+ */
+export type CreatorRef = Pick<ClientRef, 'mspId' | 'certFingerprint'>;
+
 /** Aggregation strategies a run may name. */
 export type StrategyName = 'fedavg' | 'median' | 'trimmed-mean' | 'krum' | 'multi-krum';
 export const STRATEGIES: readonly StrategyName[] = [
@@ -93,7 +100,7 @@ export interface UpdateSubmission {
 export interface UpdateRecord extends UpdateSubmission {
   docType: 'update';
   key: string;
-  creator: ClientRef;
+  creator: CreatorRef;
   txId: string;
   timestamp: string;
 }

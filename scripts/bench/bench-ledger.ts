@@ -11,7 +11,9 @@
 // benchmark leaves no open round behind. Bytes per transaction are the growth of peer0.hospital1's
 // block files over the timed phase, divided by N (block headers and BFT signatures included).
 //
-// Usage: node scripts/dist/bench/bench-ledger.js [--txs N] [--concurrency 1,8,32] [--json FILE]
+// Usage: node scripts/dist/bench/bench-ledger.js [--txs N] [--concurrency 1,8,32,64] [--json FILE]
+// Each level sends max(N, 20 × concurrency) transactions, so the busiest levels run for seconds
+// of sustained load rather than a burst that is mostly ramp-up and tail.
 import { execFile } from 'node:child_process';
 import { createHash, randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
@@ -60,7 +62,7 @@ interface Job {
 }
 
 function parseArgs(argv: string[]): Options {
-  const options: Options = { txs: 300, concurrencies: [1, 8, 32] };
+  const options: Options = { txs: 300, concurrencies: [1, 8, 32, 64] };
   for (let i = 0; i < argv.length; i += 1) {
     const flag = argv[i];
     const value = argv[i + 1] ?? '';
@@ -385,14 +387,15 @@ async function main(): Promise<void> {
     connections.set(name, connectGateway(profile, name));
   }
   console.log(
-    `bench:ledger: ${options.txs} SubmitUpdate transactions per level, concurrency ` +
+    `bench:ledger: max(${options.txs}, 20 × concurrency) SubmitUpdate transactions per level, concurrency ` +
       `${options.concurrencies.join(', ')}; each is one hospital's update in a fresh run ` +
       '(runs and rounds are opened before timing starts)',
   );
   const results: LevelResult[] = [];
   try {
     for (const concurrency of options.concurrencies) {
-      const result = await runLevel(profile, connections, concurrency, options.txs);
+      const txs = Math.max(options.txs, 20 * concurrency);
+      const result = await runLevel(profile, connections, concurrency, txs);
       console.log(
         `  concurrency ${concurrency}: ${result.txs} committed, p50 ${result.p50S.toFixed(3)} s, ` +
           `${result.txPerS.toFixed(1)} tx/s`,

@@ -147,7 +147,7 @@ describe('RDP accountant', () => {
           let previous = 0;
           rdpSubsampledGaussian(q, sigma, orders).forEach((value, k) => {
             const at = `q = ${q}, σ = ${sigma}, α = ${orders[k]}`;
-            if (q <= 0.01) expect(value, at).to.be.finite;
+            if (q <= 0.01) expect(Number.isFinite(value), at).to.equal(true);
             if (!Number.isFinite(value)) return;
             expect(value, at).to.be.greaterThan(0);
             expect(value, at).to.be.at.least(previous * (1 - 1e-9));
@@ -188,8 +188,8 @@ describe('RDP accountant', () => {
       expect(logErfc(0)).to.be.closeTo(0, 1e-15);
       expect(logErfc(1)).to.be.closeTo(Math.log(0.15729920705028513), 1e-13);
       expect(logErfc(-1)).to.be.closeTo(Math.log(1.8427007929497148), 1e-13);
-      expect(logErfc(-1.5)).to.be.closeTo(0.67605450273396056, 1e-13);
-      expect(logErfc(-3)).to.be.closeTo(0.69313613525044681, 1e-13);
+      expect(logErfc(-1.5)).to.be.closeTo(0.6760545027339606, 1e-13);
+      expect(logErfc(-3)).to.be.closeTo(0.6931361352504468, 1e-13);
       expect(logErfc(-15)).to.be.closeTo(Math.LN2, 1e-15);
       expect(logErfc(-40)).to.be.closeTo(Math.LN2, 1e-15);
       expect(logErfc(10)).to.be.closeTo(Math.log(2.088487583762545e-45), 1e-10);
