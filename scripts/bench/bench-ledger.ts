@@ -373,9 +373,14 @@ function printTable(results: LevelResult[]): void {
     `best throughput: ${bestTps.toFixed(1)} tx/s (target ≥ ${TARGETS.txPerS}: ` +
       `${mark(bestTps >= TARGETS.txPerS)}; study 50 tx/min = ${STUDY.txPerS.toFixed(2)} tx/s)`,
   );
+  // A lone transaction fills a block by itself and carries the block's header and orderer
+  // signatures alone; under load many share them. Both figures are shown, each with its verdict.
+  const busiest = results.reduce((a, b) => (b.concurrency > a.concurrency ? b : a));
   console.log(
-    `on-chain bytes per tx: ≤ ${worstBytes.toFixed(0)} (target ≤ ${TARGETS.bytesPerTx}: ` +
-      `${mark(worstBytes <= TARGETS.bytesPerTx)}; study ~20 KB)`,
+    `on-chain bytes per tx: ${busiest.bytesPerTx.toFixed(0)} at concurrency ${busiest.concurrency} ` +
+      `(target ≤ ${TARGETS.bytesPerTx}: ${mark(busiest.bytesPerTx <= TARGETS.bytesPerTx)}), ` +
+      `at most ${worstBytes.toFixed(0)} at any level ` +
+      `(${mark(worstBytes <= TARGETS.bytesPerTx)}; study ~20 KB)`,
   );
 }
 

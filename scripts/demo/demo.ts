@@ -19,11 +19,12 @@ import {
 } from '@fedledger/trainer';
 import type { DemoSummary, RoundSummary, SplitMetrics } from './report';
 import { finalModelTable, roundsTable, ledgerLines, writeReport } from './report';
-import { onInterrupt, quietly, run, start, stopAll } from './processes';
+import { onInterrupt, run, start, stopAll } from './processes';
 import type { Child } from './processes';
 import type { RunVerification } from '@fedledger/trainer';
 import { Verifier, connectFabricAuditor, newDirBlobSource } from '@fedledger/gateway';
 import { chainBytes } from '../network-files/chain-size';
+import { localNetwork } from '../network-files/local-network';
 
 const ROOT = resolve(__dirname, '..', '..', '..');
 const TRAINER = join(ROOT, 'trainer', 'dist', 'src', 'cli', 'main.js');
@@ -143,15 +144,10 @@ export async function demo(options: DemoOptions): Promise<DemoSummary> {
   const started = Date.now();
   const work = join(ROOT, '.fedledger', 'demo', options.runId);
   const networkDir = process.env['FEDLEDGER_NETWORK_DIR'] ?? join(ROOT, '.fedledger', 'network');
-  let startedNetwork = false;
+  const network = localNetwork((line) => process.stdout.write(`[demo] ${line}\n`));
   const cleanup = async (): Promise<void> => {
     await stopAll();
-    if (startedNetwork && !options.keepNetwork) {
-      process.stdout.write(
-        '[demo] stopping the Fabric network it started (scripts/network.sh down)\n',
-      );
-      await quietly(join(ROOT, 'scripts', 'network.sh'), ['down']);
-    }
+    if (!options.keepNetwork) await network.stop();
   };
   onInterrupt(cleanup);
   try {
@@ -166,15 +162,7 @@ export async function demo(options: DemoOptions): Promise<DemoSummary> {
         ? 'Fabric network (4 BFT orderers, 4 peers)'
         : 'no network (simulated ledger)',
     );
-    if (options.ledger === 'fabric') {
-      if ((await quietly(join(ROOT, 'scripts', 'network.sh'), ['status'])) === 0) {
-        process.stdout.write('[demo] the network is already up and healthy; using it\n');
-      } else {
-        await run('install-fabric', join(ROOT, 'scripts', 'install-fabric.sh'), []);
-        startedNetwork = true;
-        await run('network', join(ROOT, 'scripts', 'network.sh'), ['up']);
-      }
-    }
+    if (options.ledger === 'fabric') await network.ensureUp();
     const chainBefore =
       options.ledger === 'fabric' ? chainBytes(networkDir, 'peer0.auditor') : undefined;
 

@@ -41,6 +41,8 @@ export interface LedgerFigures {
   latencySeconds: number[];
   /** Bytes of the run's records (canonical JSON) as the ledger returns them. */
   recordBytes: number;
+  /** Growth of peer0.auditor's block files during the run (Fabric only). */
+  chainBytes?: number;
   /** Audit verification of every round from the ledger and the blob store. */
   verified: boolean;
   problems: string[];
@@ -85,6 +87,12 @@ export class ConfigurationMismatchError extends Error {
   }
 }
 
+/**
+ * A cell run apart from the sweep: `fabric` is the run on the local Fabric network whose ledger
+ * figures fill the ledger table (the sweep itself on the simulated ledger).
+ */
+export type CellVariant = 'fabric';
+
 /** The finished cells of one configuration under `<out>/cells`. */
 export class CellStore {
   private readonly dir: string;
@@ -115,25 +123,25 @@ export class CellStore {
     }
   }
 
-  private path(arm: Arm, repeat: number): string {
-    return join(this.dir, `${armId(arm)}-r${repeat}.json`);
+  private path(arm: Arm, repeat: number, variant?: CellVariant): string {
+    return join(this.dir, `${armId(arm)}-r${repeat}${variant ? `-${variant}` : ''}.json`);
   }
 
   /** The finished cell, if there is one. */
-  read(arm: Arm, repeat: number): CellResult | undefined {
-    const file = this.path(arm, repeat);
+  read(arm: Arm, repeat: number, variant?: CellVariant): CellResult | undefined {
+    const file = this.path(arm, repeat, variant);
     if (!existsSync(file)) return undefined;
     const cell = JSON.parse(readFileSync(file, 'utf8')) as CellResult;
     return cell.fingerprint === this.fingerprint ? cell : undefined;
   }
 
   /** Writes a finished cell atomically; returns its path. */
-  write(cell: CellResult): string {
+  write(cell: CellResult, variant?: CellVariant): string {
     const arm: Arm = {
       kind: cell.arm,
       ...(cell.epsilon !== null ? { epsilon: cell.epsilon } : {}),
     };
-    const file = this.path(arm, cell.repeat);
+    const file = this.path(arm, cell.repeat, variant);
     writeFileSync(`${file}.tmp`, `${JSON.stringify(cell, null, 2)}\n`);
     renameSync(`${file}.tmp`, file);
     return file;

@@ -15,6 +15,10 @@ import { epochsToConverge } from './convergence';
 import { runCentralisedCell } from './centralised-cell';
 import type { ExperimentLedger } from './experiment-ledger';
 import { openExperimentLedger } from './experiment-ledger';
+import { defaultNetworkDir } from '@fedledger/gateway';
+import { chainBytes } from '../network-files/chain-size';
+import { localNetwork } from '../network-files/local-network';
+import { onInterrupt } from '../demo/processes';
 import { runFederatedCell } from './federated-cell';
 import type { ExperimentOptions } from './options';
 import {
@@ -90,6 +94,116 @@ function dataSources(options: Readonly<ExperimentOptions>): {
   };
 }
 
+/** What every cell of one repeat starts from. */
+interface RepeatStart {
+  repeat: number;
+  seed: number;
+  data: ReturnType<typeof splitCohort>;
+  spec: ReturnType<typeof referenceModelSpec>;
+  initialTensors: ReturnType<typeof initialModelTensors>;
+}
+
+function repeatStart(
+  options: Readonly<ExperimentOptions>,
+  cohort: Cohort,
+  repeat: number,
+): RepeatStart {
+  const seed = options.seed + repeat;
+  const data = splitCohort(cohort, seed);
+  const first = data.hospitals[0]?.trainOriginal;
+  if (!first) throw new Error('no hospital data');
+  const spec = referenceModelSpec(first.featureDim, first.classes.length);
+  return { repeat, seed, data, spec, initialTensors: initialModelTensors(spec, seed) };
+}
+
+function loadSources(
+  data: { files: string[]; schema: string },
+  ledger: ExperimentLedger | undefined,
+): Cohort {
+  const sources: HospitalSource[] = data.files.map((csvFile, i) => ({
+    name: csvFile,
+    mspId: ledger?.hospitals[i]?.mspId ?? `Hospital${i + 1}MSP`,
+    csvFile,
+  }));
+  const started = performance.now();
+  const cohort = loadCohort(sources, data.schema);
+  say(
+    `loaded ${cohort.hospitals.map((h) => h.table.rows).join(' + ')} rows in ${minutes((performance.now() - started) / 1000)}`,
+  );
+  return cohort;
+}
+
+/** Runs one cell (one arm in one repeat) to its result; federated arms go through `ledger`. */
+async function runCell(
+  options: Readonly<ExperimentOptions>,
+  fingerprint: string,
+  start: RepeatStart,
+  arm: Arm,
+  ledger: ExperimentLedger | undefined,
+  log: (line: string) => void,
+): Promise<CellResult> {
+  const started = performance.now();
+  const common = {
+    format: 'fedledger-experiment-cell/1' as const,
+    fingerprint,
+    arm: arm.kind,
+    epsilon: arm.epsilon ?? null,
+    repeat: start.repeat,
+    seed: start.seed,
+  };
+  if (arm.kind === 'centralised') {
+    const out = await runCentralisedCell({
+      data: start.data,
+      spec: start.spec,
+      initialTensors: start.initialTensors,
+      epochs: options.rounds * options.epochs,
+      log,
+    });
+    return {
+      ...common,
+      ...out,
+      epochsPerPoint: 1,
+      epochsToConverge: epochsToConverge(out.validationAccuracy, 1),
+      wallSeconds: (performance.now() - started) / 1000,
+      finishedAt: new Date().toISOString(),
+    };
+  }
+  if (!ledger) throw new Error('the ledger is not open');
+  const runId = `exp-${fingerprint.slice(0, 8)}-${armId(arm)}-r${start.repeat}-${Date.now().toString(36)}`;
+  const chainBefore =
+    ledger.kind === 'fabric' ? chainBytes(defaultNetworkDir(), 'peer0.auditor') : undefined;
+  const out = await runFederatedCell({
+    ledger,
+    workDir: join(options.out, '.work', runId),
+    data: start.data,
+    spec: start.spec,
+    initialTensors: start.initialTensors,
+    rounds: options.rounds,
+    epochs: options.epochs,
+    ...(arm.kind === 'federated-dp' && arm.epsilon !== undefined
+      ? { dp: { epsilon: arm.epsilon, delta: options.delta } }
+      : {}),
+    runId,
+    measureCkks: options.ckks,
+    log,
+  });
+  const chainAfter =
+    ledger.kind === 'fabric' ? chainBytes(defaultNetworkDir(), 'peer0.auditor') : undefined;
+  if (chainBefore !== undefined && chainAfter !== undefined) {
+    out.ledger.chainBytes = chainAfter - chainBefore;
+  }
+  if (!out.ledger.verified) log(`✗ audit verification FAILED: ${out.ledger.problems.join('; ')}`);
+  else log(`✓ run ${runId} verified from the ledger`);
+  return {
+    ...common,
+    ...out,
+    epochsPerPoint: options.epochs,
+    epochsToConverge: epochsToConverge(out.validationAccuracy, options.epochs),
+    wallSeconds: (performance.now() - started) / 1000,
+    finishedAt: new Date().toISOString(),
+  };
+}
+
 /** Runs the pending cells; returns false when a federated run failed its audit. */
 async function runPendingCells(
   options: Readonly<ExperimentOptions>,
@@ -110,87 +224,18 @@ async function runPendingCells(
       );
       say(`LEDGER: ${ledger.label}`);
     }
-    const sources: HospitalSource[] = data.files.map((csvFile, i) => ({
-      name: csvFile,
-      mspId: ledger?.hospitals[i]?.mspId ?? `Hospital${i + 1}MSP`,
-      csvFile,
-    }));
-    let started = performance.now();
-    const cohort: Cohort = loadCohort(sources, data.schema);
-    say(
-      `loaded ${cohort.hospitals.map((h) => h.table.rows).join(' + ')} rows in ${minutes((performance.now() - started) / 1000)}`,
-    );
+    const cohort = loadSources(data, ledger);
     const cellSeconds: number[] = [];
     let done = 0;
     const repeats = [...new Set(pending.map((p) => p.repeat))];
     for (const repeat of repeats) {
-      const seed = options.seed + repeat;
-      const repeatData = splitCohort(cohort, seed);
-      const first = repeatData.hospitals[0]?.trainOriginal;
-      if (!first) throw new Error('no hospital data');
-      const spec = referenceModelSpec(first.featureDim, first.classes.length);
-      const initialTensors = initialModelTensors(spec, seed);
+      const start = repeatStart(options, cohort, repeat);
       for (const { arm } of pending.filter((p) => p.repeat === repeat)) {
         const name = `${armLabel(arm)} r${repeat}`;
         const log = (line: string): void => say(`${name}: ${line}`);
-        log(`started (seed ${seed})`);
-        started = performance.now();
-        let cell: CellResult;
-        const common = {
-          format: 'fedledger-experiment-cell/1' as const,
-          fingerprint,
-          arm: arm.kind,
-          epsilon: arm.epsilon ?? null,
-          repeat,
-          seed,
-        };
-        if (arm.kind === 'centralised') {
-          const out = await runCentralisedCell({
-            data: repeatData,
-            spec,
-            initialTensors,
-            epochs: options.rounds * options.epochs,
-            log,
-          });
-          cell = {
-            ...common,
-            ...out,
-            epochsPerPoint: 1,
-            epochsToConverge: epochsToConverge(out.validationAccuracy, 1),
-            wallSeconds: (performance.now() - started) / 1000,
-            finishedAt: new Date().toISOString(),
-          };
-        } else {
-          if (!ledger) throw new Error('the ledger is not open');
-          const runId = `exp-${fingerprint.slice(0, 8)}-${armId(arm)}-r${repeat}-${Date.now().toString(36)}`;
-          const out = await runFederatedCell({
-            ledger,
-            workDir: join(options.out, '.work', runId),
-            data: repeatData,
-            spec,
-            initialTensors,
-            rounds: options.rounds,
-            epochs: options.epochs,
-            ...(arm.kind === 'federated-dp' && arm.epsilon !== undefined
-              ? { dp: { epsilon: arm.epsilon, delta: options.delta } }
-              : {}),
-            runId,
-            measureCkks: options.ckks,
-            log,
-          });
-          cell = {
-            ...common,
-            ...out,
-            epochsPerPoint: options.epochs,
-            epochsToConverge: epochsToConverge(out.validationAccuracy, options.epochs),
-            wallSeconds: (performance.now() - started) / 1000,
-            finishedAt: new Date().toISOString(),
-          };
-          if (!out.ledger.verified) {
-            allVerified = false;
-            log(`✗ audit verification FAILED: ${out.ledger.problems.join('; ')}`);
-          } else log(`✓ run ${runId} verified from the ledger`);
-        }
+        log(`started (seed ${start.seed})`);
+        const cell = await runCell(options, fingerprint, start, arm, ledger, log);
+        if (cell.ledger && !cell.ledger.verified) allVerified = false;
         const file = store.write(cell);
         done += 1;
         cellSeconds.push(cell.wallSeconds);
@@ -215,6 +260,58 @@ async function runPendingCells(
     await ledger?.close();
   }
   return allVerified;
+}
+
+/** The arm whose Fabric run gives the ledger table: DP at the ε nearest the reference ε = 1. */
+export function ledgerFiguresArm(options: Readonly<ExperimentOptions>): Arm {
+  const nearest = [...options.epsilons].sort((a, b) => Math.abs(a - 1) - Math.abs(b - 1))[0];
+  return nearest === undefined ? { kind: 'federated' } : { kind: 'federated-dp', epsilon: nearest };
+}
+
+/**
+ * The federated run on the local Fabric network behind the ledger table (first repeat), run
+ * unless it finished earlier. The network is brought up when it is not running and taken down
+ * again if this run started it, also on Ctrl-C.
+ */
+async function fabricLedgerCell(
+  options: Readonly<ExperimentOptions>,
+  store: CellStore,
+  fingerprint: string,
+  data: { files: string[]; schema: string },
+): Promise<CellResult> {
+  const arm = ledgerFiguresArm(options);
+  const finished = store.read(arm, 0, 'fabric');
+  if (finished) {
+    say(
+      `the Fabric run for the ledger table finished earlier (${finished.ledger?.runId ?? '?'}): skipped`,
+    );
+    return finished;
+  }
+  const name = `${armLabel(arm)} r0 on Fabric`;
+  const log = (line: string): void => say(`${name}: ${line}`);
+  say(
+    `ledger table: one ${armLabel(arm)} run on the local Fabric network (4 BFT orderers, 4 peers)`,
+  );
+  const network = localNetwork(say);
+  onInterrupt(() => network.stop());
+  let ledger: ExperimentLedger | undefined;
+  try {
+    await network.ensureUp();
+    ledger = await openExperimentLedger(
+      'fabric',
+      data.files.length,
+      join(options.out, '.work', 'pki'),
+    );
+    say(`LEDGER: ${ledger.label}`);
+    const start = repeatStart(options, loadSources(data, ledger), 0);
+    log(`started (seed ${start.seed})`);
+    const cell = await runCell(options, fingerprint, start, arm, ledger, log);
+    log(`saved ${store.write(cell, 'fabric')}`);
+    return cell;
+  } finally {
+    await ledger?.close();
+    await network.stop();
+  }
 }
 
 /** Runs the experiment; returns the process exit code. */
@@ -252,6 +349,12 @@ export async function experiment(argv: readonly string[]): Promise<number> {
     say(`${pending.length} cells to run on the ${backend.name} backend`);
     verified = await runPendingCells(options, store, fingerprint, pending, data);
   }
+  let ledgerCells: CellResult[] | undefined;
+  if (options.ledger === 'simulated' && options.ledgerFigures === 'fabric') {
+    const cell = await fabricLedgerCell(options, store, fingerprint, data);
+    if (cell.ledger && !cell.ledger.verified) verified = false;
+    ledgerCells = [cell];
+  }
   const summaries: ArmSummary[] = arms.map((arm) =>
     summariseArm(
       arm,
@@ -272,8 +375,9 @@ export async function experiment(argv: readonly string[]): Promise<number> {
       delta: options.delta,
     },
     summaries,
+    ledgerCells,
   );
-  const totals = ledgerTotals(summaries.flatMap((s) => s.cells));
+  const totals = ledgerTotals(ledgerCells ?? summaries.flatMap((s) => s.cells));
   process.stdout.write(
     [
       '',

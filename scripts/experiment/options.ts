@@ -25,8 +25,16 @@ coordinator and ledger (SIMULATED in-process ledger by default).
   --data A.csv,B.csv   hospital extracts instead of synthetic data (one per hospital), with
   --schema FILE        their shared schema JSON
   --ledger simulated|fabric
-                       simulated (default): in-process, the real contract, not Fabric.
-                       fabric: the running local network only (npm run network:up first).
+                       the ledger of the sweep. simulated (default): in-process, the real
+                       contract, not Fabric (the ledger does not change the learning).
+                       fabric: every federated run on the local Fabric network.
+  --ledger-figures fabric|sweep
+                       where the ledger table (beside the study's Table II) comes from.
+                       fabric (default): one more federated + DP run (ε nearest 1, first
+                       repeat) on the local Fabric network, which is built and brought up
+                       when it is not running and taken down again afterwards; its
+                       transactions, latencies and block-file growth fill the table.
+                       sweep: the sweep's own runs (SIMULATED figures unless --ledger fabric).
   --out DIR            results folder (default experiment-results); finished cells are kept
                        there and skipped when the same command runs again
   --no-ckks            skip measuring the CKKS-encrypted update size
@@ -61,6 +69,8 @@ export interface ExperimentOptions {
   data?: readonly string[];
   schema?: string;
   ledger: LedgerKind;
+  /** Where the ledger table's figures come from (see USAGE). */
+  ledgerFigures: 'fabric' | 'sweep';
   out: string;
   ckks: boolean;
   backend: string;
@@ -99,6 +109,7 @@ export function parseExperimentOptions(argv: readonly string[]): ExperimentOptio
         data: { type: 'string' },
         schema: { type: 'string' },
         ledger: { type: 'string', default: 'simulated' },
+        'ledger-figures': { type: 'string', default: 'fabric' },
         out: { type: 'string', default: 'experiment-results' },
         'no-ckks': { type: 'boolean', default: false },
         backend: { type: 'string', default: 'auto' },
@@ -111,6 +122,10 @@ export function parseExperimentOptions(argv: readonly string[]): ExperimentOptio
   if (values.help) return undefined;
   if (values.ledger !== 'simulated' && values.ledger !== 'fabric') {
     throw new UsageError(`--ledger must be simulated or fabric, not "${values.ledger}"`);
+  }
+  const ledgerFigures = values['ledger-figures'];
+  if (ledgerFigures !== 'fabric' && ledgerFigures !== 'sweep') {
+    throw new UsageError(`--ledger-figures must be fabric or sweep, not "${ledgerFigures}"`);
   }
   const epsilons = [
     ...new Set(values.epsilons.split(',').map((e) => positive('epsilons', e.trim(), false))),
@@ -128,6 +143,7 @@ export function parseExperimentOptions(argv: readonly string[]): ExperimentOptio
     delta,
     seed: positive('seed', values.seed, true),
     ledger: values.ledger,
+    ledgerFigures,
     out: resolve(values.out),
     ckks: !values['no-ckks'],
     backend: values.backend,

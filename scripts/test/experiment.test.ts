@@ -11,6 +11,8 @@ import { expect } from 'chai';
 import type { CellResult } from '../experiment/cells';
 import { CONVERGENCE_TOLERANCE, epochsToConverge } from '../experiment/convergence';
 import { meanSd } from '../experiment/results-report';
+import { ledgerFiguresArm } from '../experiment/experiment';
+import { parseExperimentOptions } from '../experiment/options';
 
 const run = promisify(execFile);
 const SCRIPT = join(__dirname, '..', 'experiment', 'experiment.js');
@@ -36,6 +38,21 @@ describe('experiment: epochs to converge and mean ± sd', function () {
     expect(epochsToConverge([0.7], 3)).to.equal(3);
   });
 
+  it('takes the ledger table from a Fabric run at the ε nearest 1 unless told otherwise', function () {
+    const parse = (...argv: string[]) => parseExperimentOptions(argv);
+    expect(parse()?.ledgerFigures).to.equal('fabric');
+    expect(ledgerFiguresArm(parse()!)).to.deep.equal({ kind: 'federated-dp', epsilon: 1 });
+    expect(ledgerFiguresArm(parse('--epsilons', '2,5')!)).to.deep.equal({
+      kind: 'federated-dp',
+      epsilon: 2,
+    });
+    expect(ledgerFiguresArm(parse('--epsilons', '0.5,2,5')!).epsilon).to.equal(0.5);
+    expect(parse('--ledger-figures', 'sweep')?.ledgerFigures).to.equal('sweep');
+    expect(() => parse('--ledger-figures', 'blocks')).to.throw(
+      /--ledger-figures must be fabric or sweep/,
+    );
+  });
+
   it('reports the sample standard deviation, 0 for one value', function () {
     expect(meanSd([0.8])).to.deep.equal({ mean: 0.8, sd: 0, n: 1 });
     const m = meanSd([1, 2, 3, 4]);
@@ -47,7 +64,10 @@ describe('experiment: epochs to converge and mean ± sd', function () {
 describe('npm run experiment (tiny configuration, SIMULATED ledger)', function () {
   this.timeout(120_000);
   let out: string;
-  const tiny = ['--patients', '300', '--rounds', '2', '--epochs', '1', '--repeats', '1'];
+  // The ledger table from the sweep's own runs here; test/experiment-fabric.test.ts covers the
+  // default, a run on the Fabric network.
+  const sweep = ['--ledger-figures', 'sweep'];
+  const tiny = ['--patients', '300', '--rounds', '2', '--epochs', '1', '--repeats', '1', ...sweep];
 
   before(async () => {
     out = await mkdtemp(join(tmpdir(), 'fedledger-experiment-'));
@@ -106,7 +126,10 @@ describe('npm run experiment (tiny configuration, SIMULATED ledger)', function (
     expect(readFileSync(join(out, 'cells', 'federated-r0.json'), 'utf8')).to.equal(before);
     expect(row(again, 'federated')).to.include('85.3');
 
-    const twoRepeats = ['--patients', '300', '--rounds', '2', '--epochs', '1', '--repeats', '2'];
+    const twoRepeats = [
+      ...['--patients', '300', '--rounds', '2', '--epochs', '1', '--repeats', '2'],
+      ...sweep,
+    ];
     const more = await experiment([...twoRepeats, '--epsilons', '1', '--out', out]);
     expect(more).to.include('3 of 6 cells finished earlier');
     expect(more).to.include('3 cells to run');

@@ -1,0 +1,47 @@
+// The local Fabric network for the scripts that need one (the demo, the experiment's ledger
+// figures): a network that is up and healthy is used as it is; otherwise Fabric is built (once)
+// and the network brought up, and only then is it taken down again afterwards.
+import { join, resolve } from 'node:path';
+import { quietly, run } from '../demo/processes';
+
+const ROOT = resolve(__dirname, '..', '..', '..');
+const NETWORK_SH = join(ROOT, 'scripts', 'network.sh');
+
+/** The network a script uses. Create it first, so that a Ctrl-C during `ensureUp` can `stop`. */
+export interface LocalNetwork {
+  /** True once this process has begun bringing the network up. */
+  readonly startedHere: boolean;
+  /**
+   * Uses the running network, or builds Fabric and brings one up, streaming the progress.
+   * @throws {Error} naming the step (install or up) that failed.
+   */
+  ensureUp(): Promise<void>;
+  /** Takes the network down if this process started it (also half-way); a no-op otherwise. */
+  stop(): Promise<void>;
+}
+
+/** A handle on the local network; `say` receives this module's own lines. */
+export function localNetwork(say: (line: string) => void): LocalNetwork {
+  let startedHere = false;
+  let stopped = false;
+  return {
+    get startedHere() {
+      return startedHere;
+    },
+    async ensureUp() {
+      if ((await quietly(NETWORK_SH, ['status'])) === 0) {
+        say('the network is already up and healthy; using it');
+        return;
+      }
+      await run('install-fabric', join(ROOT, 'scripts', 'install-fabric.sh'), []);
+      startedHere = true;
+      await run('network', NETWORK_SH, ['up']);
+    },
+    async stop() {
+      if (!startedHere || stopped) return;
+      stopped = true;
+      say('stopping the Fabric network it started (scripts/network.sh down)');
+      await quietly(NETWORK_SH, ['down']);
+    },
+  };
+}
