@@ -46,7 +46,8 @@ patients took 27 s centralised, 37 s federated (hospitals train in turn), 22 s w
 defaults (50,000 patients, 10 rounds, 5 epochs = 50 epochs) 18–30 min per cell, about 2.5 h per
 repeat and about a day (~24 h) for the 70 cells of 10 repeats. Time scales with patients ×
 rounds × epochs. For a quick look: --patients 10000 --rounds 5 --epochs 2 --repeats 2
-(14 cells, about 1–2 min each).`;
+(14 cells in 7.4 min, 32 s per cell, on the same machine). The ledger table's Fabric run is
+one cell more (plus about 15 s to bring the network up, and a first Fabric build of 1-3 min).`;
 
 /** Thrown for unusable options; the message names the option. */
 export class UsageError extends Error {
