@@ -18,7 +18,7 @@ import { openExperimentLedger } from './experiment-ledger';
 import { defaultNetworkDir } from '@fedledger/gateway';
 import { chainBytes } from '../network-files/chain-size';
 import { localNetwork } from '../network-files/local-network';
-import { onInterrupt } from '../demo/processes';
+import { onInterrupt, start, stopAll } from '../demo/processes';
 import { runFederatedCell } from './federated-cell';
 import type { ExperimentOptions } from './options';
 import {
@@ -293,7 +293,7 @@ async function fabricLedgerCell(
     `ledger table: one ${armLabel(arm)} run on the local Fabric network (4 BFT orderers, 4 peers)`,
   );
   const network = localNetwork(say);
-  onInterrupt(() => network.stop());
+  stopOnInterrupt = () => network.stop();
   let ledger: ExperimentLedger | undefined;
   try {
     await network.ensureUp();
@@ -311,7 +311,64 @@ async function fabricLedgerCell(
   } finally {
     await ledger?.close();
     await network.stop();
+    stopOnInterrupt = undefined;
   }
+}
+
+/** What Ctrl-C must stop besides the child processes (the Fabric network it started). */
+let stopOnInterrupt: (() => Promise<void>) | undefined;
+
+/** The `--only-cell` form of a cell. */
+function cellId(arm: Arm, repeat: number): string {
+  return `${armId(arm)}@${repeat}`;
+}
+
+/**
+ * Runs the pending cells `options.jobs` at a time, each in a child process of this script with
+ * `--only-cell` (local training is single-threaded, so jobs use one core each). Returns false
+ * when a federated run failed its audit.
+ * @throws {Error} naming a cell whose process failed.
+ */
+async function runCellsInJobs(
+  options: Readonly<ExperimentOptions>,
+  argv: readonly string[],
+  pending: readonly { arm: Arm; repeat: number }[],
+  hospitals: number,
+): Promise<boolean> {
+  // The dev identities of the simulated ledger are made once here, not by racing children.
+  if (pending.some((p) => p.arm.kind !== 'centralised')) {
+    await (
+      await openExperimentLedger(options.ledger, hospitals, join(options.out, '.work', 'pki'))
+    ).close();
+  }
+  const jobs = Math.min(options.jobs, pending.length);
+  say(`running ${jobs} cells at a time, each in its own process`);
+  const queue = [...pending];
+  let done = 0;
+  let verified = true;
+  const started = performance.now();
+  const worker = async (): Promise<void> => {
+    for (let next = queue.shift(); next; next = queue.shift()) {
+      const id = cellId(next.arm, next.repeat);
+      const code = await start('experiment', process.execPath, [
+        __filename,
+        ...argv,
+        '--only-cell',
+        id,
+      ]).exited;
+      if (code === 1) verified = false;
+      else if (code !== 0) throw new Error(`the process for cell ${id} exited with code ${code}`);
+      done += 1;
+      const perCell = (performance.now() - started) / 1000 / done;
+      if (done < pending.length) {
+        say(
+          `${done}/${pending.length} cells done; about ${minutes((pending.length - done) * perCell)} left`,
+        );
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: jobs }, worker));
+  return verified;
 }
 
 /** Runs the experiment; returns the process exit code. */
@@ -343,11 +400,28 @@ export async function experiment(argv: readonly string[]): Promise<number> {
     );
   }
   const data = dataSources(options);
+  if (options.onlyCell !== undefined) {
+    // A job of a parent experiment: this one cell, then exit (0, or 1 when its audit failed).
+    const cell = pending.find((p) => cellId(p.arm, p.repeat) === options.onlyCell);
+    if (!cell) {
+      say(`cell ${options.onlyCell} is finished already or not part of this configuration`);
+      return 0;
+    }
+    await selectBackend(options.backend as BackendName | 'auto');
+    return (await runPendingCells(options, store, fingerprint, [cell], data)) ? 0 : 1;
+  }
+  onInterrupt(async () => {
+    await stopAll();
+    await stopOnInterrupt?.();
+  });
   let verified = true;
   if (pending.length > 0) {
     const backend = await selectBackend(options.backend as BackendName | 'auto');
     say(`${pending.length} cells to run on the ${backend.name} backend`);
-    verified = await runPendingCells(options, store, fingerprint, pending, data);
+    verified =
+      options.jobs > 1 && pending.length > 1
+        ? await runCellsInJobs(options, argv, pending, data.files.length)
+        : await runPendingCells(options, store, fingerprint, pending, data);
   }
   let ledgerCells: CellResult[] | undefined;
   if (options.ledger === 'simulated' && options.ledgerFigures === 'fabric') {

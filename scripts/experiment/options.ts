@@ -2,6 +2,7 @@
 // the settings that decide a cell's result (so resumed runs never mix configurations).
 import { createHash } from 'node:crypto';
 import { statSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { LedgerKind } from './experiment-ledger';
@@ -37,6 +38,8 @@ coordinator and ledger (SIMULATED in-process ledger by default).
                        sweep: the sweep's own runs (SIMULATED figures unless --ledger fabric).
   --out DIR            results folder (default experiment-results); finished cells are kept
                        there and skipped when the same command runs again
+  --jobs N             cells run at once, each in its own process (default: the number of
+                       CPUs); local training is single-threaded, so one job per core
   --no-ckks            skip measuring the CKKS-encrypted update size
   --backend NAME       TensorFlow.js backend: auto (default), wasm, cpu, tensorflow
 
@@ -73,6 +76,10 @@ export interface ExperimentOptions {
   /** Where the ledger table's figures come from (see USAGE). */
   ledgerFigures: 'fabric' | 'sweep';
   out: string;
+  /** Cells run at once, each in a child process. */
+  jobs: number;
+  /** Internal: run only this cell (`<armId>@<repeat>`) and exit; set by the parent for a job. */
+  onlyCell?: string;
   ckks: boolean;
   backend: string;
 }
@@ -112,6 +119,8 @@ export function parseExperimentOptions(argv: readonly string[]): ExperimentOptio
         ledger: { type: 'string', default: 'simulated' },
         'ledger-figures': { type: 'string', default: 'fabric' },
         out: { type: 'string', default: 'experiment-results' },
+        jobs: { type: 'string', default: String(availableParallelism()) },
+        'only-cell': { type: 'string' },
         'no-ckks': { type: 'boolean', default: false },
         backend: { type: 'string', default: 'auto' },
         help: { type: 'boolean', default: false },
@@ -146,6 +155,8 @@ export function parseExperimentOptions(argv: readonly string[]): ExperimentOptio
     ledger: values.ledger,
     ledgerFigures,
     out: resolve(values.out),
+    jobs: positive('jobs', values.jobs, true),
+    ...(values['only-cell'] !== undefined ? { onlyCell: values['only-cell'] } : {}),
     ckks: !values['no-ckks'],
     backend: values.backend,
   };

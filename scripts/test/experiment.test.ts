@@ -77,9 +77,12 @@ describe('npm run experiment (tiny configuration, SIMULATED ledger)', function (
   });
 
   it('runs every arm through the ledger and prints Table I, Fig. 2 and Table II beside the study', async () => {
-    const stdout = await experiment([...tiny, '--epsilons', '1,2', '--out', out]);
+    const stdout = await experiment([...tiny, '--epsilons', '1,2', '--jobs', '2', '--out', out]);
     expect(stdout).to.include('LEDGER: SIMULATED ledger');
     expect(stdout).to.include('4 cells to run');
+    // Two cells at a time, each in its own process; every one of them finished and was saved.
+    expect(stdout).to.include('running 2 cells at a time, each in its own process');
+    expect(stdout).to.include('3/4 cells done');
 
     const cell = (name: string): CellResult =>
       JSON.parse(readFileSync(join(out, 'cells', `${name}-r0.json`), 'utf8')) as CellResult;
@@ -130,7 +133,8 @@ describe('npm run experiment (tiny configuration, SIMULATED ledger)', function (
       ...['--patients', '300', '--rounds', '2', '--epochs', '1', '--repeats', '2'],
       ...sweep,
     ];
-    const more = await experiment([...twoRepeats, '--epsilons', '1', '--out', out]);
+    const more = await experiment([...twoRepeats, '--epsilons', '1', '--jobs', '1', '--out', out]);
+    expect(more).to.not.include('cells at a time');
     expect(more).to.include('3 of 6 cells finished earlier');
     expect(more).to.include('3 cells to run');
     expect(more.match(/ started \(seed 2\)/g)).to.have.length(3);
