@@ -343,7 +343,10 @@ async function runCellsInJobs(
   }
   const jobs = Math.min(options.jobs, pending.length);
   say(`running ${jobs} cells at a time, each in its own process`);
-  const queue = [...pending];
+  // Longest first (centralised and plain federated train on oversampled rows), so that the last
+  // jobs to finish are short ones.
+  const cost = (arm: Arm): number => (arm.kind === 'federated-dp' ? 1 : 0);
+  const queue = [...pending].sort((a, b) => cost(a.arm) - cost(b.arm) || a.repeat - b.repeat);
   let done = 0;
   let verified = true;
   const started = performance.now();
