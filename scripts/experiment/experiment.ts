@@ -318,6 +318,9 @@ async function fabricLedgerCell(
 /** What Ctrl-C must stop besides the child processes (the Fabric network it started). */
 let stopOnInterrupt: (() => Promise<void>) | undefined;
 
+/** Exit code of an `--only-cell` job whose run failed its audit (a crash exits 1). */
+const AUDIT_FAILED_EXIT = 4;
+
 /** The `--only-cell` form of a cell. */
 function cellId(arm: Arm, repeat: number): string {
   return `${armId(arm)}@${repeat}`;
@@ -359,7 +362,7 @@ async function runCellsInJobs(
         '--only-cell',
         id,
       ]).exited;
-      if (code === 1) verified = false;
+      if (code === AUDIT_FAILED_EXIT) verified = false;
       else if (code !== 0) throw new Error(`the process for cell ${id} exited with code ${code}`);
       done += 1;
       const perCell = (performance.now() - started) / 1000 / done;
@@ -370,7 +373,12 @@ async function runCellsInJobs(
       }
     }
   };
-  await Promise.all(Array.from({ length: jobs }, worker));
+  try {
+    await Promise.all(Array.from({ length: jobs }, worker));
+  } catch (err) {
+    await stopAll(); // the other jobs stop too; the cells they finished stay saved
+    throw err;
+  }
   return verified;
 }
 
@@ -411,7 +419,9 @@ export async function experiment(argv: readonly string[]): Promise<number> {
       return 0;
     }
     await selectBackend(options.backend as BackendName | 'auto');
-    return (await runPendingCells(options, store, fingerprint, [cell], data)) ? 0 : 1;
+    return (await runPendingCells(options, store, fingerprint, [cell], data))
+      ? 0
+      : AUDIT_FAILED_EXIT;
   }
   onInterrupt(async () => {
     await stopAll();
