@@ -70,8 +70,16 @@ describe('fedledger-audit on the Fabric network (auditor through peer0.auditor)'
       ]);
       for (const u of round.updates) expect(u.txId).to.match(/^[0-9a-f]{64}$/);
     }
+    // The block of each record comes from the auditor's peer (qscc GetBlockByTxID) and holds it.
+    const first = view.rounds[0]!.updates[0]!;
+    expect(first.block).to.be.a('number');
+    const block = await audit('block', String(first.block), '--json');
+    expect((JSON.parse(block.stdout) as BlockInfo).transactions.map((t) => t.txId)).to.include(
+      first.txId,
+    );
     const table = await audit('trail', runId);
     expect(table.stdout).to.contain('Round 1 (closed)');
+    expect(table.stdout).to.match(/Hospital1MSP\s+[0-9a-f]{12}\s+\d+\s+\S+\s+[0-9a-f]{12}\s+\d+\s/);
   });
 
   it('history: an update key was written once', async () => {

@@ -49,9 +49,13 @@ describe('fedledger-audit command line', function () {
       const r = await audit('trail', RUN);
       expect(r.code, r.stderr).to.equal(AUDIT_EXIT.OK);
       for (const round of [0, 1, 2]) expect(r.stdout).to.contain(`Round ${round} (closed)`);
-      expect(r.stdout).to.match(/ORGANISATION\s+SHA-256\s+SAMPLES\s+ε SPENT\s+TX ID\s+TIME\s+FATE/);
+      expect(r.stdout).to.match(
+        /ORGANISATION\s+SHA-256\s+SAMPLES\s+ε SPENT\s+TX ID\s+BLOCK\s+TIME\s+FATE/,
+      );
       expect(
-        r.stdout.match(/Hospital2MSP\s+[0-9a-f]{12}\s+20\s+—\s+[0-9a-f]{12}\s+\S+Z\s+included/g),
+        r.stdout.match(
+          /Hospital2MSP\s+[0-9a-f]{12}\s+20\s+—\s+[0-9a-f]{12}\s+\d+\s+\S+Z\s+included/g,
+        ),
       ).to.have.length(3);
       expect(r.stdout).to.contain('Ledger: SIMULATED');
     });
@@ -63,7 +67,7 @@ describe('fedledger-audit command line', function () {
       expect(lines[0]).to.equal(TRAIL_CSV_COLUMNS.join(','));
       expect(lines).to.have.length(1 + 9);
       expect(lines[1]).to.match(
-        /^cli-run,0,closed,[0-9a-f]{64},[0-9a-f]{64},Hospital1MSP,[0-9a-f]{64},10,,/,
+        /^cli-run,0,closed,[0-9a-f]{64},[0-9a-f]{64},Hospital1MSP,[0-9a-f]{64},10,,[0-9a-f]{64},\d+,\S+Z,true,included,$/,
       );
     });
 
@@ -76,6 +80,11 @@ describe('fedledger-audit command line', function () {
         ['included', 'included', 'included'],
         ['included', 'included', 'included'],
       ]);
+      // Each record with the block that committed it; later rounds in later blocks.
+      const blocks = view.rounds.map((x) => x.updates.map((u) => u.block ?? NaN));
+      for (const round of blocks) for (const b of round) expect(b).to.be.a('number').above(0);
+      expect(Math.max(...blocks[0]!)).to.be.below(Math.min(...blocks[1]!));
+      expect(Math.max(...blocks[1]!)).to.be.below(Math.min(...blocks[2]!));
     });
 
     it('history lists every write of a key', async () => {

@@ -41,6 +41,7 @@ export function simulatedAuditor(h: Harness): AuditLedgerConnection {
     peerName: 'the simulated ledger',
     chainInfo: () => Promise.reject(new Error('the simulated ledger has no blocks')),
     block: () => Promise.reject(new Error('the simulated ledger has no blocks')),
+    blockOfTransaction: (txId) => Promise.resolve(h.ledger.blockOf(txId)),
     clientCertificate: {
       certPem: h.pem('auditor', 'certPath'),
       keyPem: h.pem('auditor', 'keyPath'),

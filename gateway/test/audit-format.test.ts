@@ -82,7 +82,8 @@ const trail: AuditTrail = {
 };
 
 describe('audit trail formatting', () => {
-  const view = trailView(trail, 'test ledger');
+  // Both of round 0's records came in one transaction of block 7 in this fixture.
+  const view = trailView(trail, 'test ledger', new Map([['ab'.repeat(32), 7]]));
 
   it('orders rounds and updates and gives each update its fate', () => {
     expect(view.rounds.map((r) => r.round)).to.deep.equal([0, 1]);
@@ -93,6 +94,7 @@ describe('audit trail formatting', () => {
         sampleCount: 42,
         epsilonSpent: '0.75',
         txId: 'ab'.repeat(32),
+        block: 7,
         timestamp: '2026-01-02T03:04:05.000Z',
         fate: 'included',
       },
@@ -101,6 +103,7 @@ describe('audit trail formatting', () => {
         sha256: hash('2'),
         sampleCount: 42,
         txId: 'ab'.repeat(32),
+        block: 7,
         timestamp: '2026-01-02T03:04:05.000Z',
         fate: 'excluded',
         reason: 'HASH_MISMATCH: altered, "quoted"',
@@ -114,7 +117,7 @@ describe('audit trail formatting', () => {
     const text = formatTrailTable(view);
     expect(text).to.contain('Run r: active, strategy fedavg, 1/2 rounds closed');
     expect(text).to.match(
-      /H1\s+111111111111\s+42\s+0\.75\s+abababababab\s+2026-01-02T03:04:05\.000Z\s+included/,
+      /H1\s+111111111111\s+42\s+0\.75\s+abababababab\s+7\s+2026-01-02T03:04:05\.000Z\s+included/,
     );
     expect(text).to.match(/H2\s+222222222222\s+42\s+—\s+.*excluded: HASH_MISMATCH: altered/);
     expect(text).to.contain(
@@ -130,7 +133,7 @@ describe('audit trail formatting', () => {
     expect(lines[2]!.endsWith(',true,excluded,"HASH_MISMATCH: altered, ""quoted"""')).to.equal(
       true,
     );
-    expect(lines[3]).to.match(/,H3,3{64},,,,,false,excluded,NOT_ON_LEDGER: no record$/);
+    expect(lines[3]).to.match(/,H3,3{64},,,,,,false,excluded,NOT_ON_LEDGER: no record$/);
     expect(csvField('a\nb')).to.equal('"a\nb"');
     expect(csvField(undefined)).to.equal('');
     expect(csvField(7)).to.equal('7');

@@ -71,6 +71,7 @@ export class SimulatedLedger {
   private readonly events: SimulatedEvent[] = [];
   private readonly now: () => Date;
   private height = 0;
+  private readonly blockOfTx = new Map<string, number>();
   private queue: Promise<unknown> = Promise.resolve();
 
   constructor(options: SimulatedLedgerOptions = {}) {
@@ -112,6 +113,11 @@ export class SimulatedLedger {
     return () => this.listeners.delete(listener);
   }
 
+  /** The block that committed transaction `txId` (each simulated block holds one). */
+  blockOf(txId: string): number | undefined {
+    return this.blockOfTx.get(txId);
+  }
+
   /** Events committed in blocks after `afterBlock` (for replay after a restart). */
   eventsAfter(afterBlock: number): SimulatedEvent[] {
     return this.events.filter((e) => e.blockNumber > afterBlock);
@@ -135,6 +141,7 @@ export class SimulatedLedger {
     const result = await method.call(this.contract, ctx, ...args);
     if (!commit) return { result, txId, blockNumber: this.height, timestamp };
     const blockNumber = ++this.height;
+    this.blockOfTx.set(txId, blockNumber);
     this.state.apply(stub.writeSet, txId, timestamp);
     if (stub.event) {
       const event: SimulatedEvent = { ...stub.event, txId, blockNumber };

@@ -97,6 +97,8 @@ export interface AuditLedgerConnection {
   chainInfo(): Promise<Uint8Array>;
   /** Serialized `common.Block` number `n` (qscc GetBlockByNumber). */
   block(n: number): Promise<Uint8Array>;
+  /** Number of the block that committed `txId` (qscc GetBlockByTxID); undefined if none. */
+  blockOfTransaction(txId: string): Promise<number | undefined>;
   /** The identity's certificate and key (PEM): the client certificate towards the gateway. */
   clientCertificate: { certPem: string; keyPem: string };
   close(): Promise<void>;
@@ -163,6 +165,9 @@ export function connectFabricAuditor(options: AuditConnectOptions): AuditLedgerC
     peerName,
     chainInfo: () => query('GetChainInfo', profile.channel),
     block: (n) => query('GetBlockByNumber', profile.channel, String(n)),
+    // Every ID asked for comes from a record this peer returned, so its block is there too.
+    blockOfTransaction: async (txId) =>
+      decodeBlock(await query('GetBlockByTxID', profile.channel, txId)).number,
     clientCertificate: { certPem: loaded.certificatePem, keyPem: readFileSync(keyPath, 'utf8') },
     async close() {
       await ledger.close();
@@ -234,7 +239,14 @@ function parse(argv: string[]): Parsed | 'help' {
 async function trail(conn: AuditLedgerConnection, runId: string, p: Parsed, io: AuditIo) {
   const found = await conn.ledger.getAuditTrail(runId);
   if (!found) throw notFoundRun(runId, conn);
-  const view = trailView(found, `${conn.ledger.label} (read through ${conn.peerName})`);
+  // The contract cannot know the block a transaction lands in; the auditor's peer can.
+  const txIds = found.rounds.flatMap((r) => r.updates.map((u) => u.txId));
+  const blocks = new Map<string, number>();
+  for (const txId of txIds) {
+    const n = await conn.blockOfTransaction(txId);
+    if (n !== undefined) blocks.set(txId, n);
+  }
+  const view = trailView(found, `${conn.ledger.label} (read through ${conn.peerName})`, blocks);
   if (p.values.json) io.out(`${JSON.stringify(view, null, 2)}\n`);
   else if (p.values.csv) io.out(formatTrailCsv(view));
   else io.out(formatTrailTable(view));

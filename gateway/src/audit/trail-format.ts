@@ -13,6 +13,8 @@ export interface TrailUpdateRow {
   /** ε the hospital reports having spent (decimal string), when it uses differential privacy. */
   epsilonSpent?: string;
   txId: string;
+  /** The block that committed the record, as the auditor's peer reports it. */
+  block?: number;
   timestamp: string;
   fate: UpdateFate;
   /** Why the update was excluded. */
@@ -51,8 +53,15 @@ function fateOf(round: RoundTrail, mspId: string): { fate: UpdateFate; reason?: 
   return { fate: round.status === 'open' ? 'pending' : 'not included' };
 }
 
-/** The trail as rows, in round order, updates sorted by organisation. */
-export function trailView(trail: AuditTrail, ledger: string): TrailView {
+/**
+ * The trail as rows, in round order, updates sorted by organisation; `blocks` maps transaction
+ * IDs to the blocks that committed them, where the reader could look them up.
+ */
+export function trailView(
+  trail: AuditTrail,
+  ledger: string,
+  blocks: ReadonlyMap<string, number> = new Map(),
+): TrailView {
   const { run } = trail;
   return {
     runId: run.runId,
@@ -80,6 +89,7 @@ export function trailView(trail: AuditTrail, ledger: string): TrailView {
             sampleCount: u.sampleCount,
             ...(u.dp ? { epsilonSpent: u.dp.epsilonSpent } : {}),
             txId: u.txId,
+            ...(blocks.has(u.txId) ? { block: blocks.get(u.txId) } : {}),
             timestamp: u.timestamp,
             ...fateOf(round, u.mspId),
           })),
@@ -126,13 +136,14 @@ export function formatTrailTable(view: TrailView): string {
     } else {
       out.push(
         ...table(
-          ['ORGANISATION', 'SHA-256', 'SAMPLES', 'ε SPENT', 'TX ID', 'TIME', 'FATE'],
+          ['ORGANISATION', 'SHA-256', 'SAMPLES', 'ε SPENT', 'TX ID', 'BLOCK', 'TIME', 'FATE'],
           round.updates.map((u) => [
             u.mspId,
             shortHash(u.sha256),
             String(u.sampleCount),
             u.epsilonSpent ?? '—',
             shortHash(u.txId),
+            u.block === undefined ? '—' : String(u.block),
             u.timestamp,
             u.reason ? `excluded: ${u.reason}` : u.fate,
           ]),
@@ -160,6 +171,7 @@ export const TRAIL_CSV_COLUMNS = [
   'sample_count',
   'epsilon_spent',
   'tx_id',
+  'block',
   'timestamp',
   'on_ledger',
   'fate',
@@ -185,6 +197,7 @@ export function formatTrailCsv(view: TrailView): string {
         u.sampleCount,
         u.epsilonSpent,
         u.txId,
+        u.block,
         u.timestamp,
         true,
         u.fate,
@@ -196,6 +209,7 @@ export function formatTrailCsv(view: TrailView): string {
         ...roundCells,
         e.mspId,
         e.sha256,
+        undefined,
         undefined,
         undefined,
         undefined,
