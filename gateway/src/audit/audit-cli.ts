@@ -51,7 +51,7 @@ is true; with --blobs URL it only serves bytes, which are checked against the le
 
 Commands:
   trail <run>                 every round: input model, each update (organisation, SHA-256,
-                              samples, ε spent, tx ID, time, fate), exclusions with reasons,
+                              samples, ε spent, tx ID, block, time, fate), exclusions with reasons,
                               aggregate; a table, or --json / --csv
   verify <run> --blobs SRC    re-hash every blob, recompute every aggregate, check the chain of
                               custody, creators and key histories; one ✓/✗ line per round
