@@ -43,14 +43,12 @@ coordinator and ledger (SIMULATED in-process ledger by default).
   --no-ckks            skip measuring the CKKS-encrypted update size
   --backend NAME       TensorFlow.js backend: auto (default), wasm, cpu, tensorflow
 
-Runtime, measured on this project's 2-core machine (wasm backend): one epoch over 3 × 50,000
-patients took 27 s centralised, 37 s federated (hospitals train in turn), 22 s with DP-SGD
-(no oversampling). A cell (one arm, one repeat) is rounds × epochs such epochs, so with the
-defaults (50,000 patients, 10 rounds, 5 epochs = 50 epochs) 18–30 min per cell, about 2.5 h per
-repeat and about a day (~24 h) for the 70 cells of 10 repeats. Time scales with patients ×
-rounds × epochs. For a quick look: --patients 10000 --rounds 5 --epochs 2 --repeats 2
-(14 cells in 7.4 min, 32 s per cell, on the same machine). The ledger table's Fabric run is
-one cell more (plus about 15 s to bring the network up, and a first Fabric build of 1-3 min).`;
+Runtime, measured on this project's 2-core machine (wasm backend, --jobs 2): the defaults
+(50,000 patients, 10 rounds × 5 epochs) take 9.6 min per DP cell and 15-16 min per centralised
+or plain federated cell (those train on oversampled rows); --repeats 2 finished in 88.8 min,
+the Fabric run for the ledger table included, so 10 repeats take about 7 h there, less with
+more cores. For a quick look: --patients 10000 --rounds 5 --epochs 2 --repeats 2 (14 cells in
+7.4 min with one job).`;
 
 /** Thrown for unusable options; the message names the option. */
 export class UsageError extends Error {
