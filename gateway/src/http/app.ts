@@ -1,18 +1,16 @@
 // REST API v1 of the gateway (express 5). Callers are identified by their TLS client certificate
 // (the same certificate as their Fabric identity); hospitals act only as themselves, auditors
 // only read. Every error is problem+json with a code from the problem registry.
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import { join } from 'node:path';
 import express from 'express';
 import type { NextFunction, Request, Response } from 'express';
-import type { AuditTrail, DpAccounting, UpdateSubmission } from '@fedledger/protocol';
-import { decodeContainer, isSha256Hex, updateKey } from '@fedledger/protocol';
+import type { AuditTrail } from '@fedledger/protocol';
+import { decodeContainer, isSha256Hex } from '@fedledger/protocol';
 import type { BlobStore } from '../blob/blob-store';
 import type { Coordinator } from '../coordinator/coordinator';
 import { runConfigFromRequest } from '../coordinator/run-settings';
-import { UpdateCheckError, checkUpdate } from '../coordinator/update-check';
 import type { Verifier } from '../audit/verify';
 import type { EncryptedAggregator } from '../coordinator/encrypted';
 import {
@@ -20,18 +18,17 @@ import {
   BadRequestError,
   GatewayError,
   NotFoundError,
-  SubmissionStateError,
   UpdateRejectedError,
 } from '../errors';
-import type { LedgerClient, LedgerEvent, OfflineSubmission } from '../ledger/ledger-client';
+import type { LedgerClient, LedgerEvent } from '../ledger/ledger-client';
 import type { OrganisationDirectory, OrgRole, Principal } from '../pki/organisations';
 import type { GatewayMetrics } from './metrics';
 import { openApiDocument } from './openapi';
-import type { ProblemCode } from './problem-registry';
-import { PROBLEM_REGISTRY, PROBLEM_TYPE_BASE, isProblemCode } from './problem-registry';
+import { PROBLEM_REGISTRY, isProblemCode } from './problem-registry';
+import { CONTAINER_MEDIA_TYPE, intParam, param, problem } from './request-helpers';
 
-/** Media type of update and model containers. */
-export const CONTAINER_MEDIA_TYPE = 'application/vnd.fedledger.container';
+export { CONTAINER_MEDIA_TYPE };
+import { registerSubmissionRoutes } from './submission-routes';
 
 export interface AppLimits {
   /** Largest update or model upload, bytes. */
@@ -66,78 +63,12 @@ export interface AppOptions {
   log?: (level: 'info' | 'warn' | 'error', message: string, context?: object) => void;
 }
 
-interface Session {
-  id: string;
-  principal: Principal;
-  runId: string;
-  round: number;
-  sha256: string;
-  offline: OfflineSubmission;
-  state: 'proposed' | 'endorsing' | 'endorsed' | 'submitting' | 'committed';
-  expiresAt: number;
-}
-
 type AuthedRequest = Request & { principal?: Principal };
-
-function problem(res: Response, code: ProblemCode, detail: string, extra: object = {}): void {
-  const entry = PROBLEM_REGISTRY[code];
-  res
-    .status(entry.status)
-    .type('application/problem+json')
-    .json({
-      type: `${PROBLEM_TYPE_BASE}${code}`,
-      title: entry.title,
-      status: entry.status,
-      code,
-      detail,
-      ...extra,
-    });
-}
-
-function b64(bytes: Uint8Array): string {
-  return Buffer.from(bytes).toString('base64');
-}
-
-function signatureFrom(body: unknown): Uint8Array {
-  const value = (body as { signature?: unknown } | undefined)?.signature;
-  if (typeof value !== 'string' || !/^[A-Za-z0-9+/=]{8,400}$/.test(value)) {
-    throw new BadRequestError(
-      'FL_ERR_BAD_REQUEST',
-      'the body must be {"signature": "<base64 DER ECDSA signature>"}',
-    );
-  }
-  return Buffer.from(value, 'base64');
-}
-
-function intParam(value: string | undefined, name: string): number {
-  if (value === undefined || !/^(0|[1-9][0-9]{0,8})$/.test(value)) {
-    throw new BadRequestError('FL_ERR_BAD_REQUEST', `${name} must be a non-negative integer`);
-  }
-  return Number(value);
-}
-
-function param(req: Request, name: string): string {
-  const value = (req.params as Record<string, string | undefined>)[name];
-  if (value === undefined) throw new BadRequestError('FL_ERR_BAD_REQUEST', `${name} is missing`);
-  return value;
-}
-
-function dpFromExtra(extra: Record<string, string>): DpAccounting | undefined {
-  const mechanism = extra['dp.mechanism'];
-  const epsilonSpent = extra['dp.epsilon_spent'];
-  const delta = extra['dp.delta'];
-  if (!mechanism || !epsilonSpent || !delta) return undefined;
-  const out: DpAccounting = { mechanism, epsilonSpent, delta };
-  if (extra['dp.noise_multiplier']) out.noiseMultiplier = extra['dp.noise_multiplier'];
-  if (extra['dp.clip_norm']) out.clipNorm = extra['dp.clip_norm'];
-  return out;
-}
 
 /** Builds the express application. */
 export function createApp(options: AppOptions): express.Express {
   const { ledger, blobs, coordinator, directory, metrics } = options;
   const limits: AppLimits = { ...DEFAULT_LIMITS, ...options.limits };
-  const sessions = new Map<string, Session>();
   const log = options.log ?? (() => undefined);
   const app = express();
   app.disable('x-powered-by');
@@ -351,212 +282,17 @@ export function createApp(options: AppOptions): express.Express {
   });
 
   // --- update submission with offline signing ---------------------------------------------------
-  const sweep = (): void => {
-    const now = Date.now();
-    for (const [id, s] of sessions) if (s.expiresAt < now - 60_000) sessions.delete(id);
-  };
-
-  app.post('/v1/runs/:runId/rounds/:round/updates', async (req, res) => {
-    const p = requireRole(req, 'hospital');
-    const runId = param(req, 'runId');
-    const round = intParam(param(req, 'round'), 'round');
-    if (!req.is(CONTAINER_MEDIA_TYPE)) {
-      throw new BadRequestError(
-        'FL_ERR_UNSUPPORTED_MEDIA_TYPE',
-        `send the update as ${CONTAINER_MEDIA_TYPE}`,
-      );
-    }
-    const declared = Number(req.headers['content-length'] ?? '0');
-    if (declared > limits.maxUploadBytes) {
-      req.resume();
-      throw new UpdateRejectedError(
-        'FL_ERR_BODY_TOO_LARGE',
-        `the update is larger than ${limits.maxUploadBytes} bytes`,
-      );
-    }
-    const run = await runOr404(runId);
-    if (!run.participants.includes(p.mspId)) {
-      throw new AccessDeniedError(
-        'FL_ERR_NOT_PARTICIPANT',
-        `${p.mspId} is not a participant of run ${runId}`,
-      );
-    }
-    const record = await ledger.getRound(runId, round);
-    if (!record || record.status !== 'open') {
-      throw new GatewayError('FL_ERR_ROUND_NOT_OPEN', `round ${round} of run ${runId} is not open`);
-    }
-    if (await ledger.getUpdate(runId, round, p.mspId)) {
-      throw new GatewayError(
-        'FL_ERR_UPDATE_EXISTS',
-        `${p.mspId} already submitted for round ${round}`,
-      );
-    }
-    let sampleCount = 0;
-    let dp: DpAccounting | undefined;
-    const stored = await blobs.put(req, {
-      maxBytes: limits.maxUploadBytes,
-      inspect: async (staged) => {
-        try {
-          const bytes = await staged.readBytes();
-          const checked = checkUpdate(bytes, run, round, p.mspId);
-          if (checked.container.metadata.encoding === 'ckks') {
-            if (!options.encrypted) {
-              throw new UpdateCheckError(
-                'UNSUPPORTED_ENCODING',
-                'this gateway has no CKKS support',
-              );
-            }
-            await options.encrypted.check(run, bytes);
-          }
-          sampleCount = checked.container.metadata.sampleCount;
-          dp = dpFromExtra(checked.container.extra);
-        } catch (err) {
-          if (err instanceof UpdateCheckError) {
-            metrics.updateRejected(err.reason);
-            throw new UpdateRejectedError(`FL_ERR_${err.reason}` as ProblemCode, err.message);
-          }
-          throw err;
-        }
-      },
-    });
-    const submission: UpdateSubmission = {
-      runId,
-      round,
-      mspId: p.mspId,
-      sha256: stored.sha256,
-      sampleCount,
-      byteLength: stored.byteLength,
-      encoding: run.settings['encoding'] === 'ckks' ? 'ckks' : 'float32',
-      ...(dp ? { dp } : {}),
-    };
-    await coordinator.noteUpload({
-      runId,
-      round,
-      mspId: p.mspId,
-      sha256: stored.sha256,
-      byteLength: stored.byteLength,
-      uploadedAt: new Date().toISOString(),
-    });
-    const offline = await ledger.newSubmission(
-      { mspId: p.mspId, certificatePem: p.certificatePem },
-      submission,
-    );
-    sweep();
-    const session: Session = {
-      id: randomUUID(),
-      principal: p,
-      runId,
-      round,
-      sha256: stored.sha256,
-      offline,
-      state: 'proposed',
-      expiresAt: Date.now() + limits.submissionTtlSeconds * 1000,
-    };
-    sessions.set(session.id, session);
-    log('info', 'update uploaded', { runId, round, mspId: p.mspId, sha256: stored.sha256 });
-    res.status(201).json({
-      submissionId: session.id,
-      sha256: stored.sha256,
-      byteLength: stored.byteLength,
-      submission,
-      proposalDigest: b64(offline.proposalDigest),
-      expiresAt: new Date(session.expiresAt).toISOString(),
-    });
-  });
-
-  const sessionFor = (req: Request, expected: Session['state']): Session => {
-    const p = requireRole(req, 'hospital');
-    const session = sessions.get(param(req, 'id'));
-    if (!session)
-      throw new NotFoundError('FL_ERR_SUBMISSION_NOT_FOUND', 'no signing session has this ID');
-    if (session.principal.fingerprint !== p.fingerprint) {
-      throw new AccessDeniedError(
-        'FL_ERR_IDENTITY_MISMATCH',
-        'the signing session belongs to another identity',
-      );
-    }
-    if (session.expiresAt < Date.now()) {
-      sessions.delete(session.id);
-      throw new SubmissionStateError(
-        'FL_ERR_SUBMISSION_EXPIRED',
-        'the signing session expired; upload the update again',
-      );
-    }
-    if (session.state !== expected) {
-      throw new SubmissionStateError(
-        'FL_ERR_SUBMISSION_STATE',
-        `the session is ${session.state}, not ${expected}`,
-      );
-    }
-    return session;
-  };
-
-  app.post('/v1/submissions/:id/proposal-signature', json, async (req, res) => {
-    const session = sessionFor(req, 'proposed');
-    const signature = signatureFrom(req.body);
-    session.state = 'endorsing';
-    try {
-      const digest = await session.offline.endorse(signature);
-      session.state = 'endorsed';
-      res.json({ submissionId: session.id, transactionDigest: b64(digest) });
-    } catch (err) {
-      session.state = 'proposed';
-      throw err;
-    }
-  });
-
-  app.post('/v1/submissions/:id/transaction-signature', json, async (req, res) => {
-    const session = sessionFor(req, 'endorsed');
-    const signature = signatureFrom(req.body);
-    session.state = 'submitting';
-    const started = Date.now();
-    let commit;
-    try {
-      commit = await session.offline.submit(signature);
-    } catch (err) {
-      session.state = 'endorsed';
-      throw err;
-    }
-    session.state = 'committed';
-    metrics.ledgerLatency('SubmitUpdate', (Date.now() - started) / 1000);
-    metrics.updateAccepted();
-    log('info', 'update committed', {
-      latencyMs: Date.now() - started,
-      runId: session.runId,
-      round: session.round,
-      mspId: session.principal.mspId,
-      ...commit,
-    });
-    const record = await ledger.getUpdate(session.runId, session.round, session.principal.mspId);
-    res.json({
-      submissionId: session.id,
-      commit,
-      record,
-      key: updateKey(session.runId, session.round, session.principal.mspId),
-    });
-    // Close the round if this was the last participant (after answering the hospital).
-    coordinator.updateCommitted(session.runId, session.round).catch((err: unknown) => {
-      log('warn', 'round close deferred', {
-        runId: session.runId,
-        round: session.round,
-        error: String(err),
-      });
-    });
-  });
-
-  app.get('/v1/submissions/:id', (req, res) => {
-    const p = requireRole(req, 'hospital');
-    const session = sessions.get(param(req, 'id'));
-    if (!session || session.principal.fingerprint !== p.fingerprint) {
-      throw new NotFoundError('FL_ERR_SUBMISSION_NOT_FOUND', 'no signing session has this ID');
-    }
-    res.json({
-      submissionId: session.id,
-      state: session.state,
-      runId: session.runId,
-      round: session.round,
-      sha256: session.sha256,
-    });
+  registerSubmissionRoutes(app, {
+    ledger,
+    blobs,
+    coordinator,
+    metrics,
+    limits,
+    ...(options.encrypted ? { encrypted: options.encrypted } : {}),
+    log,
+    json,
+    requireRole,
+    runOr404,
   });
 
   // --- audit ---------------------------------------------------------------------------------
