@@ -1,9 +1,13 @@
 // Parsing and validation of transaction arguments; every refusal carries a stable code.
 import {
+  EXCLUSION_CODES,
   MAX_BLOB_BYTES,
+  MAX_EXCLUSION_DETAIL_CHARS,
   MSP_ID_PATTERN,
   RUN_ID_PATTERN,
   STRATEGIES,
+  exclusionKind,
+  isExclusionCode,
   isSha256Hex,
 } from '@fedledger/protocol';
 import type {
@@ -17,7 +21,6 @@ import type {
 import { ensure } from './rule-error';
 
 const MAX_ROUNDS = 100_000;
-const MAX_REASON_CHARS = 500;
 
 type Json = Record<string, unknown>;
 
@@ -186,21 +189,31 @@ function excludedUpdate(value: unknown, i: number): ExcludedUpdate {
   );
   const item = value as Json;
   ensure(
-    typeof item.reason === 'string' &&
-      item.reason.length > 0 &&
-      item.reason.length <= MAX_REASON_CHARS,
+    isExclusionCode(item.code),
+    'UNKNOWN_EXCLUSION_CODE',
+    `excluded[${i}].code ${JSON.stringify(item.code)} is not one of ${Object.keys(EXCLUSION_CODES).join(', ')}`,
+  );
+  ensure(
+    typeof item.detail === 'string' && item.detail.length <= MAX_EXCLUSION_DETAIL_CHARS,
     'INVALID_ARGUMENT',
-    `excluded[${i}].reason must be 1-${MAX_REASON_CHARS} characters`,
+    `excluded[${i}].detail must be a string of at most ${MAX_EXCLUSION_DETAIL_CHARS} characters`,
   );
   ensure(
     typeof item.onLedger === 'boolean',
     'INVALID_ARGUMENT',
     `excluded[${i}].onLedger must be a boolean`,
   );
+  // Only an upload without a ledger record is off the ledger, and it is excluded for that reason.
+  ensure(
+    item.onLedger === (exclusionKind(item.code) !== 'off-ledger'),
+    'INVALID_ARGUMENT',
+    `excluded[${i}]: onLedger must be false exactly when the code is NOT_ON_LEDGER`,
+  );
   return {
     mspId: mspId(item.mspId, `excluded[${i}].mspId`),
     sha256: sha256(item.sha256, `excluded[${i}].sha256`),
-    reason: item.reason,
+    code: item.code,
+    detail: item.detail,
     onLedger: item.onLedger,
   };
 }

@@ -120,7 +120,13 @@ describe('contract: closing rounds', () => {
       'UNKNOWN_UPDATE',
     );
     const wrongHash = [
-      { mspId: 'Hospital2MSP', sha256: hashOf('not it'), reason: 'X', onLedger: true },
+      {
+        mspId: 'Hospital2MSP',
+        sha256: hashOf('not it'),
+        code: 'NORM_EXCEEDED',
+        detail: 'x',
+        onLedger: true,
+      },
     ];
     await expectRefusal(
       ledger.submit(
@@ -171,20 +177,65 @@ describe('contract: closing rounds', () => {
     );
   });
 
-  it('accepts a close meeting the minimum, recording the aggregate and exclusions with reasons', async () => {
+  const excludedH3 = (fields: Record<string, unknown>) => [
+    { mspId: 'Hospital3MSP', sha256: hashOf('Hospital3MSP/0'), onLedger: true, ...fields },
+  ];
+
+  it('rejects an exclusion whose code is not in the closed set, or a free-text reason', async () => {
+    const ledger = await ledgerWithOpenRound();
+    await submitAll(ledger, 0);
+    for (const fields of [
+      { code: 'MADE_UP', detail: 'x' },
+      { code: 'hash_mismatch', detail: 'x' },
+      { reason: 'HASH_MISMATCH: blob bytes differ' },
+      { detail: 'no code at all' },
+    ]) {
+      await expectRefusal(
+        ledger.submit(
+          coordinator,
+          'CloseRound',
+          closeRequest(0, ['Hospital1MSP', 'Hospital2MSP'], { excluded: excludedH3(fields) }),
+        ),
+        'UNKNOWN_EXCLUSION_CODE',
+      );
+    }
+  });
+
+  it('rejects an exclusion with an over-long detail, or onLedger that contradicts its code', async () => {
+    const ledger = await ledgerWithOpenRound();
+    await submitAll(ledger, 0);
+    for (const fields of [
+      { code: 'NORM_EXCEEDED', detail: 'x'.repeat(501) },
+      { code: 'NORM_EXCEEDED', detail: 'x', onLedger: false },
+      { code: 'NOT_ON_LEDGER', detail: 'x', onLedger: true },
+    ]) {
+      await expectRefusal(
+        ledger.submit(
+          coordinator,
+          'CloseRound',
+          closeRequest(0, ['Hospital1MSP', 'Hospital2MSP'], { excluded: excludedH3(fields) }),
+        ),
+        'INVALID_ARGUMENT',
+      );
+    }
+  });
+
+  it('accepts a close meeting the minimum, recording the aggregate and typed exclusions', async () => {
     const ledger = await ledgerWithOpenRound();
     await submitAll(ledger, 0);
     const excluded = [
       {
         mspId: 'Hospital3MSP',
         sha256: hashOf('Hospital3MSP/0'),
-        reason: 'HASH_MISMATCH: blob bytes differ',
+        code: 'HASH_MISMATCH',
+        detail: 'blob bytes differ',
         onLedger: true,
       },
       {
         mspId: 'Hospital9MSP',
         sha256: hashOf('stray'),
-        reason: 'NO_LEDGER_RECORD: uploaded, never recorded',
+        code: 'NOT_ON_LEDGER',
+        detail: 'uploaded, never recorded',
         onLedger: false,
       },
     ];

@@ -1,9 +1,9 @@
-// Public API of @fedledger/gateway: blob store, aggregation strategies, typed errors.
+// Public API of @fedledger/gateway: blob store, ledger clients, coordinator, REST app, audit, typed
+// errors. The round rules (strategies, update checks, the decision) are @fedledger/rules.
 export * from './errors';
 export * from './http/problem-registry';
 export * from './blob/blob-store';
 export * from './blob/fs-blob-store';
-export * from './aggregation';
 export * from './ledger/network-profile';
 export * from './ledger/ledger-client';
 export * from './ledger/ledger-errors';
@@ -12,12 +12,10 @@ export * from './ledger/fabric-ledger-client';
 export * from './pki/organisations';
 export * from './pki/dev-pki';
 export * from './coordinator/run-settings';
-export * from './coordinator/update-check';
-export * from './coordinator/aggregate-model';
-export * from './coordinator/encrypted';
 export * from './coordinator/coordinator';
 export * from './audit/verify';
 export * from './http/app';
+export * from './http/limits';
 export * from './http/metrics';
 export * from './http/openapi';
 export * from './server';

@@ -13,10 +13,10 @@ import type { TlsFiles } from './pki/dev-pki';
 import { newFsBlobStore } from './blob/fs-blob-store';
 import type { FsBlobStore } from './blob/fs-blob-store';
 import { Coordinator } from './coordinator/coordinator';
-import type { EncryptedAggregator } from './coordinator/encrypted';
+import type { EncryptedAggregator } from '@fedledger/rules';
 import { Verifier } from './audit/verify';
 import type { LedgerClient } from './ledger/ledger-client';
-import type { AppLimits } from './http/app';
+import type { AppLimits } from './http/limits';
 import { PUBLIC_DIR, createApp } from './http/app';
 import { newGatewayMetrics } from './http/metrics';
 
@@ -89,17 +89,16 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
           openLatencyMs: e.openLatencyMs,
           aggregate: e.aggregateHash,
           included: e.included,
-          excluded: e.excluded.map((x) => `${x.mspId}: ${x.reason}`),
+          excluded: e.excluded.map((x) => `${x.mspId}: ${x.code}`),
         });
       },
-      updateExcluded: (_runId, _round, excluded) =>
-        metrics.updateExcluded(excluded.reason.split(':')[0] ?? 'UNKNOWN'),
+      updateExcluded: (_runId, _round, excluded) => metrics.updateExcluded(excluded.code),
       error: (message, err) => log('warn', message, { error: String(err) }),
     },
   });
   const verifier = new Verifier(
     options.ledger,
-    { get: async (sha256) => blobs.get(sha256).catch(() => readRaw(blobs, sha256)) },
+    { get: (sha256) => blobs.getUnverified(sha256) },
     options.encrypted,
   );
   let ready = false;
@@ -174,7 +173,3 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
 }
 
 /** The stored bytes without the integrity check (the verifier reports altered bytes itself). */
-async function readRaw(blobs: FsBlobStore, sha256: string): Promise<Uint8Array> {
-  const { readFile } = await import('node:fs/promises');
-  return new Uint8Array(await readFile(blobs.locate(sha256)));
-}

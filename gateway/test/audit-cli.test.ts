@@ -67,7 +67,7 @@ describe('fedledger-audit command line', function () {
       expect(lines[0]).to.equal(TRAIL_CSV_COLUMNS.join(','));
       expect(lines).to.have.length(1 + 9);
       expect(lines[1]).to.match(
-        /^cli-run,0,closed,[0-9a-f]{64},[0-9a-f]{64},Hospital1MSP,[0-9a-f]{64},10,,[0-9a-f]{64},\d+,\S+Z,true,included,$/,
+        /^cli-run,0,closed,[0-9a-f]{64},[0-9a-f]{64},Hospital1MSP,[0-9a-f]{64},10,,[0-9a-f]{64},\d+,\S+Z,true,included,,$/,
       );
     });
 

@@ -40,8 +40,14 @@ const round0: RoundTrail = {
   aggregateHash: hash('a'),
   included: ['H1'],
   excluded: [
-    { mspId: 'H2', sha256: hash('2'), reason: 'HASH_MISMATCH: altered, "quoted"', onLedger: true },
-    { mspId: 'H3', sha256: hash('3'), reason: 'NOT_ON_LEDGER: no record', onLedger: false },
+    {
+      mspId: 'H2',
+      sha256: hash('2'),
+      code: 'HASH_MISMATCH',
+      detail: 'altered, "quoted"',
+      onLedger: true,
+    },
+    { mspId: 'H3', sha256: hash('3'), code: 'NOT_ON_LEDGER', detail: 'no record', onLedger: false },
   ],
   closedAt: '2026-01-02T03:10:00.000Z',
   closeTxId: 'close0',
@@ -106,22 +112,22 @@ describe('audit trail formatting', () => {
         block: 7,
         timestamp: '2026-01-02T03:04:05.000Z',
         fate: 'excluded',
-        reason: 'HASH_MISMATCH: altered, "quoted"',
+        exclusion: { code: 'HASH_MISMATCH', detail: 'altered, "quoted"' },
       },
     ]);
     expect(view.rounds[0]!.excludedOffLedger.map((e) => e.mspId)).to.deep.equal(['H3']);
     expect(view.rounds[1]!.updates[0]!.fate).to.equal('pending');
   });
 
-  it('renders a table with short hashes, ε and reasons', () => {
+  it('renders a table with short hashes, ε and exclusion codes', () => {
     const text = formatTrailTable(view);
     expect(text).to.contain('Run r: active, strategy fedavg, 1/2 rounds closed');
     expect(text).to.match(
       /H1\s+111111111111\s+42\s+0\.75\s+abababababab\s+7\s+2026-01-02T03:04:05\.000Z\s+included/,
     );
-    expect(text).to.match(/H2\s+222222222222\s+42\s+—\s+.*excluded: HASH_MISMATCH: altered/);
+    expect(text).to.match(/H2\s+222222222222\s+42\s+—\s+.*excluded: HASH_MISMATCH \(altered/);
     expect(text).to.contain(
-      'excluded without a ledger record: H3 333333333333: NOT_ON_LEDGER: no record',
+      'excluded without a ledger record: H3 333333333333: NOT_ON_LEDGER (no record)',
     );
     expect(text).to.contain('aggregate    — (not closed)');
   });
@@ -130,10 +136,8 @@ describe('audit trail formatting', () => {
     const lines = formatTrailCsv(view).split('\r\n');
     expect(lines).to.have.length(1 + 4 + 1);
     expect(lines[2]).to.contain(',H2,');
-    expect(lines[2]!.endsWith(',true,excluded,"HASH_MISMATCH: altered, ""quoted"""')).to.equal(
-      true,
-    );
-    expect(lines[3]).to.match(/,H3,3{64},,,,,,false,excluded,NOT_ON_LEDGER: no record$/);
+    expect(lines[2]!.endsWith(',true,excluded,HASH_MISMATCH,"altered, ""quoted"""')).to.equal(true);
+    expect(lines[3]).to.match(/,H3,3{64},,,,,,false,excluded,NOT_ON_LEDGER,no record$/);
     expect(csvField('a\nb')).to.equal('"a\nb"');
     expect(csvField(undefined)).to.equal('');
     expect(csvField(7)).to.equal('7');
@@ -145,7 +149,7 @@ describe('verification report formatting', () => {
     runId: 'r',
     ok: true,
     ledger: 'test ledger',
-    rounds: [{ round: 0, ok: true, included: ['H1', 'H2'], problems: [] }],
+    rounds: [{ round: 0, ok: true, included: ['H1', 'H2'], problems: [], unverifiable: [] }],
     problems: [],
     checkedAt: '2026-01-02T03:04:05.000Z',
   };

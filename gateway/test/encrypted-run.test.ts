@@ -12,7 +12,7 @@ import {
   generateSecretKey,
   secretKeyFingerprint,
 } from '@fedledger/protocol/ckks';
-import { flattenTensors } from '../src';
+import { flattenTensors } from '@fedledger/rules';
 import { Harness, SPEC, createRun, encryptedRunScenario, tensors, update } from '../src/testing';
 
 const ROUNDS = 3;

@@ -6,3 +6,5 @@ export * from './safetensors';
 export * from './model-spec';
 export * from './container';
 export * from './ledger';
+export * from './exclusion';
+export * from './api';

@@ -1,4 +1,5 @@
 // Ledger data model shared by the chaincode, the gateway and auditors: records, keys, error codes.
+import type { ExclusionCode } from './exclusion';
 
 /** Identity that signed a transaction, as the chaincode sees it. */
 export interface ClientRef {
@@ -50,11 +51,14 @@ export interface RunRecord extends RunConfig {
   txId: string;
 }
 
+/** An update left out of a round's aggregate, and why. */
 export interface ExcludedUpdate {
   mspId: string;
   sha256: string;
-  /** Stable reason code, e.g. HASH_MISMATCH, then a sentence. */
-  reason: string;
+  /** Why, from the closed set {@link EXCLUSION_CODES} (the chaincode refuses any other). */
+  code: ExclusionCode;
+  /** A sentence for people (the norm found, the bytes' hash …); never parsed. */
+  detail: string;
   /** True when the excluded update has a ledger record in this round. */
   onLedger: boolean;
 }
@@ -177,6 +181,7 @@ export const LEDGER_ERROR_CODES = {
     'This organisation already submitted for this round; updates are never overwritten.',
   UPDATE_NOT_FOUND: 'The update does not exist.',
   UNKNOWN_UPDATE: 'A listed update is not recorded in this round.',
+  UNKNOWN_EXCLUSION_CODE: 'An exclusion names a code outside the closed set of exclusion codes.',
   ROUND_INCOMPLETE: 'Every update recorded in the round must be listed as included or excluded.',
   QUORUM_NOT_MET: "Fewer updates are included than the run's minimum per round.",
 } as const;

@@ -6,13 +6,8 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { LedgerClient } from '@fedledger/gateway';
-import {
-  Coordinator,
-  Verifier,
-  flattenTensors,
-  newFsBlobStore,
-  runConfigFromRequest,
-} from '@fedledger/gateway';
+import { Coordinator, Verifier, newFsBlobStore, runConfigFromRequest } from '@fedledger/gateway';
+import { flattenTensors } from '@fedledger/rules';
 import type { Container, ModelSpec, Tensor, UpdateSubmission } from '@fedledger/protocol';
 import {
   decodeContainer,

@@ -13,7 +13,7 @@ import { formatVerificationReport, verificationExitCode } from './report-format'
 import { formatTrailCsv, formatTrailTable, trailView } from './trail-format';
 import type { BlobSource } from './verify';
 import { Verifier } from './verify';
-import { ckksAggregator } from '../coordinator/encrypted';
+import { ckksAggregator } from '@fedledger/rules';
 import { LedgerRuleError, LedgerUnavailableError } from '../errors';
 import { FabricLedgerClient } from '../ledger/fabric-ledger-client';
 import type { LedgerClient } from '../ledger/ledger-client';

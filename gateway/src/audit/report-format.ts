@@ -1,5 +1,6 @@
 // A verification report as an auditor reads it in a terminal: one ✓ or ✗ line per round, each
-// problem underneath (the verifier's messages name the round and the update), and the verdict.
+// problem underneath (the verifier's messages name the round and the update), what could not be
+// re-checked (marked ?), and the verdict.
 import type { VerificationReport } from './verify';
 
 /** Exit status of a verification: 0 when every round verified, 1 otherwise. */
@@ -18,11 +19,18 @@ export function formatVerificationReport(report: VerificationReport): string {
       out.push(`✗ round ${round.round}`);
       for (const p of round.problems) out.push(`    ${p.code}: ${p.message}`);
     }
+    for (const p of round.unverifiable ?? []) out.push(`  ? ${p.code}: ${p.message}`);
   }
   for (const p of report.problems) out.push(`✗ run: ${p.code}: ${p.message}`);
   const failed = report.rounds.filter((r) => !r.ok).length;
+  const unverifiable = report.rounds.reduce((n, r) => n + (r.unverifiable ?? []).length, 0);
   if (report.ok) {
-    out.push(`Verified: all ${report.rounds.length} rounds ✓`);
+    out.push(
+      `Verified: all ${report.rounds.length} rounds ✓` +
+        (unverifiable > 0
+          ? ` (${unverifiable} exclusion${unverifiable === 1 ? '' : 's'} unverifiable: bytes withheld)`
+          : ''),
+    );
   } else if (failed > 0) {
     out.push(`NOT verified: ${failed} of ${report.rounds.length} rounds ✗`);
   } else {

@@ -17,8 +17,8 @@ export interface TrailUpdateRow {
   block?: number;
   timestamp: string;
   fate: UpdateFate;
-  /** Why the update was excluded. */
-  reason?: string;
+  /** Why the update was excluded: its exclusion code, and the coordinator's sentence. */
+  exclusion?: Pick<ExcludedUpdate, 'code' | 'detail'>;
 }
 
 export interface TrailRoundView {
@@ -46,10 +46,15 @@ export interface TrailView {
   rounds: TrailRoundView[];
 }
 
-function fateOf(round: RoundTrail, mspId: string): { fate: UpdateFate; reason?: string } {
+function fateOf(
+  round: RoundTrail,
+  mspId: string,
+): { fate: UpdateFate; exclusion?: Pick<ExcludedUpdate, 'code' | 'detail'> } {
   if (round.included?.includes(mspId)) return { fate: 'included' };
   const excluded = round.excluded?.find((e) => e.mspId === mspId && e.onLedger);
-  if (excluded) return { fate: 'excluded', reason: excluded.reason };
+  if (excluded) {
+    return { fate: 'excluded', exclusion: { code: excluded.code, detail: excluded.detail } };
+  }
   return { fate: round.status === 'open' ? 'pending' : 'not included' };
 }
 
@@ -145,7 +150,7 @@ export function formatTrailTable(view: TrailView): string {
             shortHash(u.txId),
             u.block === undefined ? '—' : String(u.block),
             u.timestamp,
-            u.reason ? `excluded: ${u.reason}` : u.fate,
+            u.exclusion ? `excluded: ${u.exclusion.code} (${u.exclusion.detail})` : u.fate,
           ]),
           '  ',
         ),
@@ -153,7 +158,7 @@ export function formatTrailTable(view: TrailView): string {
     }
     for (const e of round.excludedOffLedger) {
       out.push(
-        `  excluded without a ledger record: ${e.mspId} ${shortHash(e.sha256)}: ${e.reason}`,
+        `  excluded without a ledger record: ${e.mspId} ${shortHash(e.sha256)}: ${e.code} (${e.detail})`,
       );
     }
   }
@@ -175,7 +180,8 @@ export const TRAIL_CSV_COLUMNS = [
   'timestamp',
   'on_ledger',
   'fate',
-  'reason',
+  'exclusion_code',
+  'exclusion_detail',
 ] as const;
 
 /** RFC 4180 quoting: fields with a comma, quote or line break are quoted, quotes doubled. */
@@ -201,7 +207,8 @@ export function formatTrailCsv(view: TrailView): string {
         u.timestamp,
         true,
         u.fate,
-        u.reason,
+        u.exclusion?.code,
+        u.exclusion?.detail,
       ]);
     }
     for (const e of r.excludedOffLedger) {
@@ -216,7 +223,8 @@ export function formatTrailCsv(view: TrailView): string {
         undefined,
         false,
         'excluded',
-        e.reason,
+        e.code,
+        e.detail,
       ]);
     }
   }

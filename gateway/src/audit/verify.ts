@@ -1,21 +1,26 @@
-// Re-verification of a run from the ledger alone: every blob's SHA-256, every aggregate recomputed
-// from exactly the included updates with the run's strategy, the chain of custody, each record's
-// creator, and each key's history (written once, never overwritten). Used by the gateway's
-// /v1/audit routes and by the fedledger-audit CLI (with the auditor's own peer).
-import type { AuditTrail, RoundTrail, UpdateRecord } from '@fedledger/protocol';
-import { decodeContainer, roundKey, sha256Hex, updateKey } from '@fedledger/protocol';
-import { flattenTensors } from '../aggregation';
-import { aggregateModel } from '../coordinator/aggregate-model';
-import type { EncryptedAggregator } from '../coordinator/encrypted';
-import { runSettings } from '../coordinator/run-settings';
+// Re-verification of a run from the ledger and bytes the auditor gathers itself: every round is
+// decided again with the same rules the coordinator uses (@fedledger/rules) and compared with the
+// ledger's close record (included set, each exclusion's code, the aggregate hash), plus the chain
+// of custody, each key's history (written once, never overwritten), the models a source serves
+// and the stored aggregates. Used by the gateway's /v1/audit routes and by the fedledger-audit CLI
+// (with the auditor's own peer and as many byte sources as the auditor has).
+import type { AuditTrail, RoundTrail } from '@fedledger/protocol';
+import { roundKey, sha256Hex, updateKey } from '@fedledger/protocol';
+import type { EncryptedAggregator } from '@fedledger/rules';
+import { RoundDecisionError, compareWithDecision, decideRound } from '@fedledger/rules';
 import type { LedgerClient } from '../ledger/ledger-client';
 
-/** Where the verifier gets bytes from: the gateway's blob store, a copy, or the gateway's API. */
+/**
+ * Where the verifier gets bytes from: the gateway's blob store or API, a folder, a hospital's
+ * export of what it submitted. None is trusted: the verifier re-hashes everything.
+ */
 export interface BlobSource {
   /** The bytes named `sha256`, as the source has them (not re-verified: that is our job). */
   get(sha256: string): Promise<Uint8Array | undefined>;
   /** The model the source serves as a round's input, when it serves models per round. */
   roundModel?(runId: string, round: number): Promise<Uint8Array | undefined>;
+  /** What the source is, for messages ("the gateway's API", "folder ./h2-export"). */
+  readonly name?: string;
 }
 
 export interface Problem {
@@ -29,6 +34,8 @@ export interface RoundVerdict {
   ok: boolean;
   included: string[];
   problems: Problem[];
+  /** What could not be re-checked (an exclusion whose bytes nobody supplied); does not fail. */
+  unverifiable: Problem[];
 }
 
 export interface VerificationReport {
@@ -41,12 +48,27 @@ export interface VerificationReport {
   checkedAt: string;
 }
 
+/** Bytes found for a SHA-256: the first source's that hash to it, else the first source's at all. */
+interface Found {
+  bytes: Uint8Array;
+  matches: boolean;
+  source: string;
+}
+
 export class Verifier {
+  private readonly sources: readonly BlobSource[];
+
+  /**
+   * @param blobs the byte sources, asked in order; for each SHA-256 the first bytes that hash to
+   * it are used, so a source that withholds or alters bytes is overruled by one that has them.
+   */
   constructor(
     private readonly ledger: Pick<LedgerClient, 'getAuditTrail' | 'getHistory' | 'label'>,
-    private readonly blobs: BlobSource,
+    blobs: BlobSource | readonly BlobSource[],
     private readonly encrypted?: EncryptedAggregator,
-  ) {}
+  ) {
+    this.sources = Array.isArray(blobs) ? blobs : [blobs as BlobSource];
+  }
 
   async verifyRun(runId: string): Promise<VerificationReport> {
     const trail = await this.ledger.getAuditTrail(runId);
@@ -62,9 +84,10 @@ export class Verifier {
       report.problems.push({ code: 'RUN_NOT_FOUND', message: `the ledger has no run ${runId}` });
       return report;
     }
+    const found = new Map<string, Found | undefined>();
     let expectedInput = trail.run.initialModelHash;
     for (const round of trail.rounds) {
-      report.rounds.push(await this.verifyRound(trail, round, expectedInput));
+      report.rounds.push(await this.verifyRound(trail, round, expectedInput, found));
       expectedInput = round.aggregateHash ?? expectedInput;
     }
     const last = trail.rounds[trail.rounds.length - 1];
@@ -78,21 +101,39 @@ export class Verifier {
     return report;
   }
 
-  private async fetch(sha256: string): Promise<Uint8Array | undefined> {
-    try {
-      return await this.blobs.get(sha256);
-    } catch {
-      return undefined;
+  /** Asks every source in order; keeps the first bytes that hash to `sha256`. */
+  private async find(
+    sha256: string,
+    cache: Map<string, Found | undefined>,
+  ): Promise<Found | undefined> {
+    if (cache.has(sha256)) return cache.get(sha256);
+    let fallback: Found | undefined;
+    let result: Found | undefined;
+    for (const [i, source] of this.sources.entries()) {
+      const bytes = await source.get(sha256).catch(() => undefined);
+      if (bytes === undefined) continue;
+      const name = source.name ?? `source ${i + 1}`;
+      if (sha256Hex(bytes) === sha256) {
+        result = { bytes, matches: true, source: name };
+        break;
+      }
+      fallback ??= { bytes, matches: false, source: name };
     }
+    result ??= fallback;
+    cache.set(sha256, result);
+    return result;
   }
 
   private async verifyRound(
     trail: AuditTrail,
     round: RoundTrail,
     expectedInput: string,
+    cache: Map<string, Found | undefined>,
   ): Promise<RoundVerdict> {
     const problems: Problem[] = [];
-    const runId = trail.run.runId;
+    const unverifiable: Problem[] = [];
+    const run = trail.run;
+    const runId = run.runId;
     const r = round.round;
     if (round.inputModelHash !== expectedInput) {
       problems.push({
@@ -108,8 +149,9 @@ export class Verifier {
       });
     }
     // The model a source serves for this round must be the ledger's.
-    if (this.blobs.roundModel) {
-      const served = await this.blobs.roundModel(runId, r).catch(() => undefined);
+    for (const source of this.sources) {
+      if (!source.roundModel) continue;
+      const served = await source.roundModel(runId, r).catch(() => undefined);
       if (served !== undefined && sha256Hex(served) !== round.inputModelHash) {
         problems.push({
           code: 'SERVED_MODEL_MISMATCH',
@@ -117,144 +159,72 @@ export class Verifier {
         });
       }
     }
-    const byMsp = new Map(round.updates.map((u) => [u.mspId, u]));
-    const goodBytes = new Map<string, Uint8Array>();
     for (const u of round.updates) {
-      const where = `round ${r}, update ${u.mspId}`;
-      if (u.creator.mspId !== u.mspId) {
-        problems.push({
-          code: 'CREATOR_MISMATCH',
-          mspId: u.mspId,
-          message: `${where}: created by ${u.creator.mspId}`,
-        });
-      }
       const writes = await this.ledger.getHistory(updateKey(runId, r, u.mspId));
       if (writes.length !== 1) {
         problems.push({
           code: 'KEY_REWRITTEN',
           mspId: u.mspId,
-          message: `${where}: the key has ${writes.length} writes, not 1`,
+          message: `round ${r}, update ${u.mspId}: the key has ${writes.length} writes, not 1`,
         });
       }
-      const bytes = await this.fetch(u.sha256);
-      const included = round.included?.includes(u.mspId) ?? false;
-      if (bytes === undefined) {
-        if (included)
-          problems.push({
-            code: 'BLOB_MISSING',
-            mspId: u.mspId,
-            message: `${where}: the update's bytes are not available`,
-          });
-        continue;
+    }
+    if (round.status === 'closed' && round.aggregateHash) {
+      const bytes = new Map<string, Uint8Array>();
+      const origin = new Map<string, string>();
+      for (const u of round.updates) {
+        const found = await this.find(u.sha256, cache);
+        if (!found) continue;
+        bytes.set(u.sha256, found.bytes);
+        if (found.matches) origin.set(u.sha256, found.source);
       }
-      const actual = sha256Hex(bytes);
-      if (actual !== u.sha256) {
-        if (included) {
-          problems.push({
-            code: 'HASH_MISMATCH',
-            mspId: u.mspId,
-            message: `${where}: the bytes hash to ${actual.slice(0, 12)}…, the ledger says ${u.sha256.slice(0, 12)}…`,
-          });
+      const input = await this.find(round.inputModelHash, cache);
+      try {
+        const decision = await decideRound({
+          run,
+          round,
+          records: round.updates,
+          bytes,
+          ...(input?.matches ? { inputModel: input.bytes } : {}),
+          ...(this.encrypted ? { encrypted: this.encrypted } : {}),
+        });
+        for (const f of compareWithDecision(round, round.updates, decision, {
+          sourceOf: (sha) => origin.get(sha),
+        })) {
+          const entry = {
+            code: f.code,
+            ...(f.mspId ? { mspId: f.mspId } : {}),
+            message: f.message,
+          };
+          (f.severity === 'problem' ? problems : unverifiable).push(entry);
         }
-        continue;
+      } catch (err) {
+        if (!(err instanceof RoundDecisionError)) throw err;
+        problems.push(
+          err.code === 'INPUT_MODEL_UNAVAILABLE'
+            ? {
+                code: 'BLOB_MISSING',
+                message: `round ${r}: the input model's bytes are missing or altered`,
+              }
+            : err.code === 'ENCRYPTED_UNSUPPORTED'
+              ? { code: 'UNSUPPORTED', message: 'encrypted aggregates need the CKKS module' }
+              : { code: 'AGGREGATE_UNVERIFIABLE', message: err.message },
+        );
       }
-      goodBytes.set(u.mspId, bytes);
-    }
-    if (round.status === 'closed') {
-      for (const msp of round.included ?? []) {
-        if (!byMsp.has(msp)) {
-          problems.push({
-            code: 'UNKNOWN_UPDATE',
-            mspId: msp,
-            message: `round ${r}: ${msp} is included but has no ledger record`,
-          });
-        }
-      }
-      if (problems.length === 0 && round.aggregateHash) {
-        problems.push(...(await this.checkAggregate(trail, round, byMsp, goodBytes)));
+      const stored = await this.find(round.aggregateHash, cache);
+      if (!stored?.matches) {
+        problems.push({
+          code: 'AGGREGATE_ALTERED',
+          message: `round ${r}: the stored aggregate model is ${stored ? 'altered' : 'missing'}`,
+        });
       }
     }
-    return { round: r, ok: problems.length === 0, included: round.included ?? [], problems };
-  }
-
-  private async checkAggregate(
-    trail: AuditTrail,
-    round: RoundTrail,
-    byMsp: Map<string, UpdateRecord>,
-    goodBytes: Map<string, Uint8Array>,
-  ): Promise<Problem[]> {
-    const run = trail.run;
-    const settings = runSettings(run);
-    const included = [...(round.included ?? [])].sort();
-    const stored = await this.fetch(round.aggregateHash as string);
-    let recomputed: string;
-    try {
-      if (settings.encoding === 'ckks') {
-        if (!this.encrypted)
-          return [{ code: 'UNSUPPORTED', message: 'encrypted aggregates need the CKKS module' }];
-        recomputed = (
-          await this.encrypted.aggregate(
-            run,
-            round.round + 1,
-            included.map((msp) => ({
-              mspId: msp,
-              sampleCount: (byMsp.get(msp) as UpdateRecord).sampleCount,
-              bytes: goodBytes.get(msp) as Uint8Array,
-            })),
-          )
-        ).sha256;
-      } else {
-        const inputBytes = await this.fetch(round.inputModelHash);
-        if (!inputBytes || sha256Hex(inputBytes) !== round.inputModelHash) {
-          return [
-            {
-              code: 'BLOB_MISSING',
-              message: `round ${round.round}: the input model's bytes are missing or altered`,
-            },
-          ];
-        }
-        // Krum-style strategies choose among all valid updates: those included and those
-        // excluded only because they were not selected.
-        const pool = [...goodBytes.keys()]
-          .filter(
-            (msp) =>
-              included.includes(msp) ||
-              (round.excluded ?? []).some(
-                (e) => e.mspId === msp && e.reason.startsWith('NOT_SELECTED'),
-              ),
-          )
-          .sort()
-          .map((msp) => ({
-            mspId: msp,
-            sampleCount: (byMsp.get(msp) as UpdateRecord).sampleCount,
-            delta: flattenTensors(
-              decodeContainer(goodBytes.get(msp) as Uint8Array).tensors,
-              settings.modelSpec,
-            ),
-          }));
-        recomputed = aggregateModel(run, round, inputBytes, pool).sha256;
-      }
-    } catch (err) {
-      return [
-        {
-          code: 'AGGREGATE_UNVERIFIABLE',
-          message: `round ${round.round}: ${(err as Error).message}`,
-        },
-      ];
-    }
-    const problems: Problem[] = [];
-    if (recomputed !== round.aggregateHash) {
-      problems.push({
-        code: 'AGGREGATE_MISMATCH',
-        message: `round ${round.round}: the aggregate of the included updates hashes to ${recomputed.slice(0, 12)}…, the ledger says ${(round.aggregateHash as string).slice(0, 12)}…`,
-      });
-    }
-    if (!stored || sha256Hex(stored) !== round.aggregateHash) {
-      problems.push({
-        code: 'AGGREGATE_ALTERED',
-        message: `round ${round.round}: the stored aggregate model is ${stored ? 'altered' : 'missing'}`,
-      });
-    }
-    return problems;
+    return {
+      round: r,
+      ok: problems.length === 0,
+      included: round.included ?? [],
+      problems,
+      unverifiable,
+    };
   }
 }

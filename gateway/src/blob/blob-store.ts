@@ -48,6 +48,12 @@ export interface BlobStore {
    */
   get(sha256: string): Promise<Uint8Array>;
 
+  /**
+   * The bytes stored under `sha256` as they are, without re-hashing: for callers that re-hash
+   * themselves and must tell altered bytes from missing ones (the round rules).
+   */
+  getUnverified(sha256: string): Promise<Uint8Array | undefined>;
+
   /** True when a blob is stored under `sha256` (its integrity is not checked). */
   has(sha256: string): Promise<boolean>;
 }

@@ -22,7 +22,7 @@ import { ensureDevIdentities, ensureServerTls } from '../pki/dev-pki';
 import type { OrgRole, Organisation } from '../pki/organisations';
 import type { LogFn } from '../server';
 import { startGateway } from '../server';
-import { ckksAggregator } from '../coordinator/encrypted';
+import { ckksAggregator } from '@fedledger/rules';
 
 const USAGE = `Usage: fedledger-gateway serve [options]
 

@@ -13,15 +13,12 @@ import type {
   UpdateRecord,
 } from '@fedledger/protocol';
 import { decodeContainer } from '@fedledger/protocol';
-import type { ClientUpdate } from '../aggregation';
-import { flattenTensors } from '../aggregation';
-import { aggregateModel } from './aggregate-model';
+import type { EncryptedAggregator, RoundDecision, RoundInput } from '@fedledger/rules';
+import { RoundDecisionError, decideRound, flattenTensors, runSettings } from '@fedledger/rules';
 import type { BlobStore } from '../blob/blob-store';
 import { BadRequestError, BlobIntegrityError, GatewayError, NotFoundError } from '../errors';
+import type { ProblemCode } from '../http/problem-registry';
 import type { CommitInfo, LedgerClient } from '../ledger/ledger-client';
-import type { EncryptedAggregator } from './encrypted';
-import { runSettings } from './run-settings';
-import { UpdateCheckError, checkUpdate } from './update-check';
 
 /** An upload that a hospital made for a round (it may or may not have reached the ledger). */
 export interface UploadNote {
@@ -65,6 +62,11 @@ export interface CoordinatorOptions {
   encrypted?: EncryptedAggregator;
   /** Clock (tests). */
   now?: () => Date;
+  /**
+   * How a round is decided; the rules' {@link decideRound} unless a test plays a dishonest
+   * coordinator. Production code never sets it.
+   */
+  decide?: (input: RoundInput) => Promise<RoundDecision>;
 }
 
 /** Serialises work per run, so a round is never closed twice concurrently. */
@@ -90,6 +92,7 @@ export class Coordinator {
   private readonly locks = new RunLocks();
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private readonly now: () => Date;
+  private readonly decide: (input: RoundInput) => Promise<RoundDecision>;
   private stopped = false;
 
   constructor(private readonly options: CoordinatorOptions) {
@@ -98,6 +101,7 @@ export class Coordinator {
     this.stateDir = options.stateDir;
     this.observer = options.observer ?? {};
     this.now = options.now ?? (() => new Date());
+    this.decide = options.decide ?? decideRound;
   }
 
   /**
@@ -284,10 +288,21 @@ export class Coordinator {
     this.timers.set(key, timer);
   }
 
+  /** The bytes the blob store holds for `sha256`, as stored (decideRound re-hashes them). */
+  private async storedBytes(sha256: string): Promise<Uint8Array | undefined> {
+    try {
+      return await this.blobs.get(sha256);
+    } catch (err) {
+      if (err instanceof BlobIntegrityError) return this.blobs.getUnverified(sha256);
+      if (err instanceof NotFoundError) return undefined;
+      throw err;
+    }
+  }
+
   /**
-   * Aggregates the round's valid ledger-recorded updates, stores the new model, records the
-   * close on the ledger and opens the next round. Deterministic: a retry after a crash computes
-   * the same aggregate and the same hash.
+   * Decides the round with the rules (@fedledger/rules) on the bytes in the blob store, stores
+   * the new model, records the close on the ledger and opens the next round. Deterministic: a
+   * retry after a crash computes the same decision and the same hash.
    */
   private async close(
     run: RunRecord,
@@ -295,119 +310,49 @@ export class Coordinator {
     records: UpdateRecord[],
   ): Promise<RoundClosed> {
     const started = Date.now();
+    const bytes = new Map<string, Uint8Array>();
+    for (const record of records) {
+      const stored = await this.storedBytes(record.sha256);
+      if (stored) bytes.set(record.sha256, stored);
+    }
     const settings = runSettings(run);
-    const valid: {
-      record: UpdateRecord;
-      checked: ReturnType<typeof checkUpdate>;
-      bytes: Uint8Array;
-    }[] = [];
-    const excluded: ExcludedUpdate[] = [];
-    const exclude = (
-      record: Pick<UpdateRecord, 'mspId' | 'sha256'>,
-      reason: string,
-      detail: string,
-      onLedger = true,
-    ): void => {
-      const entry: ExcludedUpdate = {
-        mspId: record.mspId,
-        sha256: record.sha256,
-        reason: `${reason}: ${detail}`,
-        onLedger,
-      };
-      excluded.push(entry);
+    const decision = await this.decide({
+      run,
+      round,
+      records,
+      bytes,
+      ...(settings.encoding === 'float32'
+        ? { inputModel: await this.blobs.get(round.inputModelHash) }
+        : {}),
+      offLedger: await this.uploadNotes(run.runId, round.round),
+      ...(this.options.encrypted ? { encrypted: this.options.encrypted } : {}),
+    }).catch((err: unknown) => {
+      if (err instanceof RoundDecisionError) {
+        const code = (
+          {
+            ENCRYPTED_UNSUPPORTED: 'FL_ERR_CONFIG',
+            // Too few valid updates for the strategy's parameters (Krum's 2f + 3).
+            STRATEGY_FAILED: 'FL_ERR_QUORUM_NOT_MET',
+            INPUT_MODEL_UNAVAILABLE: 'FL_ERR_HASH_MISMATCH',
+          } as const satisfies Record<RoundDecisionError['code'], ProblemCode>
+        )[err.code];
+        throw new GatewayError(code, err.message, { cause: err });
+      }
+      throw err;
+    });
+    for (const entry of decision.excluded) {
       this.observer.updateExcluded?.(run.runId, round.round, entry);
-    };
-    for (const record of [...records].sort((a, b) => (a.mspId < b.mspId ? -1 : 1))) {
-      if (record.creator.mspId !== record.mspId) {
-        exclude(record, 'CREATOR_MISMATCH', `the record was created by ${record.creator.mspId}`);
-        continue;
-      }
-      let bytes: Uint8Array;
-      try {
-        bytes = await this.blobs.get(record.sha256);
-      } catch (err) {
-        if (err instanceof BlobIntegrityError) {
-          exclude(record, 'HASH_MISMATCH', 'the stored bytes no longer hash to the ledger record');
-        } else if (err instanceof NotFoundError) {
-          exclude(record, 'BLOB_MISSING', 'no bytes with the recorded SHA-256 were uploaded');
-        } else {
-          throw err;
-        }
-        continue;
-      }
-      if (bytes.byteLength !== record.byteLength) {
-        exclude(
-          record,
-          'LENGTH_MISMATCH',
-          `the blob has ${bytes.byteLength} bytes; the record says ${record.byteLength}`,
-        );
-        continue;
-      }
-      try {
-        const checked = checkUpdate(bytes, run, round.round, record.mspId);
-        if (checked.container.metadata.encoding === 'ckks')
-          await this.options.encrypted?.check(run, bytes);
-        if (checked.container.metadata.sampleCount !== record.sampleCount) {
-          exclude(record, 'METADATA_MISMATCH', 'the sample count differs from the ledger record');
-          continue;
-        }
-        valid.push({ record, checked, bytes });
-      } catch (err) {
-        if (!(err instanceof UpdateCheckError)) throw err;
-        exclude(record, err.reason, err.message);
-      }
     }
-    // Uploads that never got a ledger record: never aggregated, reported for the audit trail.
-    const onLedger = new Set(records.map((r) => r.mspId));
-    for (const note of await this.uploadNotes(run.runId, round.round)) {
-      if (!onLedger.has(note.mspId)) {
-        exclude(
-          note,
-          'NOT_ON_LEDGER',
-          'the update was uploaded but has no committed ledger record',
-          false,
-        );
-      }
-    }
-    if (valid.length < run.minUpdatesPerRound) {
+    const model = decision.aggregate;
+    if (!decision.quorumMet || !model) {
       throw new GatewayError(
         'FL_ERR_QUORUM_NOT_MET',
-        `round ${round.round} of run ${run.runId} has ${valid.length} valid updates; the quorum is ${run.minUpdatesPerRound}`,
+        `round ${round.round} of run ${run.runId} has ${decision.valid} valid updates; the quorum is ${run.minUpdatesPerRound}`,
       );
     }
     const next = round.round + 1;
-    let model: { bytes: Uint8Array; sha256: string };
-    let included: string[];
-    if (settings.encoding === 'ckks') {
-      if (!this.options.encrypted) {
-        throw new GatewayError('FL_ERR_CONFIG', 'this gateway cannot aggregate encrypted updates');
-      }
-      model = await this.options.encrypted.aggregate(
-        run,
-        next,
-        valid.map((v) => ({
-          mspId: v.record.mspId,
-          sampleCount: v.record.sampleCount,
-          bytes: v.bytes,
-        })),
-      );
-      included = valid.map((v) => v.record.mspId);
-    } else {
-      const updates: ClientUpdate[] = valid.map((v) => ({
-        mspId: v.record.mspId,
-        sampleCount: v.record.sampleCount,
-        delta: v.checked.delta as Float32Array,
-      }));
-      const inputBytes = await this.blobs.get(round.inputModelHash);
-      const aggregate = aggregateModel(run, round, inputBytes, updates);
-      for (const v of valid) {
-        if (!aggregate.selected.includes(v.record.mspId)) {
-          exclude(v.record, 'NOT_SELECTED', `${run.strategy} did not select this update`);
-        }
-      }
-      model = aggregate;
-      included = aggregate.selected;
-    }
+    const included = decision.included;
+    const excluded = decision.excluded;
     await this.blobs.putBytes(model.bytes);
     const closeStarted = Date.now();
     const close = await this.ledger.closeRound({

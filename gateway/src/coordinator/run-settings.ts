@@ -1,5 +1,6 @@
-// What a run is created from, and the settings it records on the ledger (RunConfig.settings).
-import type { ModelSpec, RunConfig, RunRecord, StrategyName } from '@fedledger/protocol';
+// What a run is created from: the body of POST /v1/runs checked field by field and turned into the
+// ledger's RunConfig, whose settings (RunSettings, from @fedledger/rules) every round obeys.
+import type { ModelSpec, RunConfig, StrategyName } from '@fedledger/protocol';
 import {
   MSP_ID_PATTERN,
   RUN_ID_PATTERN,
@@ -10,22 +11,7 @@ import {
 } from '@fedledger/protocol';
 import { checkParams } from '@fedledger/protocol/ckks';
 import { BadRequestError } from '../errors';
-import type { StrategyParams } from '../aggregation';
-
-/** Settings the gateway records with a run and obeys. */
-export interface RunSettings {
-  modelSpec: ModelSpec;
-  strategyParams: StrategyParams;
-  /** Largest accepted L2 norm of a plaintext update (after DP clipping); null: no bound. */
-  updateNormBound: number | null;
-  /** Seconds after a round opens when it closes with at least the quorum. */
-  roundDeadlineSeconds: number;
-  encoding: 'float32' | 'ckks';
-  /** Differential privacy the hospitals apply (recorded for auditors; ε is reported per update). */
-  dp: Record<string, unknown> | null;
-  /** CKKS parameters and key fingerprint of an encrypted run; null for plaintext runs. */
-  he: Record<string, unknown> | null;
-}
+import type { RunSettings, StrategyParams } from '@fedledger/rules';
 
 /** Body of `POST /v1/runs`. */
 export interface RunRequest {
@@ -138,9 +124,4 @@ export function runConfigFromRequest(body: unknown): RunConfig {
     strategy,
     settings: settings as unknown as Record<string, unknown>,
   };
-}
-
-/** The settings of a run read back from the ledger. */
-export function runSettings(run: Pick<RunRecord, 'settings'>): RunSettings {
-  return run.settings as unknown as RunSettings;
 }

@@ -6,13 +6,18 @@ import type { TLSSocket } from 'node:tls';
 import { join } from 'node:path';
 import express from 'express';
 import type { NextFunction, Request, Response } from 'express';
-import type { AuditTrail } from '@fedledger/protocol';
-import { decodeContainer, isSha256Hex } from '@fedledger/protocol';
+import type { AuditTrail, RoundDetails, RunStatus } from '@fedledger/protocol';
+import {
+  CONTAINER_MEDIA_TYPE,
+  decodeContainer,
+  isSha256Hex,
+  metricsFromExtra,
+} from '@fedledger/protocol';
 import type { BlobStore } from '../blob/blob-store';
 import type { Coordinator } from '../coordinator/coordinator';
 import { runConfigFromRequest } from '../coordinator/run-settings';
 import type { Verifier } from '../audit/verify';
-import type { EncryptedAggregator } from '../coordinator/encrypted';
+import type { EncryptedAggregator } from '@fedledger/rules';
 import {
   AccessDeniedError,
   BadRequestError,
@@ -25,25 +30,13 @@ import type { OrganisationDirectory, OrgRole, Principal } from '../pki/organisat
 import type { GatewayMetrics } from './metrics';
 import { openApiDocument } from './openapi';
 import { PROBLEM_REGISTRY, isProblemCode } from './problem-registry';
-import { CONTAINER_MEDIA_TYPE, intParam, param, problem } from './request-helpers';
-
-export { CONTAINER_MEDIA_TYPE };
+import type { AppLimits } from './limits';
+import { DEFAULT_LIMITS } from './limits';
+import { intParam, param, problem } from './request-helpers';
 import { registerSubmissionRoutes } from './submission-routes';
 
-export interface AppLimits {
-  /** Largest update or model upload, bytes. */
-  maxUploadBytes: number;
-  /** Largest JSON body, bytes. */
-  maxJsonBytes: number;
-  /** Seconds a signing session stays valid. */
-  submissionTtlSeconds: number;
-}
-
-export const DEFAULT_LIMITS: AppLimits = {
-  maxUploadBytes: 64 * 1024 * 1024,
-  maxJsonBytes: 256 * 1024,
-  submissionTtlSeconds: 300,
-};
+export type { AppLimits } from './limits';
+export { DEFAULT_LIMITS } from './limits';
 
 export interface AppOptions {
   ledger: LedgerClient;
@@ -191,7 +184,7 @@ export function createApp(options: AppOptions): express.Express {
     if (!trail)
       throw new NotFoundError('FL_ERR_NOT_FOUND', `run ${param(req, 'runId')} does not exist`);
     const open = trail.rounds.find((r) => r.status === 'open');
-    res.json({
+    const status: RunStatus = {
       run: trail.run,
       currentRound: open?.round ?? null,
       rounds: trail.rounds.map((r) => ({
@@ -201,7 +194,8 @@ export function createApp(options: AppOptions): express.Express {
         aggregateHash: r.aggregateHash ?? null,
         submitted: r.updates.map((u) => u.mspId),
       })),
-    });
+    };
+    res.json(status);
   });
 
   app.get('/v1/runs/:runId/rounds/:round', async (req, res) => {
@@ -210,7 +204,11 @@ export function createApp(options: AppOptions): express.Express {
     const record = await ledger.getRound(runId, round);
     if (!record)
       throw new NotFoundError('FL_ERR_NOT_FOUND', `round ${round} of run ${runId} does not exist`);
-    res.json({ round: record, updates: await ledger.listUpdates(runId, round) });
+    const details: RoundDetails = {
+      round: record,
+      updates: await ledger.listUpdates(runId, round),
+    };
+    res.json(details);
   });
 
   /** The input model of a round, with its ledger record. */
@@ -377,9 +375,7 @@ export async function metricsOf(
       if (u.dp) point['epsilon'] = Number(u.dp.epsilonSpent);
       try {
         const c = decodeContainer(await blobs.get(u.sha256));
-        for (const [k, v] of Object.entries(c.extra)) {
-          if (k.startsWith('metrics.')) point[k.slice('metrics.'.length)] = Number(v);
-        }
+        Object.assign(point, metricsFromExtra(c.extra));
       } catch {
         // The audit reports missing or altered blobs; metrics skip them.
       }

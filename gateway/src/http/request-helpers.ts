@@ -1,12 +1,8 @@
 // Small pieces every route of the REST API uses: problem+json replies, path and body parsing.
 import type { Request, Response } from 'express';
-import type { DpAccounting } from '@fedledger/protocol';
 import { BadRequestError } from '../errors';
 import type { ProblemCode } from './problem-registry';
 import { PROBLEM_REGISTRY, PROBLEM_TYPE_BASE } from './problem-registry';
-
-/** Media type of update and model containers. */
-export const CONTAINER_MEDIA_TYPE = 'application/vnd.fedledger.container';
 
 export function problem(
   res: Response,
@@ -54,15 +50,4 @@ export function param(req: Request, name: string): string {
   const value = (req.params as Record<string, string | undefined>)[name];
   if (value === undefined) throw new BadRequestError('FL_ERR_BAD_REQUEST', `${name} is missing`);
   return value;
-}
-
-export function dpFromExtra(extra: Record<string, string>): DpAccounting | undefined {
-  const mechanism = extra['dp.mechanism'];
-  const epsilonSpent = extra['dp.epsilon_spent'];
-  const delta = extra['dp.delta'];
-  if (!mechanism || !epsilonSpent || !delta) return undefined;
-  const out: DpAccounting = { mechanism, epsilonSpent, delta };
-  if (extra['dp.noise_multiplier']) out.noiseMultiplier = extra['dp.noise_multiplier'];
-  if (extra['dp.clip_norm']) out.clipNorm = extra['dp.clip_norm'];
-  return out;
 }

@@ -4,12 +4,20 @@
 import { randomUUID } from 'node:crypto';
 import type express from 'express';
 import type { Request, RequestHandler } from 'express';
-import type { DpAccounting, RunRecord, UpdateSubmission } from '@fedledger/protocol';
-import { updateKey } from '@fedledger/protocol';
+import type {
+  CommitReply,
+  DpAccounting,
+  EndorseReply,
+  RunRecord,
+  SubmissionStatus,
+  UpdateSubmission,
+  UploadReply,
+} from '@fedledger/protocol';
+import { CONTAINER_MEDIA_TYPE, dpFromExtra, updateKey } from '@fedledger/protocol';
+import type { EncryptedAggregator } from '@fedledger/rules';
+import { UpdateCheckError, checkUpdate } from '@fedledger/rules';
 import type { BlobStore } from '../blob/blob-store';
 import type { Coordinator } from '../coordinator/coordinator';
-import type { EncryptedAggregator } from '../coordinator/encrypted';
-import { UpdateCheckError, checkUpdate } from '../coordinator/update-check';
 import {
   AccessDeniedError,
   BadRequestError,
@@ -20,17 +28,10 @@ import {
 } from '../errors';
 import type { LedgerClient, OfflineSubmission } from '../ledger/ledger-client';
 import type { OrgRole, Principal } from '../pki/organisations';
-import type { AppLimits } from './app';
+import type { AppLimits } from './limits';
 import type { GatewayMetrics } from './metrics';
 import type { ProblemCode } from './problem-registry';
-import {
-  CONTAINER_MEDIA_TYPE,
-  b64,
-  dpFromExtra,
-  intParam,
-  param,
-  signatureFrom,
-} from './request-helpers';
+import { b64, intParam, param, signatureFrom } from './request-helpers';
 
 interface Session {
   id: string;
@@ -39,7 +40,7 @@ interface Session {
   round: number;
   sha256: string;
   offline: OfflineSubmission;
-  state: 'proposed' | 'endorsing' | 'endorsed' | 'submitting' | 'committed';
+  state: SubmissionStatus['state'];
   expiresAt: number;
 }
 
@@ -122,8 +123,8 @@ export function registerSubmissionRoutes(app: express.Express, deps: SubmissionR
           dp = dpFromExtra(checked.container.extra);
         } catch (err) {
           if (err instanceof UpdateCheckError) {
-            metrics.updateRejected(err.reason);
-            throw new UpdateRejectedError(`FL_ERR_${err.reason}` as ProblemCode, err.message);
+            metrics.updateRejected(err.code);
+            throw new UpdateRejectedError(`FL_ERR_${err.code}` satisfies ProblemCode, err.message);
           }
           throw err;
         }
@@ -164,14 +165,15 @@ export function registerSubmissionRoutes(app: express.Express, deps: SubmissionR
     };
     sessions.set(session.id, session);
     log('info', 'update uploaded', { runId, round, mspId: p.mspId, sha256: stored.sha256 });
-    res.status(201).json({
+    const reply: UploadReply = {
       submissionId: session.id,
       sha256: stored.sha256,
       byteLength: stored.byteLength,
       submission,
       proposalDigest: b64(offline.proposalDigest),
       expiresAt: new Date(session.expiresAt).toISOString(),
-    });
+    };
+    res.status(201).json(reply);
   });
 
   const sessionFor = (req: Request, expected: Session['state']): Session => {
@@ -208,7 +210,8 @@ export function registerSubmissionRoutes(app: express.Express, deps: SubmissionR
     try {
       const digest = await session.offline.endorse(signature);
       session.state = 'endorsed';
-      res.json({ submissionId: session.id, transactionDigest: b64(digest) });
+      const reply: EndorseReply = { submissionId: session.id, transactionDigest: b64(digest) };
+      res.json(reply);
     } catch (err) {
       session.state = 'proposed';
       throw err;
@@ -237,13 +240,15 @@ export function registerSubmissionRoutes(app: express.Express, deps: SubmissionR
       mspId: session.principal.mspId,
       ...commit,
     });
-    const record = await ledger.getUpdate(session.runId, session.round, session.principal.mspId);
-    res.json({
+    const record =
+      (await ledger.getUpdate(session.runId, session.round, session.principal.mspId)) ?? null;
+    const reply: CommitReply = {
       submissionId: session.id,
       commit,
       record,
       key: updateKey(session.runId, session.round, session.principal.mspId),
-    });
+    };
+    res.json(reply);
     // Close the round if this was the last participant (after answering the hospital).
     coordinator.updateCommitted(session.runId, session.round).catch((err: unknown) => {
       log('warn', 'round close deferred', {
@@ -260,12 +265,13 @@ export function registerSubmissionRoutes(app: express.Express, deps: SubmissionR
     if (!session || session.principal.fingerprint !== p.fingerprint) {
       throw new NotFoundError('FL_ERR_SUBMISSION_NOT_FOUND', 'no signing session has this ID');
     }
-    res.json({
+    const status: SubmissionStatus = {
       submissionId: session.id,
       state: session.state,
       runId: session.runId,
       round: session.round,
       sha256: session.sha256,
-    });
+    };
+    res.json(status);
   });
 }

@@ -3,6 +3,7 @@
 import type {
   AuditTrail,
   CloseRoundRequest,
+  CommitInfo,
   HistoryEntry,
   RoundRecord,
   RunConfig,
@@ -11,13 +12,7 @@ import type {
   UpdateSubmission,
 } from '@fedledger/protocol';
 
-/** Where and how a transaction was committed. */
-export interface CommitInfo {
-  txId: string;
-  blockNumber: number;
-  /** Fabric validation code name; `VALID` for a committed transaction. */
-  status: string;
-}
+export type { CommitInfo } from '@fedledger/protocol';
 
 /** The hospital a submission is made for: its certificate only, never its key. */
 export interface SubmitterIdentity {

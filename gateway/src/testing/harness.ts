@@ -23,7 +23,7 @@ import type { RunningGateway } from '../server';
 import { loadNetworkProfile } from '../ledger/network-profile';
 import { fabricLedgerFor, organisationsOf } from '../cli/gateway';
 import { SimulatedLedgerClient } from '../ledger/simulated-ledger-client';
-import { ckksAggregator } from '../coordinator/encrypted';
+import { ckksAggregator } from '@fedledger/rules';
 import { ensureDevIdentities, ensureServerTls } from '../pki/dev-pki';
 import { startGateway } from '../server';
 

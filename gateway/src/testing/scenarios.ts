@@ -80,7 +80,8 @@ export async function fullRunScenario(h: Harness, runId: string): Promise<FullRu
   assert.equal(round0.excluded?.length, 1);
   assert.equal(round0.excluded?.[0]?.mspId, 'Hospital2MSP');
   assert.equal(round0.excluded?.[0]?.onLedger, true);
-  assert.match(round0.excluded?.[0]?.reason ?? '', /^HASH_MISMATCH: /);
+  assert.equal(round0.excluded?.[0]?.code, 'HASH_MISMATCH');
+  assert.match(round0.excluded?.[0]?.detail ?? '', /^the bytes hash to [0-9a-f]{64}; /);
 
   const model0 = await h.call('hospital1', 'GET', `/v1/runs/${runId}/rounds/0/model`);
   const model1 = await h.call('hospital1', 'GET', `/v1/runs/${runId}/rounds/1/model`);
@@ -114,7 +115,8 @@ export async function fullRunScenario(h: Harness, runId: string): Promise<FullRu
     {
       mspId: 'Hospital3MSP',
       sha256: unsigned.json<{ sha256: string }>().sha256,
-      reason: 'NOT_ON_LEDGER: the update was uploaded but has no committed ledger record',
+      code: 'NOT_ON_LEDGER',
+      detail: 'the update was uploaded but has no committed ledger record',
       onLedger: false,
     },
   ]);

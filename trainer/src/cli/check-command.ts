@@ -34,7 +34,7 @@ Exit codes: 0 none excluded, 1 an update recorded on the ledger was excluded, 2 
           const tx = r.txId !== undefined ? `  tx ${r.txId}` : '';
           const detail =
             r.state === 'excluded'
-              ? `excluded: ${r.reason ?? '?'}${r.onLedger === false ? ' (upload not on the ledger)' : ''}`
+              ? `excluded: ${[r.code, r.detail].filter(Boolean).join(': ')}${r.onLedger === false ? ' (upload not on the ledger)' : ''}`
               : r.state === 'pending'
                 ? 'recorded, round still open'
                 : r.state;

@@ -1,21 +1,23 @@
 // Whether a hospital's updates made it into each round's aggregate, read from the ledger's audit
 // trail: included, excluded (with the coordinator's recorded reason), pending, or missing.
-import type { AuditTrail } from '@fedledger/protocol';
+import type { AuditTrail, ExclusionCode } from '@fedledger/protocol';
 import { TrainerError } from '../errors';
 
 /** One round from one hospital's point of view. */
 export interface RoundInclusion {
   round: number;
   /**
-   * `included`: in the aggregate. `excluded`: left out, `reason` says why. `pending`: recorded,
+   * `included`: in the aggregate. `excluded`: left out, `code` says why. `pending`: recorded,
    * round still open. `missing`: no update from this hospital is recorded for the round.
    */
   state: 'included' | 'excluded' | 'pending' | 'missing';
   /** The update's SHA-256 and transaction, when the ledger records one. */
   sha256?: string;
   txId?: string;
-  /** The recorded reason of an exclusion (`HASH_MISMATCH: …`). */
-  reason?: string;
+  /** The recorded code of an exclusion (absent when the close record does not list the update). */
+  code?: ExclusionCode;
+  /** The coordinator's sentence about the exclusion. */
+  detail?: string;
   /** For `excluded`: whether the excluded update was recorded on the ledger. */
   onLedger?: boolean;
 }
@@ -35,7 +37,8 @@ export function inclusionOf(trail: AuditTrail, mspId: string): RoundInclusion[] 
         state: 'excluded',
         ...recorded,
         sha256: excluded.sha256,
-        reason: excluded.reason,
+        code: excluded.code,
+        detail: excluded.detail,
         onLedger: excluded.onLedger,
       };
     }
@@ -43,7 +46,14 @@ export function inclusionOf(trail: AuditTrail, mspId: string): RoundInclusion[] 
       return { round: round.round, state: 'pending', ...recorded };
     // A recorded update in a closed round that is neither included nor excluded would break the
     // contract's ROUND_INCOMPLETE rule; say "missing" only when nothing is recorded.
-    if (update) return { round: round.round, state: 'excluded', ...recorded, reason: 'not listed' };
+    if (update) {
+      return {
+        round: round.round,
+        state: 'excluded',
+        ...recorded,
+        detail: 'not listed in the close record',
+      };
+    }
     return { round: round.round, state: 'missing' };
   });
 }

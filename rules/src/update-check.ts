@@ -1,14 +1,16 @@
-// Checks an update's bytes against its run before they are kept (upload) or aggregated (close).
-// Each failure has a stable reason code: the same code is the HTTP problem (FL_ERR_<code>) at
-// upload time and the exclusion reason recorded on the ledger at close time.
-import type { Container, RunRecord } from '@fedledger/protocol';
+// What makes an update's bytes acceptable for its run, checked before they are kept (upload) and
+// again when a round is decided (close, audit). Each failure has a code from the closed set of
+// exclusion codes: the same code is the HTTP problem (FL_ERR_<code>) at upload time and the
+// exclusion code recorded on the ledger at close time.
+import type { Container, ExclusionCode, RunRecord } from '@fedledger/protocol';
 import { ContainerError, checkTensorsMatchSpec, decodeContainer } from '@fedledger/protocol';
-import { flattenTensors, l2Norm } from '../aggregation';
+import { flattenTensors, l2Norm } from './strategies';
 import type { RunSettings } from './run-settings';
 import { runSettings } from './run-settings';
 
-/** Why an update cannot be aggregated. */
-export type RejectionCode =
+/** Why an update's bytes break a rule of its run (a "rule" exclusion code). */
+export type RejectionCode = Extract<
+  ExclusionCode,
   | 'MALFORMED_CONTAINER'
   | 'NON_FINITE'
   | 'SHAPE_MISMATCH'
@@ -18,16 +20,17 @@ export type RejectionCode =
   | 'CKKS_PARAMS_MISMATCH'
   | 'CKKS_KEY_MISMATCH'
   | 'CKKS_MALFORMED'
-  | 'UNSUPPORTED_ENCODING';
+  | 'UNSUPPORTED_ENCODING'
+>;
 
-/** An update that failed a check. */
+/** An update that failed a check; `code` is its exclusion code. */
 export class UpdateCheckError extends Error {
-  constructor(
-    readonly reason: RejectionCode | (string & {}),
-    message: string,
-  ) {
+  readonly code: RejectionCode;
+
+  constructor(code: RejectionCode, message: string) {
     super(message);
-    this.name = 'UpdateCheckError';
+    this.name = new.target.name;
+    this.code = code;
   }
 }
 

@@ -1,9 +1,9 @@
 // The next global model of a plaintext run: θ + strategy(Δ_k), as a canonical model container.
-// The coordinator and the verifier both compute it here, so a re-computation gives the same bytes.
+// Deterministic (fixed order, float64 accumulation), so a re-computation gives the same bytes.
 import type { RoundRecord, RunRecord } from '@fedledger/protocol';
 import { decodeContainer, sealContainer } from '@fedledger/protocol';
-import type { ClientUpdate } from '../aggregation';
-import { STRATEGY_FUNCTIONS, applyDelta, flattenTensors, unflattenTensors } from '../aggregation';
+import type { ClientUpdate } from './strategies';
+import { STRATEGY_FUNCTIONS, applyDelta, flattenTensors, unflattenTensors } from './strategies';
 import { runSettings } from './run-settings';
 
 /** The aggregate model's bytes, SHA-256, and the MSP IDs the strategy selected. */

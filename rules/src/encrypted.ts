@@ -29,7 +29,7 @@ export interface EncryptedAggregator {
   /**
    * Checks an encrypted update's parameters, key fingerprint and sizes (not its norm: the gateway
    * cannot read it).
-   * @throws {UpdateCheckError} with the CKKS_* reason.
+   * @throws {UpdateCheckError} with the CKKS_* code.
    */
   check(run: RunRecord, bytes: Uint8Array): Promise<void>;
 }
@@ -53,7 +53,12 @@ function heOf(run: Pick<RunRecord, 'settings'>): HeSettings {
 
 function asCheckError(err: unknown): unknown {
   if (err instanceof CkksError) {
-    return new UpdateCheckError(err.code, err.message);
+    // Key-file codes never arise from checking or summing ciphertexts; treat them as malformed.
+    const code =
+      err.code === 'CKKS_PARAMS_MISMATCH' || err.code === 'CKKS_KEY_MISMATCH'
+        ? err.code
+        : 'CKKS_MALFORMED';
+    return new UpdateCheckError(code, err.message);
   }
   return err;
 }

@@ -1,0 +1,24 @@
+// The settings a run records on the ledger (RunRecord.settings) that decide its rounds: the model
+// spec, the strategy's parameters, the norm bound, the encoding and the HE parameters.
+import type { ModelSpec, RunRecord } from '@fedledger/protocol';
+import type { StrategyParams } from './strategies';
+
+/** Settings a run records with itself on the ledger; the coordinator and auditors obey them. */
+export interface RunSettings {
+  modelSpec: ModelSpec;
+  strategyParams: StrategyParams;
+  /** Largest accepted L2 norm of a plaintext update (after DP clipping); null: no bound. */
+  updateNormBound: number | null;
+  /** Seconds after a round opens when it closes with at least the quorum. */
+  roundDeadlineSeconds: number;
+  encoding: 'float32' | 'ckks';
+  /** Differential privacy the hospitals apply (recorded for auditors; ε is reported per update). */
+  dp: Record<string, unknown> | null;
+  /** CKKS parameters and key fingerprint of an encrypted run; null for plaintext runs. */
+  he: Record<string, unknown> | null;
+}
+
+/** The settings of a run read back from the ledger. */
+export function runSettings(run: Pick<RunRecord, 'settings'>): RunSettings {
+  return run.settings as unknown as RunSettings;
+}
