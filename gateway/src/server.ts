@@ -13,6 +13,7 @@ import type { TlsFiles } from './pki/dev-pki';
 import { newFsBlobStore } from './blob/fs-blob-store';
 import type { FsBlobStore } from './blob/fs-blob-store';
 import { Coordinator } from './coordinator/coordinator';
+import type { CoordinatorOptions } from './coordinator/coordinator';
 import type { EncryptedAggregator } from '@fedledger/rules';
 import { Verifier } from './audit/verify';
 import type { LedgerClient } from './ledger/ledger-client';
@@ -36,6 +37,8 @@ export interface GatewayOptions {
   encrypted?: EncryptedAggregator;
   limits?: Partial<AppLimits>;
   log?: LogFn;
+  /** How the coordinator decides rounds; only tests that play a dishonest gateway set it. */
+  decide?: CoordinatorOptions['decide'];
 }
 
 export interface RunningGateway {
@@ -77,6 +80,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     blobs,
     stateDir: options.stateDir,
     ...(options.encrypted ? { encrypted: options.encrypted } : {}),
+    ...(options.decide ? { decide: options.decide } : {}),
     observer: {
       roundClosed: (e, ms) => {
         metrics.roundClosed(ms / 1000);

@@ -7,3 +7,4 @@ export * from './aggregate-model';
 export * from './encrypted';
 export * from './decide-round';
 export * from './compare-decision';
+export * from './explain-aggregate';

@@ -1,9 +1,12 @@
 // The outbox against a real gateway that goes down and comes back on the same state folder and
-// ledger: an undeliverable update is kept and delivered by a later flush; a refused one is removed.
+// ledger: an undeliverable update is kept and delivered by a later flush; a refused one is removed;
+// a delivered one moves to the hospital's record of submitted updates, which export-updates copies
+// out for an auditor.
 import { expect } from 'chai';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { sha256Hex } from '@fedledger/protocol';
+import { exportSubmitted, listSubmitted } from '../src/client/submitted';
 import { GatewayUnavailableError } from '../src/client/errors';
 import { newOutbox } from '../src/client/outbox';
 import { GatewayFixture, tinyUpdate } from './gateway-client-fixture';
@@ -52,9 +55,42 @@ describe('gateway client outbox', function () {
     }
     expect(existsSync(file)).to.equal(false);
     expect(await outbox.pending()).to.deep.equal([]);
-    expect(lines.at(-1)).to.match(/delivered run outbox-1 round 0 \(tx \S+, block \d+\); removed/);
+    expect(lines.at(-1)).to.match(
+      /delivered run outbox-1 round 0 \(tx \S+, block \d+\); kept a copy in submitted\//,
+    );
     const status = await client.getRun('outbox-1');
     expect(status.rounds[0]?.submitted).to.deep.equal(['Hospital1MSP']);
+
+    // The hospital keeps what it put on the ledger and can hand it to an auditor.
+    const kept = await listSubmitted(workdir, 'outbox-1');
+    expect(kept.map((k) => [k.round, k.mspId, k.sha256])).to.deep.equal([
+      [0, 'Hospital1MSP', sha256Hex(bytes)],
+    ]);
+    const out = join(tempDir(), 'export');
+    await exportSubmitted(workdir, 'outbox-1', out);
+    expect(sha256Hex(readFileSync(join(out, sha256Hex(bytes))))).to.equal(sha256Hex(bytes));
+    const manifest = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8')) as unknown[];
+    expect(manifest).to.deep.equal([
+      {
+        runId: 'outbox-1',
+        round: 0,
+        mspId: 'Hospital1MSP',
+        sha256: sha256Hex(bytes),
+        byteLength: bytes.byteLength,
+      },
+    ]);
+  });
+
+  it('exports nothing, with a message naming the folder, when no update of the run was kept', async () => {
+    const workdir = tempDir();
+    let error: unknown;
+    await exportSubmitted(workdir, 'outbox-1', join(workdir, 'out')).catch((e: unknown) => {
+      error = e;
+    });
+    expect(error).to.be.instanceOf(Error);
+    expect((error as Error).message).to.match(
+      /submitted\/outbox-1 holds no update of run outbox-1/,
+    );
   });
 
   it('removes an update the ledger already has (same bytes) or refuses (other bytes)', async () => {

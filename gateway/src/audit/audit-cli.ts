@@ -53,10 +53,15 @@ Commands:
   trail <run>                 every round: input model, each update (organisation, SHA-256,
                               samples, ε spent, tx ID, block, time, fate), exclusions with reasons,
                               aggregate; a table, or --json / --csv
-  verify <run> --blobs SRC    re-hash every blob, recompute every aggregate, check the chain of
-                              custody, creators and key histories; one ✓/✗ line per round
+  verify <run> --blobs SRC …  decide every round again with the coordinator's rules on bytes
+                              from SRC and compare with the ledger: included set, each
+                              exclusion's code, the aggregate; plus the chain of custody and key
+                              histories; one ✓/✗ line per round, ? for an exclusion whose bytes
+                              no source supplied (unverifiable: bytes withheld)
                               SRC is a folder (the gateway's blob store, <dir>/sha256/<xx>/<sha>,
-                              or flat <dir>/<sha>) or the gateway's https:// URL
+                              a flat <dir>/<sha>, or a hospital's fedledger-trainer export-updates)
+                              or the gateway's https:// URL; repeat --blobs to add sources, asked
+                              in order (the first bytes that hash to the ledger record win)
   history <key>               every write to a ledger key (run/<run>, round/<run>/<r>,
                               update/<run>/<r>/<msp>)
   block <n>                   block n: previous hash, data hash, transactions (qscc)
@@ -189,7 +194,7 @@ interface Parsed {
     'network-dir'?: string | undefined;
     identity: string;
     peer?: string | undefined;
-    blobs?: string | undefined;
+    blobs?: string[] | undefined;
     'gateway-ca'?: string | undefined;
     json?: boolean | undefined;
     csv?: boolean | undefined;
@@ -204,7 +209,7 @@ function parse(argv: string[]): Parsed | 'help' {
       'network-dir': { type: 'string' },
       identity: { type: 'string', default: 'auditor' },
       peer: { type: 'string' },
-      blobs: { type: 'string' },
+      blobs: { type: 'string', multiple: true },
       'gateway-ca': { type: 'string' },
       json: { type: 'boolean' },
       csv: { type: 'boolean' },
@@ -263,11 +268,11 @@ function notFoundRun(runId: string, conn: AuditLedgerConnection): AuditCommandEr
 async function verify(
   conn: AuditLedgerConnection,
   runId: string,
-  source: BlobSource,
+  sources: BlobSource[],
   p: Parsed,
   io: AuditIo,
 ): Promise<AuditExitCode> {
-  const verifier = new Verifier(conn.ledger, source, ckksAggregator());
+  const verifier = new Verifier(conn.ledger, sources, ckksAggregator());
   const report = await verifier.verifyRun(runId);
   if (report.rounds.length === 0 && report.problems.some((x) => x.code === 'RUN_NOT_FOUND')) {
     throw notFoundRun(runId, conn);
@@ -365,7 +370,7 @@ export async function runAudit(
   const io = deps.io ?? processIo;
   const connectLedger = deps.connect ?? connectFabricAuditor;
   let conn: AuditLedgerConnection | undefined;
-  let gatewaySource: GatewayBlobSource | undefined;
+  const gatewaySources: GatewayBlobSource[] = [];
   try {
     const parsed = parse([...argv]);
     if (parsed === 'help') {
@@ -374,22 +379,21 @@ export async function runAudit(
     }
     const { command, values } = parsed;
     const operand = parsed.operand as string;
-    let dirSource: BlobSource | undefined;
-    let gatewayUrl: string | undefined;
+    // Each --blobs is a folder (checked now) or a gateway URL (opened once connected).
+    const blobSpecs: ({ dir: BlobSource } | { url: string })[] = [];
     let caPem: string | undefined;
     if (command === 'verify') {
-      if (values.blobs === undefined) {
+      if (values.blobs === undefined || values.blobs.length === 0) {
         throw new AuditCommandError(
           AUDIT_EXIT.USAGE,
-          'verify needs --blobs <folder or gateway URL>',
+          'verify needs --blobs <folder or gateway URL> (repeat it to add sources)',
         );
       }
-      if (/^https?:\/\//i.test(values.blobs)) {
-        gatewayUrl = values.blobs;
-        caPem = values['gateway-ca'] === undefined ? undefined : readCa(values['gateway-ca']);
-      } else {
-        dirSource = newDirBlobSource({ dir: resolve(values.blobs) });
+      for (const spec of values.blobs) {
+        if (/^https?:\/\//i.test(spec)) blobSpecs.push({ url: spec });
+        else blobSpecs.push({ dir: newDirBlobSource({ dir: resolve(spec) }) });
       }
+      if (values['gateway-ca'] !== undefined) caPem = readCa(values['gateway-ca']);
     } else if (values.blobs !== undefined || values['gateway-ca'] !== undefined) {
       throw new AuditCommandError(AUDIT_EXIT.USAGE, '--blobs and --gateway-ca are for verify only');
     }
@@ -406,17 +410,22 @@ export async function runAudit(
       case 'block':
         return await block(conn, operand, parsed, io);
       default: {
-        let source = dirSource;
-        if (gatewayUrl !== undefined) {
-          gatewaySource = newGatewayBlobSource({
-            url: gatewayUrl,
+        const sources: BlobSource[] = [];
+        for (const spec of blobSpecs) {
+          if ('dir' in spec) {
+            sources.push(spec.dir);
+            continue;
+          }
+          const source = newGatewayBlobSource({
+            url: spec.url,
             ...conn.clientCertificate,
             ...(caPem ? { caPem } : {}),
           });
-          await gatewaySource.probe();
-          source = gatewaySource;
+          gatewaySources.push(source);
+          await source.probe();
+          sources.push(source);
         }
-        return await verify(conn, operand, source as BlobSource, parsed, io);
+        return await verify(conn, operand, sources, parsed, io);
       }
     }
   } catch (err) {
@@ -425,7 +434,7 @@ export async function runAudit(
     if (failure.exitCode === AUDIT_EXIT.USAGE) io.err('Run fedledger-audit --help for usage.\n');
     return failure.exitCode;
   } finally {
-    gatewaySource?.close();
+    for (const source of gatewaySources) source.close();
     await conn?.close().catch(() => undefined);
   }
 }

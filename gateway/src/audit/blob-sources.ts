@@ -45,6 +45,7 @@ export function newDirBlobSource(options: Readonly<DirBlobSourceOptions>): BlobS
     join(dir, sha256),
   ];
   return {
+    name: `folder ${dir}`,
     async get(sha256) {
       // The name goes into a path: only a SHA-256 in hex may.
       if (!isSha256Hex(sha256)) return undefined;
@@ -145,6 +146,7 @@ export function newGatewayBlobSource(
   };
 
   return {
+    name: `the gateway at ${base.origin}`,
     get(sha256) {
       if (!isSha256Hex(sha256)) return Promise.resolve(undefined);
       return bytesOr404(`/v1/blobs/${sha256}`);

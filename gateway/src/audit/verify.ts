@@ -4,10 +4,15 @@
 // of custody, each key's history (written once, never overwritten), the models a source serves
 // and the stored aggregates. Used by the gateway's /v1/audit routes and by the fedledger-audit CLI
 // (with the auditor's own peer and as many byte sources as the auditor has).
-import type { AuditTrail, RoundTrail } from '@fedledger/protocol';
+import type { AuditTrail, RoundTrail, RunRecord } from '@fedledger/protocol';
 import { roundKey, sha256Hex, updateKey } from '@fedledger/protocol';
 import type { EncryptedAggregator } from '@fedledger/rules';
-import { RoundDecisionError, compareWithDecision, decideRound } from '@fedledger/rules';
+import {
+  RoundDecisionError,
+  compareWithDecision,
+  decideRound,
+  explainFedAvgMismatch,
+} from '@fedledger/rules';
 import type { LedgerClient } from '../ledger/ledger-client';
 
 /**
@@ -191,11 +196,17 @@ export class Verifier {
         for (const f of compareWithDecision(round, round.updates, decision, {
           sourceOf: (sha) => origin.get(sha),
         })) {
-          const entry = {
+          const entry: Problem = {
             code: f.code,
             ...(f.mspId ? { mspId: f.mspId } : {}),
             message: f.message,
           };
+          if (f.code === 'AGGREGATE_MISMATCH' && input?.matches) {
+            const stored = await this.find(round.aggregateHash, cache);
+            if (stored?.matches) {
+              explainMismatch(entry, run, round, input.bytes, stored.bytes, bytes);
+            }
+          }
           (f.severity === 'problem' ? problems : unverifiable).push(entry);
         }
       } catch (err) {
@@ -227,4 +238,37 @@ export class Verifier {
       unverifiable,
     };
   }
+}
+
+/**
+ * Names the organisations a wrong FedAvg aggregate wronged: the weights the ledger's model gives
+ * the included updates, where they are not the ledger's sample-count shares.
+ */
+function explainMismatch(
+  entry: Problem,
+  run: RunRecord,
+  round: RoundTrail,
+  inputModel: Uint8Array,
+  aggregate: Uint8Array,
+  bytes: ReadonlyMap<string, Uint8Array>,
+): void {
+  const included = round.updates.filter((u) => round.included?.includes(u.mspId));
+  const updates = included.flatMap((u) => {
+    const b = bytes.get(u.sha256);
+    return b ? [{ mspId: u.mspId, sampleCount: u.sampleCount, bytes: b }] : [];
+  });
+  if (updates.length !== included.length) return;
+  const findings = explainFedAvgMismatch(run, inputModel, aggregate, updates);
+  if (!findings || findings.length === 0) return;
+  const parts = findings.map((f) => {
+    const n = included.find((u) => u.mspId === f.mspId)?.sampleCount ?? 0;
+    const what = Math.abs(f.fitted) < 1e-3 ? ' (listed as included but left out)' : '';
+    return `${f.mspId} at ${f.fitted.toFixed(3)} where its ledger sample count (${n}) gives ${f.expected.toFixed(3)}${what}`;
+  });
+  // The organisation the aggregate wrongs most is the one the finding names.
+  const worst = [...findings].sort(
+    (a, b) => Math.abs(b.fitted - b.expected) - Math.abs(a.fitted - a.expected),
+  )[0];
+  if (worst) entry.mspId = worst.mspId;
+  entry.message += `; the ledger's aggregate weighs ${parts.join(', ')}`;
 }

@@ -19,7 +19,7 @@ import {
 import type { IdentityFiles, TlsFiles } from '../pki/dev-pki';
 import type { Organisation } from '../pki/organisations';
 import type { LedgerClient } from '../ledger/ledger-client';
-import type { RunningGateway } from '../server';
+import type { GatewayOptions, RunningGateway } from '../server';
 import { loadNetworkProfile } from '../ledger/network-profile';
 import { fabricLedgerFor, organisationsOf } from '../cli/gateway';
 import { SimulatedLedgerClient } from '../ledger/simulated-ledger-client';
@@ -61,9 +61,16 @@ export class Harness {
   backend: 'simulated' | 'fabric' = 'simulated';
   private fabricOrganisations: Organisation[] = [];
 
+  /**
+   * How the gateway's coordinator decides rounds. Only tests that play a dishonest gateway set
+   * it (before `start`); everyone else gets the rules' decideRound.
+   */
+  decide: GatewayOptions['decide'];
+
   /** A gateway on the simulated ledger with dev certificates (a "stranger" org it does not know). */
-  static async create(): Promise<Harness> {
+  static async create(options: { decide?: GatewayOptions['decide'] } = {}): Promise<Harness> {
     const h = new Harness(await mkdtemp(join(tmpdir(), 'fedledger-gw-')));
+    h.decide = options.decide;
     h.identities = await ensureDevIdentities(join(h.dir, 'pki'), ORGS);
     h.tls = await ensureServerTls(join(h.dir, 'tls'));
     await h.start();
@@ -74,8 +81,12 @@ export class Harness {
    * A gateway on the running Fabric network described by `connection.json` (default: the one
    * scripts/network.sh writes), with the network's identities.
    */
-  static async createOnFabric(connectionJson?: string): Promise<Harness> {
+  static async createOnFabric(
+    connectionJson?: string,
+    options: { decide?: GatewayOptions['decide'] } = {},
+  ): Promise<Harness> {
     const h = new Harness(await mkdtemp(join(tmpdir(), 'fedledger-gw-fabric-')));
+    h.decide = options.decide;
     h.backend = 'fabric';
     const profile = loadNetworkProfile(connectionJson);
     h.identities = profile.identities;
@@ -124,6 +135,7 @@ export class Harness {
       organisations: this.organisations(),
       tls: this.tls,
       ...(limits ? { limits } : {}),
+      ...(this.decide ? { decide: this.decide } : {}),
     });
     await this.gateway.ready;
   }

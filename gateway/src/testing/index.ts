@@ -1,3 +1,4 @@
 // Test support of @fedledger/gateway (import '@fedledger/gateway/testing'); not for production use.
 export * from './harness';
 export * from './scenarios';
+export * from './dishonest';

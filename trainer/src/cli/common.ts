@@ -14,6 +14,7 @@ import {
 import { GatewayClientError, HashMismatchError } from '../client/errors';
 import { UpdatesExcludedError } from '../client/inclusion';
 import { ParticipationStoppedError } from '../client/participation';
+import { ExportError } from '../client/submitted';
 import type { Preprocessing } from '../data/preprocessing';
 import {
   BackendError,
@@ -39,7 +40,7 @@ export const EXIT = {
   INTERNAL: 1,
   /** Bad command line: unknown command or option, missing or malformed value. */
   USAGE: 2,
-  /** The data (CSV, schema, preprocessing) cannot be used; the message names file, row, column. */
+  /** The data (CSV, schema, preprocessing) cannot be used, or export-updates finds nothing to export. */
   DATA: 3,
   /** A model file or model spec is malformed or does not fit the data. */
   MODEL: 4,
@@ -60,7 +61,7 @@ export const EXIT = {
 /** The exit code for an error thrown by a command. */
 export function exitCodeFor(error: unknown): number {
   if (error instanceof UsageError) return EXIT.USAGE;
-  if (error instanceof DataError) return EXIT.DATA;
+  if (error instanceof DataError || error instanceof ExportError) return EXIT.DATA;
   if (error instanceof ModelError || error instanceof ContainerError) return EXIT.MODEL;
   if (error instanceof PrivacyError || error instanceof ConfigError) return EXIT.PRIVACY;
   if (error instanceof BackendError) return EXIT.BACKEND;

@@ -7,6 +7,7 @@ import { checkCommand } from './check-command';
 import type { Command } from './command';
 import { EXIT, exitCodeFor } from './common';
 import { evaluateCommand } from './evaluate-command';
+import { exportUpdatesCommand } from './export-updates-command';
 import { generateCommand } from './generate-command';
 import { initCommand } from './init-command';
 import { keysCommands } from './keys-command';
@@ -21,6 +22,7 @@ const COMMANDS: readonly Command[] = [
   evaluateCommand,
   runCommand,
   checkCommand,
+  exportUpdatesCommand,
   ...keysCommands,
 ];
 

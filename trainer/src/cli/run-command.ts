@@ -13,7 +13,7 @@ import {
 import { newOutbox } from '../client/outbox';
 import type { RoundReport, TrainedUpdate } from '../client/participation';
 import { participateInRun } from '../client/participation';
-import type { RunSettingsView } from '../client/wire';
+import type { RunSettingsView } from '@fedledger/protocol';
 import type { HospitalData } from '../data/hospital-data';
 import { prepareHospitalData } from '../data/hospital-data';
 import { loadPreprocessing, savePreprocessing } from '../data/preprocessing';

@@ -2,21 +2,23 @@
 // checked against the ledger's hash, and submit updates through the offline-signing protocol
 // (upload, sign the proposal digest, sign the transaction digest) without the key leaving here.
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { AuditTrail, ModelSpec, RoundRecord, RunRecord } from '@fedledger/protocol';
-import { sha256Hex } from '@fedledger/protocol';
+import type {
+  AuditTrail,
+  CommitInfo,
+  CommitReply,
+  EndorseReply,
+  ModelSpec,
+  RoundDetails,
+  RoundRecord,
+  RunRecord,
+  RunStatus,
+  UploadReply,
+} from '@fedledger/protocol';
+import { CONTAINER_MEDIA_TYPE, sha256Hex } from '@fedledger/protocol';
 import { GatewayReplyError, HashMismatchError, RoundWaitTimeoutError, isTransient } from './errors';
 import type { GatewayTransport, TransportReply } from './https-transport';
 import { newHttpsTransport } from './https-transport';
 import type { DigestSigner } from './identity';
-import type {
-  CommitInfo,
-  CommitReply,
-  EndorseReply,
-  RoundDetails,
-  RunStatus,
-  UploadReply,
-} from './wire';
-import { CONTAINER_MEDIA_TYPE } from './wire';
 
 /**
  * Reads the input model hash of a round from a source the hospital trusts more than the gateway

@@ -1,11 +1,14 @@
 // Updates on their way to the ledger. Each update is written to `<workdir>/outbox/<run>-<round>
 // .safetensors` before it is sent, so neither a gateway outage nor a crash loses it; the file is
-// removed once the update is on the ledger or the gateway refused it for good (a 4xx such as
-// UPDATE_EXISTS or ROUND_NOT_OPEN), and kept for a later flush after a transient failure.
+// kept for a later flush after a transient failure, removed when the gateway refused it for good
+// (a 4xx such as UPDATE_EXISTS or ROUND_NOT_OPEN), and moved to the hospital's record of what it
+// submitted (`<workdir>/submitted/`, see submitted.ts) once the update is on the ledger: that copy
+// lets an auditor contradict a gateway that calls the update missing or altered.
 import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { decodeContainer, sha256Hex } from '@fedledger/protocol';
 import { GatewayRequestError, isTransient } from './errors';
+import { keepSubmitted } from './submitted';
 import type { GatewayClient, SubmittedUpdate } from './gateway-client';
 import type { DigestSigner } from './identity';
 
@@ -65,12 +68,12 @@ export function newOutbox(options: Readonly<OutboxOptions>): Outbox {
         bytes,
         signer: options.signer,
       });
-      await rm(file, { force: true });
+      await keepSubmitted(options.workdir, file, bytes);
       // A first attempt that succeeds is the normal path and its caller reports the commit; only
       // a delivery from the queue is news.
       if (retry) {
         log(
-          `outbox: delivered run ${runId} round ${round} (tx ${update.commit.txId}, block ${update.commit.blockNumber}); removed ${file}`,
+          `outbox: delivered run ${runId} round ${round} (tx ${update.commit.txId}, block ${update.commit.blockNumber}); kept a copy in submitted/`,
         );
       }
       return { status: 'delivered', runId, round, file, update };
@@ -85,9 +88,9 @@ export function newOutbox(options: Readonly<OutboxOptions>): Outbox {
       if (err.code === 'FL_ERR_UPDATE_EXISTS') {
         const txId = await recordedTxId(options.client, runId, round, bytes);
         if (txId !== undefined) {
-          await rm(file, { force: true });
+          await keepSubmitted(options.workdir, file, bytes);
           log(
-            `outbox: run ${runId} round ${round} is already on the ledger (tx ${txId}); removed ${file}`,
+            `outbox: run ${runId} round ${round} is already on the ledger (tx ${txId}); kept a copy in submitted/`,
           );
           return { status: 'already-recorded', runId, round, file, txId };
         }

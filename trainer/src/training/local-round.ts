@@ -3,7 +3,7 @@
 // spent, and package Δ as a protocol container. The offline `train` command and the online loop
 // both call this.
 import type { Container, DpAccounting, ModelSpec, Tensor } from '@fedledger/protocol';
-import { modelSpecHash } from '@fedledger/protocol';
+import { CONTAINER_EXTRA, UPDATE_METRICS, dpToExtra, modelSpecHash } from '@fedledger/protocol';
 import type { Dataset } from '../data/dataset';
 import type { RdpAccountant } from '../dp/accountant';
 import { newRdpAccountant } from '../dp/accountant';
@@ -108,19 +108,20 @@ export async function trainLocalRound(input: Readonly<LocalRoundInput>): Promise
       : undefined;
   const extra: Record<string, string> = {};
   if (dpAccounting && dp) {
-    extra['dp.mechanism'] = dpAccounting.mechanism;
-    extra['dp.epsilon_spent'] = dpAccounting.epsilonSpent;
-    extra['dp.delta'] = dpAccounting.delta;
-    extra['dp.noise_multiplier'] = dpAccounting.noiseMultiplier ?? '';
-    extra['dp.clip_norm'] = dpAccounting.clipNorm ?? '';
-    extra['dp.accountant'] = `rdp/${dp.conversion}`;
+    dpToExtra(dpAccounting, extra);
+    extra[CONTAINER_EXTRA.DP_ACCOUNTANT] = `rdp/${dp.conversion}`;
   }
   // Local validation metrics travel with the update (hashed with it): what dashboards chart.
-  extra['metrics.accuracy'] = decimalString(after.accuracy);
-  extra['metrics.loss'] = decimalString(after.loss);
-  extra['metrics.macro_f1'] = decimalString(after.macroF1);
-  extra['metrics.macro_precision'] = decimalString(after.macroPrecision);
-  extra['metrics.macro_recall'] = decimalString(after.macroRecall);
+  const metrics: Record<(typeof UPDATE_METRICS)[number], number> = {
+    accuracy: after.accuracy,
+    loss: after.loss,
+    macro_f1: after.macroF1,
+    macro_precision: after.macroPrecision,
+    macro_recall: after.macroRecall,
+  };
+  for (const name of UPDATE_METRICS) {
+    extra[`${CONTAINER_EXTRA.METRICS_PREFIX}${name}`] = decimalString(metrics[name]);
+  }
   const update: Container = {
     metadata: {
       kind: 'update',
