@@ -2,6 +2,8 @@
 // of one update broken one way → its exclusion code), the quorum, determinism, and FedAvg's
 // aggregate equal to an independent computation. compareWithDecision against close records that
 // tell the truth and ones that do not.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { expect } from 'chai';
 import type {
   Container,
@@ -11,6 +13,7 @@ import type {
   UpdateRecord,
 } from '@fedledger/protocol';
 import {
+  EXCLUSION_CODES,
   decodeContainer,
   encodeContainer,
   modelSpecHash,
@@ -372,5 +375,14 @@ describe('compareWithDecision: the ledger close record against the rules', () =>
       ['UNKNOWN_UPDATE', 'H7'],
       ['UNACCOUNTED_UPDATE', 'H2'],
     ]);
+  });
+});
+
+describe('exclusion codes', () => {
+  it('documents every exclusion code with its kind in the README', () => {
+    const readme = readFileSync(join(__dirname, '..', '..', '..', 'README.md'), 'utf8');
+    for (const [code, { kind }] of Object.entries(EXCLUSION_CODES)) {
+      expect(readme).to.include(`| \`${code}\` | ${kind} |`);
+    }
   });
 });
