@@ -1,11 +1,14 @@
 // Assembles and starts a gateway: ledger client, blob store, coordinator, verifier, HTTPS server
-// with client-certificate authentication, and (optionally) a read-only dashboard listener.
+// with client-certificate authentication, and (optionally) a read-only dashboard listener; or the
+// same gateway in this process with no listener, reached over in-memory connections.
+import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { createServer as createHttpServer } from 'node:http';
 import type { Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { Duplex } from 'node:stream';
 import { join } from 'node:path';
 import type { Organisation } from './pki/organisations';
 import { OrganisationDirectory } from './pki/organisations';
@@ -13,32 +16,44 @@ import type { TlsFiles } from './pki/dev-pki';
 import { newFsBlobStore } from './blob/fs-blob-store';
 import type { FsBlobStore } from './blob/fs-blob-store';
 import { Coordinator } from './coordinator/coordinator';
-import type { CoordinatorOptions } from './coordinator/coordinator';
+import type { CoordinatorObserver, CoordinatorOptions } from './coordinator/coordinator';
 import type { EncryptedAggregator } from '@fedledger/rules';
 import { Verifier } from './audit/verify';
 import type { LedgerClient } from './ledger/ledger-client';
 import type { AppLimits } from './http/limits';
+import type { AppOptions } from './http/app';
 import { PUBLIC_DIR, createApp } from './http/app';
 import { newGatewayMetrics } from './http/metrics';
 
 export type LogFn = (level: 'info' | 'warn' | 'error', message: string, context?: object) => void;
 
-export interface GatewayOptions {
+/** What a gateway is made of, however it is reached. */
+export interface GatewayCoreOptions {
   ledger: LedgerClient;
   /** Folder for blobs and coordinator notes. */
   stateDir: string;
   organisations: Organisation[];
+  encrypted?: EncryptedAggregator;
+  limits?: Partial<AppLimits>;
+  log?: LogFn;
+  /** How the coordinator decides rounds; only tests that play a dishonest gateway set it. */
+  decide?: CoordinatorOptions['decide'];
+  /** Told of every round the coordinator closes, besides the gateway's logs and metrics. */
+  observer?: CoordinatorObserver;
+  /**
+   * Resume every active run on the ledger at start (default true). A simulation sharing a
+   * channel with other runs turns it off, so it does not take those over.
+   */
+  resume?: boolean;
+}
+
+export interface GatewayOptions extends GatewayCoreOptions {
   tls: TlsFiles;
   host?: string;
   /** 0 picks a free port. */
   port?: number;
   /** Port of a read-only dashboard listener on 127.0.0.1 (HTTP, no client certificate). */
   dashboardPort?: number;
-  encrypted?: EncryptedAggregator;
-  limits?: Partial<AppLimits>;
-  log?: LogFn;
-  /** How the coordinator decides rounds; only tests that play a dishonest gateway set it. */
-  decide?: CoordinatorOptions['decide'];
 }
 
 export interface RunningGateway {
@@ -67,14 +82,22 @@ function closeServer(server: Server): Promise<void> {
   });
 }
 
-/** Starts a gateway. Servers bind to 127.0.0.1 unless `host` says otherwise. */
-export async function startGateway(options: GatewayOptions): Promise<RunningGateway> {
+/** What every way of running a gateway shares: blob store, coordinator, verifier, app options. */
+interface GatewayCore {
+  blobs: FsBlobStore;
+  coordinator: Coordinator;
+  app: AppOptions;
+  /** Resumes every active run from the ledger (unless told not to) and marks the app ready. */
+  begin(onReady: () => void): { ready: Promise<void>; stop(): void };
+}
+
+async function assemble(options: GatewayCoreOptions): Promise<GatewayCore> {
   const log: LogFn = options.log ?? (() => undefined);
-  const host = options.host ?? '127.0.0.1';
   await mkdir(options.stateDir, { recursive: true });
   const blobs = newFsBlobStore({ root: join(options.stateDir, 'blobs') });
   const metrics = newGatewayMetrics();
   const directory = new OrganisationDirectory(options.organisations);
+  const extra = options.observer ?? {};
   const coordinator = new Coordinator({
     ledger: options.ledger,
     blobs,
@@ -95,9 +118,16 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
           included: e.included,
           excluded: e.excluded.map((x) => `${x.mspId}: ${x.code}`),
         });
+        extra.roundClosed?.(e, ms);
       },
-      updateExcluded: (_runId, _round, excluded) => metrics.updateExcluded(excluded.code),
-      error: (message, err) => log('warn', message, { error: String(err) }),
+      updateExcluded: (runId, round, excluded) => {
+        metrics.updateExcluded(excluded.code);
+        extra.updateExcluded?.(runId, round, excluded);
+      },
+      error: (message, err) => {
+        log('warn', message, { error: String(err) });
+        extra.error?.(message, err);
+      },
     },
   });
   const verifier = new Verifier(
@@ -106,7 +136,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     options.encrypted,
   );
   let ready = false;
-  const common = {
+  const app: AppOptions = {
     ledger: options.ledger,
     blobs,
     coordinator,
@@ -119,6 +149,44 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     log,
     ...(options.limits ? { limits: options.limits } : {}),
   };
+  return {
+    blobs,
+    coordinator,
+    app,
+    begin(onReady) {
+      // An update committed while the gateway was down (or between signing steps) still closes
+      // its round.
+      const stopEvents = options.ledger.onEvent((event) => {
+        if (event.name !== 'UpdateSubmitted') return;
+        const p = event.payload as { runId?: string; round?: number };
+        if (typeof p.runId === 'string' && typeof p.round === 'number') {
+          coordinator.updateCommitted(p.runId, p.round).catch(() => undefined);
+        }
+      });
+      const resumed = options.resume === false ? Promise.resolve() : coordinator.resume();
+      const readyPromise = resumed.then(() => {
+        ready = true;
+        onReady();
+      });
+      readyPromise.catch((err: unknown) =>
+        log('error', 'could not resume from the ledger', { error: String(err) }),
+      );
+      return {
+        ready: readyPromise,
+        stop() {
+          stopEvents();
+          coordinator.stop();
+        },
+      };
+    },
+  };
+}
+
+/** Starts a gateway. Servers bind to 127.0.0.1 unless `host` says otherwise. */
+export async function startGateway(options: GatewayOptions): Promise<RunningGateway> {
+  const log: LogFn = options.log ?? (() => undefined);
+  const host = options.host ?? '127.0.0.1';
+  const core = await assemble(options);
   const caCerts = options.organisations.flatMap((o) => o.caCertificatesPem);
   const server = createHttpsServer(
     {
@@ -130,7 +198,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       rejectUnauthorized: false,
       maxHeaderSize: 16 * 1024,
     },
-    createApp(common),
+    createApp(core.app),
   );
   server.requestTimeout = 10 * 60 * 1000;
   const port = await listen(server, options.port ?? 0, host);
@@ -139,36 +207,23 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   if (options.dashboardPort !== undefined) {
     dashboard = createHttpServer(
       { maxHeaderSize: 16 * 1024 },
-      createApp({ ...common, readOnlyViewer: true }),
+      createApp({ ...core.app, readOnlyViewer: true }),
     );
     const dashPort = await listen(dashboard, options.dashboardPort, '127.0.0.1');
     dashboardUrl = `http://127.0.0.1:${dashPort}`;
   }
-  // An update committed while the gateway was down (or between signing steps) still closes its round.
-  const stopEvents = options.ledger.onEvent((event) => {
-    if (event.name !== 'UpdateSubmitted') return;
-    const p = event.payload as { runId?: string; round?: number };
-    if (typeof p.runId === 'string' && typeof p.round === 'number') {
-      coordinator.updateCommitted(p.runId, p.round).catch(() => undefined);
-    }
-  });
-  const readyPromise = coordinator.resume().then(() => {
-    ready = true;
-    log('info', 'gateway ready', { url: `https://${host}:${port}`, ledger: options.ledger.label });
-  });
-  readyPromise.catch((err: unknown) =>
-    log('error', 'could not resume from the ledger', { error: String(err) }),
+  const running = core.begin(() =>
+    log('info', 'gateway ready', { url: `https://${host}:${port}`, ledger: options.ledger.label }),
   );
   return {
     url: `https://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`,
     ...(dashboardUrl ? { dashboardUrl } : {}),
-    coordinator,
-    blobs,
+    coordinator: core.coordinator,
+    blobs: core.blobs,
     ledger: options.ledger,
-    ready: readyPromise,
+    ready: running.ready,
     async close() {
-      stopEvents();
-      coordinator.stop();
+      running.stop();
       await closeServer(server);
       if (dashboard) await closeServer(dashboard);
       await options.ledger.close();
@@ -176,4 +231,116 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   };
 }
 
-/** The stored bytes without the integrity check (the verifier reports altered bytes itself). */
+/** A gateway with no listener: each caller reaches its REST API over an in-memory connection. */
+export interface InProcessGateway {
+  coordinator: Coordinator;
+  blobs: FsBlobStore;
+  ledger: LedgerClient;
+  /** Resolves once the coordinator has resumed (or, with `resume: false`, at once). */
+  ready: Promise<void>;
+  /**
+   * A new in-memory connection to the REST API as the holder of `certificatePem`, as if TLS had
+   * verified that client certificate (the application still checks it against the organisations'
+   * CAs). Nothing listens on a port; only code in this process can connect.
+   */
+  connect(certificatePem: string): Duplex;
+  /** Stops timers; the ledger client stays open (it is the caller's). */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts a gateway inside this process, for simulations that must run the same REST API, the
+ * same coordinator and the same client code as a deployment, with only the transport swapped.
+ */
+export async function startInProcessGateway(
+  options: GatewayCoreOptions,
+): Promise<InProcessGateway> {
+  const core = await assemble(options);
+  const server = createHttpServer({ maxHeaderSize: 16 * 1024 }, createApp(core.app));
+  const running = core.begin(() => undefined);
+  return {
+    coordinator: core.coordinator,
+    blobs: core.blobs,
+    ledger: options.ledger,
+    ready: running.ready,
+    connect(certificatePem) {
+      const raw = new X509Certificate(certificatePem).raw;
+      const [client, serverSide] = socketPair();
+      Object.assign(serverSide, { getPeerCertificate: () => ({ raw }) });
+      server.emit('connection', serverSide);
+      return client;
+    },
+    close() {
+      running.stop();
+      return Promise.resolve();
+    },
+  };
+}
+
+/** An in-memory stream with the parts of a socket's API that node:http calls. */
+class MemorySocket extends Duplex {
+  peer: MemorySocket | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private idleMs = 0;
+
+  override _read(): void {}
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, done: (err?: Error) => void): void {
+    this.touch();
+    this.peer?.touch();
+    this.peer?.push(chunk);
+    done();
+  }
+
+  override _final(done: (err?: Error) => void): void {
+    this.peer?.push(null);
+    done();
+  }
+
+  override _destroy(err: Error | null, done: (err?: Error | null) => void): void {
+    clearTimeout(this.timer);
+    if (this.peer && !this.peer.destroyed) this.peer.destroy();
+    done(err);
+  }
+
+  /** Emits 'timeout' after `ms` without traffic, as net.Socket does (0 turns it off). */
+  setTimeout(ms: number, onTimeout?: () => void): this {
+    this.idleMs = ms;
+    if (onTimeout) this.once('timeout', onTimeout);
+    this.touch();
+    return this;
+  }
+
+  setNoDelay(): this {
+    return this;
+  }
+
+  setKeepAlive(): this {
+    return this;
+  }
+
+  ref(): this {
+    return this;
+  }
+
+  unref(): this {
+    return this;
+  }
+
+  private touch(): void {
+    clearTimeout(this.timer);
+    if (this.idleMs > 0 && !this.destroyed) {
+      this.timer = setTimeout(() => this.emit('timeout'), this.idleMs);
+      this.timer.unref();
+    }
+  }
+}
+
+/** Two connected in-memory sockets: what one writes, the other reads. */
+function socketPair(): [Duplex, Duplex] {
+  const a = new MemorySocket();
+  const b = new MemorySocket();
+  a.peer = b;
+  b.peer = a;
+  return [a, b];
+}

@@ -3,7 +3,7 @@
 // with the hospitals' identities that sign their own update transactions.
 import { join } from 'node:path';
 import { SimulatedLedger } from '@fedledger/chaincode';
-import type { LedgerClient } from '@fedledger/gateway';
+import type { LedgerClient, Organisation } from '@fedledger/gateway';
 import {
   FabricLedgerClient,
   NetworkProfileError,
@@ -13,6 +13,7 @@ import {
   loadIdentity,
   loadNetworkProfile,
   newGrpcClient,
+  organisationsOf,
 } from '@fedledger/gateway';
 import type { HospitalIdentity } from '@fedledger/trainer';
 import { loadHospitalIdentity } from '@fedledger/trainer';
@@ -26,6 +27,8 @@ export interface ExperimentLedger {
   label: string;
   client: LedgerClient;
   hospitals: HospitalIdentity[];
+  /** The organisations a gateway for these identities knows (hospitals and the coordinator). */
+  organisations: Organisation[];
   close(): Promise<void>;
 }
 
@@ -58,6 +61,7 @@ async function openSimulated(hospitals: number, pkiDir: string): Promise<Experim
     label: client.label,
     client,
     hospitals: names.map((name) => loadHospitalIdentity(index, name)),
+    organisations: organisationsOf(identities),
     close: () => client.close(),
   };
 }
@@ -66,6 +70,7 @@ async function openFabric(hospitals: number): Promise<ExperimentLedger> {
   const connectionJson = join(defaultNetworkDir(), 'connection.json');
   let client: FabricLedgerClient;
   let identities: HospitalIdentity[];
+  let organisations: Organisation[];
   try {
     const profile = loadNetworkProfile(connectionJson);
     const coordinator = loadIdentity(profile, 'coordinator');
@@ -73,6 +78,7 @@ async function openFabric(hospitals: number): Promise<ExperimentLedger> {
     if (!peer)
       throw new NetworkProfileError("the coordinator identity's peer is not in the profile");
     identities = hospitalNames(hospitals).map((name) => loadHospitalIdentity(connectionJson, name));
+    organisations = organisationsOf(profile.identities);
     client = new FabricLedgerClient({
       client: newGrpcClient(peer),
       channel: profile.channel,
@@ -102,6 +108,7 @@ async function openFabric(hospitals: number): Promise<ExperimentLedger> {
     label: client.label,
     client,
     hospitals: identities,
+    organisations,
     close: () => client.close(),
   };
 }

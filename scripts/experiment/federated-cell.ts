@@ -1,24 +1,32 @@
-// One federated run of the experiment through the project's real round machinery: the
-// coordinator records the run and every round on the ledger, each hospital trains locally, stores
-// its update in the blob store and signs its own SubmitUpdate transaction (offline signing), and
-// the coordinator closes each round by aggregating only updates whose bytes match their ledger
-// record (FedAvg). Afterwards the whole run is audited from the ledger. No hand-rolled averaging.
+// One federated run of the experiment through the project's real machinery, as a deployment runs
+// it with only the transport swapped: a gateway in this process (REST API, coordinator, blob
+// store) on the experiment's ledger, and each hospital taking part with the trainer's own
+// participation loop (participateInRun, the outbox, offline signing of its SubmitUpdate) over an
+// in-memory connection instead of HTTPS. The coordinator closes each round with the round rules
+// (decideRound); afterwards the whole run is audited from the ledger. No round loop of its own.
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { LedgerClient } from '@fedledger/gateway';
-import { Coordinator, Verifier, newFsBlobStore, runConfigFromRequest } from '@fedledger/gateway';
-import { flattenTensors } from '@fedledger/rules';
-import type { Container, ModelSpec, Tensor, UpdateSubmission } from '@fedledger/protocol';
+import type { RoundClosed } from '@fedledger/gateway';
+import { Verifier, runConfigFromRequest, startInProcessGateway } from '@fedledger/gateway';
+import type { Container, ModelSpec, RunRecord, Tensor } from '@fedledger/protocol';
 import {
   decodeContainer,
   encodeContainer,
   modelSpecHash,
   sealContainer,
-  sha256Hex,
 } from '@fedledger/protocol';
 import { CKKS_PARAMS, encryptUpdate, generateSecretKey } from '@fedledger/protocol/ckks';
-import type { DpSettings, HospitalIdentity } from '@fedledger/trainer';
-import { evaluateTensors, newRdpAccountant, trainLocalRound } from '@fedledger/trainer';
+import { flattenTensors } from '@fedledger/rules';
+import type { DpSettings, GatewayTransport, TrainedUpdate } from '@fedledger/trainer';
+import {
+  evaluateTensors,
+  newGatewayClient,
+  newInProcessTransport,
+  newOutbox,
+  newRdpAccountant,
+  participateInRun,
+  trainLocalRound,
+} from '@fedledger/trainer';
 import type { RepeatData } from './cohort';
 import type { LedgerFigures, TestMetrics } from './cells';
 import type { ExperimentLedger } from './experiment-ledger';
@@ -81,48 +89,55 @@ async function ckksSize(update: Container, spec: ModelSpec): Promise<number> {
   return bytes.byteLength;
 }
 
-/** One hospital's update, stored and recorded on the ledger under its own signature. */
-async function submitUpdate(
-  client: LedgerClient,
-  hospital: HospitalIdentity,
-  submission: UpdateSubmission,
-): Promise<void> {
-  const offline = await client.newSubmission(
-    { mspId: hospital.mspId, certificatePem: hospital.certPem },
-    submission,
-  );
-  const transactionDigest = await offline.endorse(await hospital.signer(offline.proposalDigest));
-  await offline.submit(await hospital.signer(transactionDigest));
+/** Times the submit→commit step of each SubmitUpdate (the hospital's transaction signature). */
+function timedTransport(inner: GatewayTransport, onCommit: (seconds: number) => void) {
+  const timed: GatewayTransport = {
+    async send(req) {
+      const started = performance.now();
+      const reply = await inner.send(req);
+      if (req.path.endsWith('/transaction-signature')) {
+        onCommit((performance.now() - started) / 1000);
+      }
+      return reply;
+    },
+    close: () => inner.close(),
+  };
+  return timed;
 }
 
 /**
  * Runs the planned rounds and evaluates each round's aggregate on the pooled validation split and
  * the last one on the pooled test split.
- * @throws when a round does not close after every hospital submitted, or a ledger call fails.
+ * @throws when a hospital's participation fails, or a ledger call fails.
  */
 export async function runFederatedCell(input: FederatedCellInput): Promise<FederatedCellOutput> {
   const { ledger, data, spec, runId } = input;
-  const client = ledger.client;
   await mkdir(input.workDir, { recursive: true });
-  const blobs = newFsBlobStore({ root: join(input.workDir, 'blobs') });
-  // resume() is not called: on a shared Fabric channel it would take over other active runs.
-  const coordinator = new Coordinator({
-    ledger: client,
-    blobs,
-    stateDir: join(input.workDir, 'coordinator'),
-  });
   const latencySeconds: number[] = [];
   const seconds = (since: number): number => (performance.now() - since) / 1000;
+  const closed: RoundClosed[] = [];
+  // resume is off: on a shared Fabric channel it would take over other active runs.
+  const gateway = await startInProcessGateway({
+    ledger: ledger.client,
+    stateDir: join(input.workDir, 'gateway'),
+    organisations: ledger.organisations,
+    resume: false,
+    observer: {
+      roundClosed: (event) => {
+        if (event.runId !== runId) return;
+        closed.push(event);
+        latencySeconds.push(event.closeLatencyMs / 1000);
+        if (event.openLatencyMs !== undefined) latencySeconds.push(event.openLatencyMs / 1000);
+        input.log(
+          `round ${event.round + 1}/${input.rounds}: ${event.included.length} updates aggregated by the coordinator (ledger block ${event.close.blockNumber})`,
+        );
+      },
+    },
+  });
   try {
     const participants = data.hospitals.map((h) => h.mspId);
-    // Each hospital: its ledger identity, its splits, and its privacy accountant for the run.
-    const members = data.hospitals.map((splits) => {
-      const identity = ledger.hospitals.find((h) => h.mspId === splits.mspId);
-      if (!identity) throw new Error(`no ledger identity for ${splits.mspId}`);
-      return { identity, splits, accountant: newRdpAccountant({}) };
-    });
     const initial = initialModel(input);
-    await blobs.putBytes(initial.bytes);
+    await gateway.blobs.putBytes(initial.bytes);
     const config = runConfigFromRequest({
       runId,
       participants,
@@ -140,8 +155,8 @@ export async function runFederatedCell(input: FederatedCellInput): Promise<Feder
           }
         : null,
     });
-    let started = performance.now();
-    await coordinator.createRun(config);
+    const started = performance.now();
+    await gateway.coordinator.createRun(config);
     // CreateRun and OpenRound(0) are timed together; each counts for half.
     latencySeconds.push(seconds(started) / 2, seconds(started) / 2);
 
@@ -153,68 +168,102 @@ export async function runFederatedCell(input: FederatedCellInput): Promise<Feder
           plannedRounds: input.rounds,
         }
       : undefined;
-    const validationAccuracy: number[] = [];
     const updateSizes: number[] = [];
     let trainingSeconds = 0;
     let ckksUpdateBytes: number | undefined;
     let epsilonSpent: number | undefined;
     let noiseMultiplier: number | undefined;
-    let model: Tensor[] = [];
-    for (let round = 0; round < input.rounds; round++) {
-      const open = await client.getRound(runId, round);
-      if (open?.status !== 'open') throw new Error(`round ${round} of ${runId} is not open`);
-      const global = decodeContainer(await blobs.get(open.inputModelHash)).tensors;
-      let closed;
-      for (const { identity: hospital, splits, accountant } of members) {
-        started = performance.now();
-        const result = await trainLocalRound({
-          spec,
-          globalTensors: global,
-          data: splits,
-          runId,
-          round,
-          mspId: hospital.mspId,
-          epochs: input.epochs,
-          ...(dp ? { dp, accountant } : {}),
+    // Hospitals share this machine's CPU: one trains at a time, as they did in sequence before.
+    let cpu: Promise<unknown> = Promise.resolve();
+    const exclusive = <T>(work: () => Promise<T>): Promise<T> => {
+      const next = cpu.then(work, work);
+      cpu = next.catch(() => undefined);
+      return next;
+    };
+
+    const hospitalTakesPart = async (splits: RepeatData['hospitals'][number]) => {
+      const identity = ledger.hospitals.find((h) => h.mspId === splits.mspId);
+      if (!identity) throw new Error(`no ledger identity for ${splits.mspId}`);
+      const accountant = newRdpAccountant({});
+      const transport = timedTransport(
+        newInProcessTransport({ connect: () => gateway.connect(identity.certPem) }),
+        (s) => latencySeconds.push(s),
+      );
+      const client = newGatewayClient({
+        url: 'in-process',
+        caCertPem: '',
+        certPem: identity.certPem,
+        keyPem: identity.keyPem,
+        transport,
+      });
+      const trainRound = (round: { run: RunRecord; round: number; model: Container }) =>
+        exclusive(async (): Promise<TrainedUpdate> => {
+          const t0 = performance.now();
+          const result = await trainLocalRound({
+            spec,
+            globalTensors: round.model.tensors,
+            data: splits,
+            runId,
+            round: round.round,
+            mspId: identity.mspId,
+            epochs: input.epochs,
+            ...(dp ? { dp, accountant } : {}),
+          });
+          trainingSeconds += seconds(t0);
+          if (result.epsilon !== undefined) {
+            epsilonSpent = Math.max(epsilonSpent ?? 0, result.epsilon);
+          }
+          if (result.dp) noiseMultiplier = result.dp.noiseMultiplier;
+          if (input.measureCkks && ckksUpdateBytes === undefined) {
+            ckksUpdateBytes = await ckksSize(result.update, spec);
+          }
+          const bytes = encodeContainer(result.update);
+          updateSizes.push(bytes.byteLength);
+          return {
+            bytes,
+            accuracy: result.metrics.after.accuracy,
+            ...(result.epsilon !== undefined ? { epsilon: result.epsilon } : {}),
+          };
         });
-        trainingSeconds += seconds(started);
-        if (result.epsilon !== undefined)
-          epsilonSpent = Math.max(epsilonSpent ?? 0, result.epsilon);
-        if (result.dp) {
-          noiseMultiplier = result.dp.noiseMultiplier;
-        }
-        if (input.measureCkks && ckksUpdateBytes === undefined)
-          ckksUpdateBytes = await ckksSize(result.update, spec);
-        const bytes = encodeContainer(result.update);
-        updateSizes.push(bytes.byteLength);
-        await blobs.putBytes(bytes);
-        started = performance.now();
-        await submitUpdate(client, hospital, {
+      try {
+        return await participateInRun({
+          client,
+          outbox: newOutbox({
+            workdir: join(input.workDir, identity.mspId),
+            client,
+            signer: identity.signer,
+          }),
           runId,
-          round,
-          mspId: hospital.mspId,
-          sha256: sha256Hex(bytes),
-          sampleCount: result.sampleCount,
-          byteLength: bytes.byteLength,
-          encoding: 'float32',
-          ...(result.dpAccounting ? { dp: result.dpAccounting } : {}),
+          mspId: identity.mspId,
+          trainRound,
+          pollMs: 5,
+          maxPollMs: 100,
         });
-        latencySeconds.push(seconds(started));
-        closed = await coordinator.updateCommitted(runId, round);
+      } finally {
+        client.close();
       }
-      if (!closed) throw new Error(`round ${round} of ${runId} did not close`);
-      latencySeconds.push(closed.closeLatencyMs / 1000);
-      if (closed.openLatencyMs !== undefined) latencySeconds.push(closed.openLatencyMs / 1000);
-      model = decodeContainer(await blobs.get(closed.aggregateHash)).tensors;
+    };
+    await Promise.all(data.hospitals.map(hospitalTakesPart));
+
+    // Each round's aggregate on the pooled validation split, in round order.
+    const validationAccuracy: number[] = [];
+    let model: Tensor[] = [];
+    for (const event of [...closed].sort((a, b) => a.round - b.round)) {
+      model = decodeContainer(await gateway.blobs.get(event.aggregateHash)).tensors;
       const validation = evaluateTensors(spec, model, data.federatedValidation);
       validationAccuracy.push(validation.accuracy);
       input.log(
-        `round ${round + 1}/${input.rounds}: ${closed.included.length} updates aggregated by the coordinator (ledger block ${closed.close.blockNumber}), pooled validation accuracy ${(validation.accuracy * 100).toFixed(1)} %${epsilonSpent !== undefined ? `, ε spent ${epsilonSpent.toFixed(3)}` : ''}`,
+        `round ${event.round + 1}/${input.rounds}: pooled validation accuracy ${(validation.accuracy * 100).toFixed(1)} %${epsilonSpent !== undefined && event.round === input.rounds - 1 ? `, ε spent ${epsilonSpent.toFixed(3)}` : ''}`,
       );
     }
+    if (closed.length !== input.rounds) {
+      throw new Error(`${runId}: ${closed.length} of ${input.rounds} rounds closed`);
+    }
     const test = evaluateTensors(spec, model, data.federatedTest);
-    const report = await new Verifier(client, blobs).verifyRun(runId);
-    const trail = await client.getAuditTrail(runId);
+    const report = await new Verifier(ledger.client, {
+      get: (sha256) => gateway.blobs.getUnverified(sha256),
+    }).verifyRun(runId);
+    const trail = await ledger.client.getAuditTrail(runId);
     return {
       test: {
         accuracy: test.accuracy,
@@ -244,7 +293,7 @@ export async function runFederatedCell(input: FederatedCellInput): Promise<Feder
       },
     };
   } finally {
-    coordinator.stop();
+    await gateway.close();
     await rm(input.workDir, { recursive: true, force: true });
   }
 }

@@ -19,7 +19,8 @@ import type { NetworkProfile } from '../ledger/network-profile';
 import { SimulatedLedgerClient } from '../ledger/simulated-ledger-client';
 import type { IdentityFiles } from '../pki/dev-pki';
 import { ensureDevIdentities, ensureServerTls } from '../pki/dev-pki';
-import type { OrgRole, Organisation } from '../pki/organisations';
+import type { Organisation } from '../pki/organisations';
+import { organisationsOf } from '../pki/organisations';
 import type { LogFn } from '../server';
 import { startGateway } from '../server';
 import { ckksAggregator } from '@fedledger/rules';
@@ -40,30 +41,6 @@ Options:
 
 Writes <state-dir>/gateway.json with the URL, the CA file clients trust and the dashboard URL.
 Exit codes: 0 stopped by a signal, 1 could not start, 2 usage error.`;
-
-/** The role of a connection.json / identities.json identity name. */
-export function roleOfIdentity(name: string): OrgRole | undefined {
-  if (/^hospital\d+$/.test(name)) return 'hospital';
-  if (name === 'auditor') return 'auditor';
-  if (name === 'coordinator') return 'coordinator';
-  return undefined;
-}
-
-/** The organisations (one per MSP ID) behind a set of named identities. */
-export function organisationsOf(
-  identities: Record<string, Pick<IdentityFiles, 'mspId' | 'caCertPath'>>,
-): Organisation[] {
-  const byMsp = new Map<string, Organisation>();
-  for (const [name, id] of Object.entries(identities)) {
-    const role = roleOfIdentity(name);
-    if (!role) continue;
-    const ca = readFileSync(id.caCertPath, 'utf8');
-    const org = byMsp.get(id.mspId) ?? { mspId: id.mspId, role, caCertificatesPem: [] };
-    if (!org.caCertificatesPem.includes(ca)) org.caCertificatesPem.push(ca);
-    byMsp.set(id.mspId, org);
-  }
-  return [...byMsp.values()];
-}
 
 /** The organisations of the simulated ledger's dev PKI. */
 export const DEV_ORGS = [

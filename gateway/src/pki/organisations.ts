@@ -1,8 +1,10 @@
 // Who a caller is: the organisation whose CA issued its certificate, and that organisation's role.
 // The same PKI as Fabric: a hospital's REST client certificate is its Fabric enrolment certificate.
 import { createHash, X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { p256 } from '@noble/curves/p256';
 import { AccessDeniedError } from '../errors';
+import type { IdentityFiles } from './dev-pki';
 
 /** What an organisation may do through the gateway. */
 export type OrgRole = 'hospital' | 'auditor' | 'coordinator';
@@ -119,4 +121,28 @@ export function verifyDigestSignature(
   } catch {
     return false;
   }
+}
+
+/** The role of a connection.json / identities.json identity name. */
+export function roleOfIdentity(name: string): OrgRole | undefined {
+  if (/^hospital\d+$/.test(name)) return 'hospital';
+  if (name === 'auditor') return 'auditor';
+  if (name === 'coordinator') return 'coordinator';
+  return undefined;
+}
+
+/** The organisations (one per MSP ID) behind a set of named identities. */
+export function organisationsOf(
+  identities: Record<string, Pick<IdentityFiles, 'mspId' | 'caCertPath'>>,
+): Organisation[] {
+  const byMsp = new Map<string, Organisation>();
+  for (const [name, id] of Object.entries(identities)) {
+    const role = roleOfIdentity(name);
+    if (!role) continue;
+    const ca = readFileSync(id.caCertPath, 'utf8');
+    const org = byMsp.get(id.mspId) ?? { mspId: id.mspId, role, caCertificatesPem: [] };
+    if (!org.caCertificatesPem.includes(ca)) org.caCertificatesPem.push(ca);
+    byMsp.set(id.mspId, org);
+  }
+  return [...byMsp.values()];
 }

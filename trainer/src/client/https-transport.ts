@@ -1,8 +1,16 @@
 // The gateway client's I/O edge: HTTPS requests over one keep-alive agent that presents the
-// organisation's client certificate and trusts only the gateway's server CA. Error statuses
-// become GatewayRequestError (from the problem+json body); network failures GatewayUnavailableError.
+// organisation's client certificate and trusts only the gateway's server CA, or the same requests
+// over in-memory connections to a gateway in this process (simulations). Error statuses become
+// GatewayRequestError (from the problem+json body); network failures GatewayUnavailableError.
+import type {
+  ClientRequest,
+  IncomingHttpHeaders,
+  IncomingMessage,
+  RequestOptions,
+} from 'node:http';
+import { request as httpRequest } from 'node:http';
 import { Agent, request } from 'node:https';
-import type { IncomingHttpHeaders } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { Problem } from './errors';
 import { GatewayRequestError, GatewayUnavailableError } from './errors';
 
@@ -69,6 +77,54 @@ function problemOf(status: number, headers: IncomingHttpHeaders, body: Buffer): 
   return { status, code: `FL_ERR_HTTP_${status}`, detail: text || `HTTP ${status}` };
 }
 
+/** Sends one request with `requestFn` and reads the whole reply (shared by the transports). */
+export function exchange(
+  requestFn: (
+    url: URL,
+    options: RequestOptions,
+    onReply: (res: IncomingMessage) => void,
+  ) => ClientRequest,
+  base: URL,
+  options: RequestOptions,
+  req: Readonly<TransportRequest>,
+  timeoutMs: number,
+): Promise<TransportReply> {
+  const label = `${req.method} ${req.path}`;
+  const headers: Record<string, string> = { accept: 'application/json, */*' };
+  if (req.body) {
+    headers['content-type'] = req.contentType ?? 'application/octet-stream';
+    headers['content-length'] = String(req.body.byteLength);
+  }
+  return new Promise<TransportReply>((resolve, reject) => {
+    const outgoing = requestFn(
+      new URL(req.path, base),
+      { ...options, method: req.method, headers },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('error', (err) => reject(new GatewayUnavailableError(label, err)));
+        res.on('end', () => {
+          const body = Buffer.concat(chunks);
+          const status = res.statusCode ?? 0;
+          if (status >= 400 || status < 200) {
+            reject(new GatewayRequestError(label, problemOf(status, res.headers, body)));
+            return;
+          }
+          // A copy, not a view into Node's pooled buffer (protocol's decoder slices its input).
+          resolve({ status, headers: res.headers, body: new Uint8Array(body) });
+        });
+      },
+    );
+    outgoing.setTimeout(timeoutMs, () =>
+      outgoing.destroy(new Error(`no answer within ${timeoutMs} ms`)),
+    );
+    outgoing.on('error', (err) => reject(new GatewayUnavailableError(label, err)));
+    outgoing.end(
+      req.body ? Buffer.from(req.body.buffer, req.body.byteOffset, req.body.byteLength) : undefined,
+    );
+  });
+}
+
 /** A transport over node:https with a keep-alive agent. */
 export function newHttpsTransport(options: Readonly<HttpsTransportOptions>): GatewayTransport {
   const base = new URL(options.url);
@@ -84,47 +140,34 @@ export function newHttpsTransport(options: Readonly<HttpsTransportOptions>): Gat
     key: toBuffer(options.keyPem),
   });
   return {
-    send(req) {
-      const label = `${req.method} ${req.path}`;
-      const headers: Record<string, string> = { accept: 'application/json, */*' };
-      if (req.body) {
-        headers['content-type'] = req.contentType ?? 'application/octet-stream';
-        headers['content-length'] = String(req.body.byteLength);
-      }
-      return new Promise<TransportReply>((resolve, reject) => {
-        const outgoing = request(
-          new URL(req.path, base),
-          { method: req.method, agent, headers },
-          (res) => {
-            const chunks: Buffer[] = [];
-            res.on('data', (c: Buffer) => chunks.push(c));
-            res.on('error', (err) => reject(new GatewayUnavailableError(label, err)));
-            res.on('end', () => {
-              const body = Buffer.concat(chunks);
-              const status = res.statusCode ?? 0;
-              if (status >= 400 || status < 200) {
-                reject(new GatewayRequestError(label, problemOf(status, res.headers, body)));
-                return;
-              }
-              // A copy, not a view into Node's pooled buffer (protocol's decoder slices its input).
-              resolve({ status, headers: res.headers, body: new Uint8Array(body) });
-            });
-          },
-        );
-        outgoing.setTimeout(timeoutMs, () =>
-          outgoing.destroy(new Error(`no answer within ${timeoutMs} ms`)),
-        );
-        outgoing.on('error', (err) => reject(new GatewayUnavailableError(label, err)));
-        outgoing.end(
-          req.body
-            ? Buffer.from(req.body.buffer, req.body.byteOffset, req.body.byteLength)
-            : undefined,
-        );
-      });
-    },
+    send: (req) => exchange(request, base, { agent }, req, timeoutMs),
     close() {
       agent.destroy();
     },
+  };
+}
+
+/** Options of {@link newInProcessTransport}. */
+export interface InProcessTransportOptions {
+  /** Opens a new connection to a gateway in this process (InProcessGateway.connect). */
+  connect(): Duplex;
+  /** Milliseconds a request may stay without progress; default 120 000. */
+  timeoutMs?: number;
+}
+
+/**
+ * A transport to a gateway running in this process, over in-memory connections: the same REST
+ * requests and replies as over HTTPS, for simulations that run the deployment's client code.
+ */
+export function newInProcessTransport(
+  options: Readonly<InProcessTransportOptions>,
+): GatewayTransport {
+  const base = new URL('http://in-process.invalid');
+  const timeoutMs = options.timeoutMs ?? 120_000;
+  return {
+    send: (req) =>
+      exchange(httpRequest, base, { createConnection: () => options.connect() }, req, timeoutMs),
+    close() {},
   };
 }
 
