@@ -17,7 +17,7 @@ import { runSettings } from './run-settings';
 import type { ClientUpdate } from './strategies';
 import { flattenTensors } from './strategies';
 import type { CheckedUpdate } from './update-check';
-import { UpdateCheckError, checkUpdate } from './update-check';
+import { UpdateCheckError, checkUpdateBytes } from './update-check';
 
 /** Everything a round's decision depends on. */
 export interface RoundInput {
@@ -109,16 +109,13 @@ async function judge(
     };
   }
   try {
-    const checked = checkUpdate(bytes, run, input.round.round, record.mspId);
-    if (checked.container.metadata.encoding === 'ckks') {
-      if (!input.encrypted) {
-        throw new RoundDecisionError(
-          'ENCRYPTED_UNSUPPORTED',
-          'an encrypted run needs the CKKS aggregator to be decided',
-        );
-      }
-      await input.encrypted.check(run, bytes);
-    }
+    const checked = await checkUpdateBytes(
+      bytes,
+      run,
+      input.round.round,
+      record.mspId,
+      input.encrypted,
+    );
     if (checked.container.metadata.sampleCount !== record.sampleCount) {
       return {
         code: 'METADATA_MISMATCH',
@@ -147,6 +144,12 @@ async function judge(
 export async function decideRound(input: Readonly<RoundInput>): Promise<RoundDecision> {
   const { run, round } = input;
   const settings = runSettings(run);
+  if (settings.encoding === 'ckks' && !input.encrypted) {
+    throw new RoundDecisionError(
+      'ENCRYPTED_UNSUPPORTED',
+      'an encrypted run needs the CKKS aggregator to be decided',
+    );
+  }
   const valid: ValidUpdate[] = [];
   const excluded: ExcludedUpdate[] = [];
   const records = [...input.records].sort(byMsp);
@@ -177,13 +180,7 @@ export async function decideRound(input: Readonly<RoundInput>): Promise<RoundDec
   };
   if (!decision.quorumMet) return sortExcluded(decision);
 
-  if (settings.encoding === 'ckks') {
-    if (!input.encrypted) {
-      throw new RoundDecisionError(
-        'ENCRYPTED_UNSUPPORTED',
-        'an encrypted run needs the CKKS aggregator to be decided',
-      );
-    }
+  if (settings.encoding === 'ckks' && input.encrypted) {
     decision.aggregate = await input.encrypted.aggregate(
       run,
       round.round + 1,

@@ -5,6 +5,7 @@
 import type { Container, ExclusionCode, RunRecord } from '@fedledger/protocol';
 import { ContainerError, checkTensorsMatchSpec, decodeContainer } from '@fedledger/protocol';
 import { flattenTensors, l2Norm } from './strategies';
+import type { EncryptedAggregator } from './encrypted';
 import type { RunSettings } from './run-settings';
 import { runSettings } from './run-settings';
 
@@ -103,4 +104,27 @@ export function checkUpdate(
     );
   }
   return { container, delta, norm };
+}
+
+/**
+ * {@link checkUpdate}, then for an encrypted update the CKKS checks (parameters, key fingerprint,
+ * sizes) that `encrypted` performs.
+ * @throws {UpdateCheckError} with the failing rule's code; UNSUPPORTED_ENCODING for an encrypted
+ * update when no `encrypted` checker is given.
+ */
+export async function checkUpdateBytes(
+  bytes: Uint8Array,
+  run: RunRecord,
+  round: number,
+  mspId: string,
+  encrypted: Pick<EncryptedAggregator, 'check'> | undefined,
+): Promise<CheckedUpdate> {
+  const checked = checkUpdate(bytes, run, round, mspId);
+  if (checked.container.metadata.encoding === 'ckks') {
+    if (!encrypted) {
+      throw new UpdateCheckError('UNSUPPORTED_ENCODING', 'encrypted updates need CKKS support');
+    }
+    await encrypted.check(run, bytes);
+  }
+  return checked;
 }

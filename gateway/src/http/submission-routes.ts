@@ -15,7 +15,7 @@ import type {
 } from '@fedledger/protocol';
 import { CONTAINER_MEDIA_TYPE, dpFromExtra, updateKey } from '@fedledger/protocol';
 import type { EncryptedAggregator } from '@fedledger/rules';
-import { UpdateCheckError, checkUpdate } from '@fedledger/rules';
+import { UpdateCheckError, checkUpdateBytes } from '@fedledger/rules';
 import type { BlobStore } from '../blob/blob-store';
 import type { Coordinator } from '../coordinator/coordinator';
 import {
@@ -109,16 +109,7 @@ export function registerSubmissionRoutes(app: express.Express, deps: SubmissionR
       inspect: async (staged) => {
         try {
           const bytes = await staged.readBytes();
-          const checked = checkUpdate(bytes, run, round, p.mspId);
-          if (checked.container.metadata.encoding === 'ckks') {
-            if (!deps.encrypted) {
-              throw new UpdateCheckError(
-                'UNSUPPORTED_ENCODING',
-                'this gateway has no CKKS support',
-              );
-            }
-            await deps.encrypted.check(run, bytes);
-          }
+          const checked = await checkUpdateBytes(bytes, run, round, p.mspId, deps.encrypted);
           sampleCount = checked.container.metadata.sampleCount;
           dp = dpFromExtra(checked.container.extra);
         } catch (err) {
