@@ -59,6 +59,7 @@ describe('a dishonest aggregator on Fabric is caught by the auditor through its 
       caCertPem: readFileSync(h.tls.caCertPath),
       certPem: identity.certPem,
       keyPem: identity.keyPem,
+      ledger: identity.ledger,
     });
     try {
       const outbox = newOutbox({ workdir, client, signer: identity.signer });

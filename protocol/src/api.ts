@@ -43,6 +43,13 @@ export interface RoundDetails {
   updates: UpdateRecord[];
 }
 
+/**
+ * How the bytes a hospital signs are encoded: `fabric`, Fabric's protobuf messages
+ * (gateway.ProposedTransaction, then gateway.PreparedTransaction); `simulated`, the simulated
+ * ledger's canonical JSON (see {@link SimulatedProposal} and {@link SimulatedTransaction}).
+ */
+export type SigningFormat = 'fabric' | 'simulated';
+
 /** `POST /v1/runs/{runId}/rounds/{round}/updates` (201). */
 export interface UploadReply {
   submissionId: string;
@@ -50,7 +57,12 @@ export interface UploadReply {
   byteLength: number;
   /** What the gateway proposes to record on the ledger for this update. */
   submission: UpdateSubmission;
-  /** Base64 digest of the SubmitUpdate proposal, for the hospital to sign. */
+  /**
+   * The SubmitUpdate proposal in full (base64), so that the hospital can decode and check it and
+   * compute the digest it signs itself.
+   */
+  proposal: { format: SigningFormat; bytes: string };
+  /** Base64 digest of the proposal (a convenience: a careful client computes it itself). */
   proposalDigest: string;
   expiresAt: string;
 }
@@ -58,8 +70,31 @@ export interface UploadReply {
 /** `POST /v1/submissions/{id}/proposal-signature`. */
 export interface EndorseReply {
   submissionId: string;
-  /** Base64 digest of the endorsed transaction, for the hospital to sign. */
+  /** The endorsed transaction in full (base64), with the write set the hospital checks. */
+  transaction: string;
+  /** Base64 digest of the endorsed transaction (a convenience, as above). */
   transactionDigest: string;
+}
+
+/** The proposal a hospital signs on the simulated ledger (canonical JSON, UTF-8). */
+export interface SimulatedProposal {
+  channel: string;
+  chaincode: string;
+  creator: { mspId: string; certificate: string };
+  fn: string;
+  args: string[];
+  txId: string;
+  /** The transaction time (ISO 8601), which the ledger records, as in a Fabric channel header. */
+  timestamp: string;
+}
+
+/** The transaction a hospital signs on the simulated ledger (canonical JSON, UTF-8). */
+export interface SimulatedTransaction {
+  proposal: SimulatedProposal;
+  /** What the endorsement returned. */
+  result: string;
+  /** The endorsement's write set: key (world-state key) and value (UTF-8). */
+  writes: { namespace: string; key: string; value: string }[];
 }
 
 /** `POST /v1/submissions/{id}/transaction-signature`. */

@@ -151,6 +151,15 @@ export function roundKey(runId: string, round: number): string {
   return `round/${runId}/${round}`;
 }
 
+/**
+ * World-state key under which the contract writes an update record: Fabric's composite key of
+ * object type `fl.update` and attributes run, round (six digits), MSP ID. What a hospital expects
+ * to find in the write set of the SubmitUpdate transaction it signs.
+ */
+export function updateStateKey(runId: string, round: number, mspId: string): string {
+  return `\u0000fl.update\u0000${runId}\u0000${String(round).padStart(6, '0')}\u0000${mspId}\u0000`;
+}
+
 /** Readable ledger key of an update: `update/<runId>/<round>/<mspId>`. */
 export function updateKey(runId: string, round: number, mspId: string): string {
   return `update/${runId}/${round}/${mspId}`;

@@ -194,6 +194,7 @@ export async function runFederatedCell(input: FederatedCellInput): Promise<Feder
         caCertPem: '',
         certPem: identity.certPem,
         keyPem: identity.keyPem,
+        ledger: identity.ledger,
         transport,
       });
       const trainRound = (round: { run: RunRecord; round: number; model: Container }) =>

@@ -13,6 +13,8 @@ import {
   ensureServerTls,
   startGateway,
 } from '@fedledger/gateway';
+import type { SigningLie } from '@fedledger/gateway/testing';
+import { withSigningLie } from '@fedledger/gateway/testing';
 import type { ModelSpec, Tensor } from '@fedledger/protocol';
 import {
   encodeContainer,
@@ -20,7 +22,10 @@ import {
   modelTensorShapes,
   sealContainer,
 } from '@fedledger/protocol';
-import type { GatewayClient } from '../src/client/gateway-client';
+import type { GatewayClient, GatewayClientOptions } from '../src/client/gateway-client';
+import type { GatewayTransport } from '../src/client/https-transport';
+import { newHttpsTransport } from '../src/client/https-transport';
+import type { OwnLedgerView } from '../src/client/own-ledger';
 import { newGatewayClient } from '../src/client/gateway-client';
 import type { HospitalIdentity } from '../src/client/identity';
 import { loadHospitalIdentity } from '../src/client/identity';
@@ -67,12 +72,21 @@ export class GatewayFixture {
     return readFileSync((this.identities[name] as IdentityFiles)[what], 'utf8');
   }
 
+  /**
+   * What the gateway (altered in tests that set it) asks hospitals to sign instead of their own
+   * SubmitUpdate; undefined: an honest gateway.
+   */
+  signingLie: SigningLie | undefined;
+
   /** Starts a gateway (on the previous port after a stop, so clients find it again). */
   async start(): Promise<void> {
-    const ledger = new SimulatedLedgerClient(this.ledger, {
-      mspId: 'CoordinatorMSP',
-      certificatePem: this.pem('coordinator', 'certPath'),
-    });
+    const ledger = withSigningLie(
+      new SimulatedLedgerClient(this.ledger, {
+        mspId: 'CoordinatorMSP',
+        certificatePem: this.pem('coordinator', 'certPath'),
+      }),
+      () => this.signingLie,
+    );
     const port = this.url === '' ? 0 : Number(new URL(this.url).port);
     this.gateway = await startGateway({
       ledger,
@@ -104,7 +118,10 @@ export class GatewayFixture {
     return loadHospitalIdentity(this.identitiesFile, name);
   }
 
-  client(name: OrgName): GatewayClient {
+  client(
+    name: OrgName,
+    options: Pick<GatewayClientOptions, 'ownLedger' | 'transport' | 'confirmTimeoutMs'> = {},
+  ): GatewayClient {
     const id = this.identity(name);
     const client = newGatewayClient({
       url: this.url,
@@ -112,9 +129,44 @@ export class GatewayFixture {
       certPem: id.certPem,
       keyPem: id.keyPem,
       timeoutMs: 10_000,
+      ledger: id.ledger,
+      ...options,
     });
     this.clients.push(client);
     return client;
+  }
+
+  /** The transport a client of `name` uses (to wrap it as a dishonest gateway's voice). */
+  transport(name: OrgName): GatewayTransport {
+    const id = this.identity(name);
+    return newHttpsTransport({
+      url: this.url,
+      caCertPem: readFileSync(this.tls.caCertPath),
+      certPem: id.certPem,
+      keyPem: id.keyPem,
+    });
+  }
+
+  /**
+   * A hospital's own ledger view, read straight from the simulated ledger: the stand-in, in
+   * tests, for the peer every hospital runs on Fabric.
+   */
+  ownLedger(name: OrgName): OwnLedgerView {
+    const id = this.identity(name);
+    const reader = new SimulatedLedgerClient(this.ledger, {
+      mspId: id.mspId,
+      certificatePem: id.certPem,
+    });
+    return {
+      source: `the simulated ledger read directly by ${id.mspId}`,
+      getRun: (runId) => reader.getRun(runId),
+      getRound: (runId, round) => reader.getRound(runId, round),
+      getUpdate: (runId, round, mspId) => reader.getUpdate(runId, round, mspId),
+      getAuditTrail: (runId) => reader.getAuditTrail(runId),
+      transactionStatus: (txId) =>
+        Promise.resolve(this.ledger.blockOf(txId) === undefined ? undefined : 'VALID'),
+      close: () => undefined,
+    };
   }
 
   /** Creates a run as the coordinator with {@link TINY_SPEC} and a seeded initial model. */

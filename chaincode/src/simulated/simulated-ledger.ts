@@ -62,6 +62,12 @@ export function newSimulatedIdentity(mspId: string, commonName: string): Simulat
   return { mspId, id, certificate: Buffer.from(`simulated certificate of ${id}`, 'utf8') };
 }
 
+/** The transaction ID and time a proposal fixes, as a Fabric channel header does. */
+export interface ProposedTx {
+  txId: string;
+  timestamp: Date;
+}
+
 /** The in-process ledger. One block per committed transaction. */
 export class SimulatedLedger {
   readonly label = SIMULATED_LEDGER_LABEL;
@@ -98,6 +104,40 @@ export class SimulatedLedger {
     return run;
   }
 
+  /**
+   * Endorses a transaction as a peer would: runs it against committed state and returns its
+   * result and write set without committing anything.
+   */
+  async simulate(
+    identity: SimulatedIdentity,
+    fn: ContractFunction,
+    args: string[],
+    tx: ProposedTx,
+  ): Promise<{ result: string; writes: { key: string; value: Buffer }[] }> {
+    const out = await this.execute(identity, fn, args, false, undefined, tx);
+    return { result: out.result, writes: out.writes };
+  }
+
+  /**
+   * Commits a transaction only if running it now writes exactly `writes` (what was endorsed and
+   * signed), as Fabric's validation refuses an endorsement whose reads have changed.
+   * @throws {Error} `MVCC_READ_CONFLICT: …` when the write set differs; the contract's refusal.
+   */
+  submitEndorsed(
+    identity: SimulatedIdentity,
+    fn: ContractFunction,
+    args: string[],
+    writes: readonly { key: string; value: Buffer }[],
+    tx: ProposedTx,
+  ): Promise<SimulatedCommit> {
+    const same = (now: readonly { key: string; value: Buffer }[]): boolean =>
+      now.length === writes.length &&
+      now.every((w, i) => w.key === writes[i]?.key && w.value.equals(writes[i].value));
+    const run = this.queue.then(() => this.execute(identity, fn, args, true, same, tx));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
   /** Runs a query; writes, if any, are discarded. */
   async evaluate(
     identity: SimulatedIdentity,
@@ -128,10 +168,13 @@ export class SimulatedLedger {
     fn: ContractFunction,
     args: string[],
     commit: boolean,
-  ): Promise<SimulatedCommit> {
-    const timestamp = this.now();
-    const nonce = randomBytes(24);
-    const txId = createHash('sha256').update(nonce).update(identity.certificate).digest('hex');
+    acceptWrites: (writes: { key: string; value: Buffer }[]) => boolean = () => true,
+    tx?: ProposedTx,
+  ): Promise<SimulatedCommit & { writes: { key: string; value: Buffer }[] }> {
+    const timestamp = tx?.timestamp ?? this.now();
+    const txId =
+      tx?.txId ??
+      createHash('sha256').update(randomBytes(24)).update(identity.certificate).digest('hex');
     const stub = new MemoryStub(this.state, txId, timestamp);
     const ctx = new Context();
     ctx.stub = stub.asChaincodeStub();
@@ -139,7 +182,15 @@ export class SimulatedLedger {
     const method = (this.contract as unknown as Record<string, ContractMethod>)[fn];
     if (typeof method !== 'function') throw new Error(`INVALID_ARGUMENT: unknown function ${fn}`);
     const result = await method.call(this.contract, ctx, ...args);
-    if (!commit) return { result, txId, blockNumber: this.height, timestamp };
+    const writes = [...stub.writeSet.entries()]
+      .map(([key, value]) => ({ key, value }))
+      .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    if (!commit) return { result, txId, blockNumber: this.height, timestamp, writes };
+    if (!acceptWrites(writes)) {
+      throw new Error(
+        'MVCC_READ_CONFLICT: the transaction now writes other values than were endorsed',
+      );
+    }
     const blockNumber = ++this.height;
     this.blockOfTx.set(txId, blockNumber);
     this.state.apply(stub.writeSet, txId, timestamp);
@@ -148,7 +199,7 @@ export class SimulatedLedger {
       this.events.push(event);
       for (const listener of this.listeners) listener(event);
     }
-    return { result, txId, blockNumber, timestamp };
+    return { result, txId, blockNumber, timestamp, writes };
   }
 }
 

@@ -161,6 +161,7 @@ export function registerSubmissionRoutes(app: express.Express, deps: SubmissionR
       sha256: stored.sha256,
       byteLength: stored.byteLength,
       submission,
+      proposal: { format: offline.format, bytes: b64(offline.proposalBytes) },
       proposalDigest: b64(offline.proposalDigest),
       expiresAt: new Date(session.expiresAt).toISOString(),
     };
@@ -199,9 +200,13 @@ export function registerSubmissionRoutes(app: express.Express, deps: SubmissionR
     const signature = signatureFrom(req.body);
     session.state = 'endorsing';
     try {
-      const digest = await session.offline.endorse(signature);
+      const endorsed = await session.offline.endorse(signature);
       session.state = 'endorsed';
-      const reply: EndorseReply = { submissionId: session.id, transactionDigest: b64(digest) };
+      const reply: EndorseReply = {
+        submissionId: session.id,
+        transaction: b64(endorsed.bytes),
+        transactionDigest: b64(endorsed.digest),
+      };
       res.json(reply);
     } catch (err) {
       session.state = 'proposed';

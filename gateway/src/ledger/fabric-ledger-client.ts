@@ -246,6 +246,14 @@ export class FabricLedgerClient extends ContractLedger implements LedgerClient {
     submitter: SubmitterIdentity,
     submission: UpdateSubmission,
   ): Promise<OfflineSubmission> {
+    return this.newOfflineTransaction(submitter, 'SubmitUpdate', [canonicalJson(submission)]);
+  }
+
+  newOfflineTransaction(
+    submitter: SubmitterIdentity,
+    fn: ContractFunctionName,
+    args: string[],
+  ): Promise<OfflineSubmission> {
     // A connection that carries the hospital's certificate and no signer: every request it
     // makes must be signed by the hospital.
     const hospital = connect(
@@ -255,9 +263,7 @@ export class FabricLedgerClient extends ContractLedger implements LedgerClient {
       }),
     );
     const contract = hospital.getNetwork(this.options.channel).getContract(this.options.chaincode);
-    const unsigned = contract.newProposal('SubmitUpdate', {
-      arguments: [canonicalJson(submission)],
-    });
+    const unsigned = contract.newProposal(fn, { arguments: args });
     const proposalDigest = unsigned.getDigest();
     const txId = unsigned.getTransactionId();
     let transaction: { bytes: Uint8Array; digest: Uint8Array } | undefined;
@@ -272,16 +278,18 @@ export class FabricLedgerClient extends ContractLedger implements LedgerClient {
     const waitForCommit = (id: string): Promise<CommitInfo> => this.waitForCommit(id);
     return Promise.resolve({
       txId,
+      format: 'fabric' as const,
+      proposalBytes: unsigned.getBytes(),
       proposalDigest,
-      async endorse(signature: Uint8Array): Promise<Uint8Array> {
+      async endorse(signature: Uint8Array) {
         check(proposalDigest, signature, 'proposal');
         try {
           const signed = hospital.newSignedProposal(unsigned.getBytes(), signature);
           const endorsed = await signed.endorse();
           transaction = { bytes: endorsed.getBytes(), digest: endorsed.getDigest() };
-          return transaction.digest;
+          return transaction;
         } catch (err) {
-          throw toLedgerError(err, 'SubmitUpdate');
+          throw toLedgerError(err, fn);
         }
       },
       async submit(signature: Uint8Array): Promise<CommitInfo> {
@@ -295,6 +303,8 @@ export class FabricLedgerClient extends ContractLedger implements LedgerClient {
         try {
           const signed = hospital.newSignedTransaction(transaction.bytes, signature);
           const commit = waitForCommit(txId);
+          // If the submission throws, nobody awaits the commit: its rejection is expected.
+          commit.catch(() => undefined);
           await signed.submit();
           const info = await commit;
           if (info.status !== 'VALID') {
@@ -305,7 +315,7 @@ export class FabricLedgerClient extends ContractLedger implements LedgerClient {
           }
           return info;
         } catch (err) {
-          throw toLedgerError(err, 'SubmitUpdate');
+          throw toLedgerError(err, fn);
         } finally {
           hospital.close();
         }

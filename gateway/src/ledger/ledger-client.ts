@@ -8,6 +8,7 @@ import type {
   RoundRecord,
   RunConfig,
   RunRecord,
+  SigningFormat,
   UpdateRecord,
   UpdateSubmission,
 } from '@fedledger/protocol';
@@ -34,14 +35,18 @@ export interface LedgerEvent {
  */
 export interface OfflineSubmission {
   readonly txId: string;
+  /** How {@link proposalBytes} and the endorsed transaction's bytes are encoded. */
+  readonly format: SigningFormat;
+  /** The proposal in full, for the hospital to decode and check before it signs. */
+  readonly proposalBytes: Uint8Array;
   /** SHA-256 digest the hospital signs first (the transaction proposal). */
   readonly proposalDigest: Uint8Array;
   /**
    * Endorses the proposal signed by the hospital.
-   * @returns the digest of the endorsed transaction, which the hospital signs next.
+   * @returns the endorsed transaction in full and its digest, which the hospital signs next.
    * @throws {SignatureError} when the signature does not verify; {LedgerRuleError} on refusal.
    */
-  endorse(proposalSignature: Uint8Array): Promise<Uint8Array>;
+  endorse(proposalSignature: Uint8Array): Promise<{ bytes: Uint8Array; digest: Uint8Array }>;
   /**
    * Sends the signed transaction to ordering and waits for its commit.
    * @throws {SignatureError} when the signature does not verify; {LedgerUnavailableError}.
@@ -64,6 +69,17 @@ export interface LedgerClient {
   newSubmission(
     identity: SubmitterIdentity,
     submission: UpdateSubmission,
+  ): Promise<OfflineSubmission>;
+
+  /**
+   * Any contract transaction prepared under a hospital's certificate for offline signing, as
+   * {@link newSubmission} prepares SubmitUpdate. For tests that play a gateway asking a hospital
+   * to sign something else.
+   */
+  newOfflineTransaction(
+    submitter: SubmitterIdentity,
+    fn: ContractFunctionName,
+    args: string[],
   ): Promise<OfflineSubmission>;
 
   listRuns(): Promise<RunRecord[]>;

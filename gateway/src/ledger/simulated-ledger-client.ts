@@ -5,9 +5,13 @@
 import { X509Certificate, randomBytes } from 'node:crypto';
 import type { SimulatedIdentity, SimulatedLedger } from '@fedledger/chaincode';
 import { newSimulatedIdentity } from '@fedledger/chaincode';
-import type { UpdateSubmission } from '@fedledger/protocol';
+import type {
+  SimulatedProposal,
+  SimulatedTransaction,
+  UpdateSubmission,
+} from '@fedledger/protocol';
 import { canonicalJson, sha256Hex } from '@fedledger/protocol';
-import { SignatureError, SubmissionStateError } from '../errors';
+import { LedgerUnavailableError, SignatureError, SubmissionStateError } from '../errors';
 import { verifyDigestSignature } from '../pki/organisations';
 import type {
   CommitInfo,
@@ -31,9 +35,16 @@ function identityOf(submitter: SubmitterIdentity): SimulatedIdentity {
   return { mspId: submitter.mspId, id: fabricClientId(cert), certificate: cert.raw };
 }
 
-function digestOf(bytes: string): Uint8Array {
-  return Buffer.from(sha256Hex(Buffer.from(bytes, 'utf8')), 'hex');
+function utf8(text: string): Uint8Array {
+  return new Uint8Array(Buffer.from(text, 'utf8'));
 }
+
+function digestOf(bytes: Uint8Array): Uint8Array {
+  return Buffer.from(sha256Hex(bytes), 'hex');
+}
+
+/** The channel name the simulated ledger's proposals carry (there is no channel). */
+export const SIMULATED_CHANNEL = 'simulated';
 
 /** LedgerClient for a {@link SimulatedLedger}; `coordinator` is the gateway's own identity. */
 export class SimulatedLedgerClient extends ContractLedger implements LedgerClient {
@@ -76,57 +87,85 @@ export class SimulatedLedgerClient extends ContractLedger implements LedgerClien
     submitter: SubmitterIdentity,
     submission: UpdateSubmission,
   ): Promise<OfflineSubmission> {
+    return this.newOfflineTransaction(submitter, 'SubmitUpdate', [canonicalJson(submission)]);
+  }
+
+  newOfflineTransaction(
+    submitter: SubmitterIdentity,
+    fn: ContractFunctionName,
+    args: string[],
+  ): Promise<OfflineSubmission> {
     const identity = identityOf(submitter);
-    const argument = canonicalJson(submission);
-    const txId = randomBytes(32).toString('hex');
-    const proposal = canonicalJson({
+    const proposal: SimulatedProposal = {
+      channel: SIMULATED_CHANNEL,
       chaincode: 'fedledger',
       creator: { mspId: identity.mspId, certificate: submitter.certificatePem },
-      fn: 'SubmitUpdate',
-      args: [argument],
-      txId,
-    });
-    const proposalDigest = digestOf(proposal);
-    let transactionDigest: Uint8Array | undefined;
+      fn,
+      args,
+      txId: randomBytes(32).toString('hex'),
+      timestamp: new Date().toISOString(),
+    };
+    const tx = { txId: proposal.txId, timestamp: new Date(proposal.timestamp) };
+    const proposalBytes = utf8(canonicalJson(proposal));
+    const proposalDigest = digestOf(proposalBytes);
+    let endorsed: { digest: Uint8Array; writes: { key: string; value: Buffer }[] } | undefined;
     const ledger = this.ledger;
     const check = (digest: Uint8Array, signature: Uint8Array, step: string): void => {
       if (!verifyDigestSignature(submitter.certificatePem, digest, signature)) {
         throw new SignatureError(
           `the ${step} signature does not verify against ${identity.mspId}'s certificate`,
-          {
-            step,
-          },
+          { step },
         );
       }
     };
     return Promise.resolve({
-      txId,
+      txId: proposal.txId,
+      format: 'simulated' as const,
+      proposalBytes,
       proposalDigest,
-      async endorse(signature: Uint8Array): Promise<Uint8Array> {
+      async endorse(signature: Uint8Array) {
         check(proposalDigest, signature, 'proposal');
         try {
           // Endorsement simulates the transaction; a refusal shows here, as on Fabric.
-          const result = await ledger.evaluate(identity, 'SubmitUpdate', argument);
-          transactionDigest = digestOf(`${proposal}\n${result}`);
-          return transactionDigest;
+          const simulated = await ledger.simulate(identity, fn, args, tx);
+          const transaction: SimulatedTransaction = {
+            proposal,
+            result: simulated.result,
+            writes: simulated.writes.map((w) => ({
+              namespace: 'fedledger',
+              key: w.key,
+              value: w.value.toString('utf8'),
+            })),
+          };
+          const bytes = utf8(canonicalJson(transaction));
+          endorsed = { digest: digestOf(bytes), writes: simulated.writes };
+          return { bytes, digest: endorsed.digest };
         } catch (err) {
-          throw toLedgerError(err, 'SubmitUpdate');
+          throw toLedgerError(err, fn);
         }
       },
       async submit(signature: Uint8Array): Promise<CommitInfo> {
-        if (transactionDigest === undefined) {
+        if (endorsed === undefined) {
           throw new SubmissionStateError(
             'FL_ERR_SUBMISSION_STATE',
             'the transaction has not been endorsed yet',
           );
         }
-        check(transactionDigest, signature, 'transaction');
+        check(endorsed.digest, signature, 'transaction');
+        let commit;
         try {
-          const commit = await ledger.submit(identity, 'SubmitUpdate', argument);
-          return { txId: commit.txId, blockNumber: commit.blockNumber, status: 'VALID' };
+          // Only the write set the hospital signed may be committed.
+          commit = await ledger.submitEndorsed(identity, fn, args, endorsed.writes, tx);
         } catch (err) {
-          throw toLedgerError(err, 'SubmitUpdate');
+          if (err instanceof Error && err.message.startsWith('MVCC_READ_CONFLICT:')) {
+            throw new LedgerUnavailableError(
+              'FL_ERR_COMMIT_FAILED',
+              `transaction ${proposal.txId} was not valid: MVCC_READ_CONFLICT`,
+            );
+          }
+          throw toLedgerError(err, fn);
         }
+        return { txId: commit.txId, blockNumber: commit.blockNumber, status: 'VALID' };
       },
     });
   }

@@ -1,11 +1,16 @@
-// Test support: a DISHONEST coordinator, for tests that check that an auditor catches one. Each
-// lie starts from the honest decision and bends it the way a gateway that wants to silence or
-// favour one hospital would, keeping the rest consistent (a self-consistent aggregate for its
-// story) so that only the auditor's re-decision can give it away. Never used outside tests.
-import type { ExclusionCode } from '@fedledger/protocol';
-import { decodeContainer } from '@fedledger/protocol';
+// Test support: a DISHONEST gateway, for tests that check that the honest side catches it. As a
+// coordinator, each lie starts from the honest decision and bends it the way a gateway that wants
+// to silence or favour one hospital would, keeping the rest consistent (a self-consistent
+// aggregate for its story) so that only the auditor's re-decision can give it away. Towards a
+// hospital, it asks for signatures on something other than the hospital's own SubmitUpdate, or
+// reports a commit that never happened. Never used outside tests.
+import { createHash } from 'node:crypto';
+import { common, gateway as fabricGateway, ledger, peer } from '@hyperledger/fabric-protos';
+import type { ExclusionCode, SigningFormat, SimulatedTransaction } from '@fedledger/protocol';
+import { canonicalJson, decodeContainer, updateStateKey } from '@fedledger/protocol';
 import type { RoundDecision, RoundInput } from '@fedledger/rules';
 import { aggregateModel, decideRound, flattenTensors, runSettings } from '@fedledger/rules';
+import type { LedgerClient } from '../ledger/ledger-client';
 
 /** The lies this coordinator can tell about one target hospital's update. */
 export type CoordinatorLie =
@@ -109,4 +114,127 @@ export function newDishonestDecider(): DishonestDecider {
       plans.set(runId, { lie, target });
     },
   };
+}
+
+/** What a dishonest gateway can ask a hospital to sign instead of its own SubmitUpdate. */
+export type SigningLie =
+  /** A SubmitUpdate recording another SHA-256. */
+  | 'other-hash'
+  /** A SubmitUpdate for another round. */
+  | 'other-round'
+  /** Another function altogether: CreateRun, which would make the hospital a coordinator. */
+  | 'create-run'
+  /** The genuine proposal, then a transaction whose write set writes another key. */
+  | 'other-write'
+  /** Reports a commit that never happened (the transaction is never submitted). */
+  | 'fake-commit';
+
+export const SIGNING_LIES: readonly SigningLie[] = [
+  'other-hash',
+  'other-round',
+  'create-run',
+  'other-write',
+  'fake-commit',
+];
+
+/** Rewrites the first write's key in an endorsed transaction (Fabric protobuf or simulated JSON). */
+function rewriteWriteKey(format: SigningFormat, bytes: Uint8Array, key: string): Uint8Array {
+  if (format === 'simulated') {
+    const t = JSON.parse(Buffer.from(bytes).toString('utf8')) as SimulatedTransaction;
+    const first = t.writes[0];
+    if (first) first.key = key;
+    return new Uint8Array(Buffer.from(canonicalJson(t), 'utf8'));
+  }
+  const prepared = fabricGateway.PreparedTransaction.deserializeBinary(bytes);
+  const envelope = prepared.getEnvelope() as common.Envelope;
+  const payload = common.Payload.deserializeBinary(envelope.getPayload_asU8());
+  const tx = peer.Transaction.deserializeBinary(payload.getData_asU8());
+  const action = tx.getActionsList()[0] as peer.TransactionAction;
+  const cap = peer.ChaincodeActionPayload.deserializeBinary(action.getPayload_asU8());
+  const endorsed = cap.getAction() as peer.ChaincodeEndorsedAction;
+  const prp = peer.ProposalResponsePayload.deserializeBinary(
+    endorsed.getProposalResponsePayload_asU8(),
+  );
+  const ca = peer.ChaincodeAction.deserializeBinary(prp.getExtension_asU8());
+  const rwset = ledger.rwset.TxReadWriteSet.deserializeBinary(ca.getResults_asU8());
+  for (const ns of rwset.getNsRwsetList()) {
+    const kv = ledger.rwset.kvrwset.KVRWSet.deserializeBinary(ns.getRwset_asU8());
+    const write = kv.getWritesList()[0];
+    if (!write) continue;
+    write.setKey(key);
+    ns.setRwset(kv.serializeBinary());
+    break;
+  }
+  ca.setResults(rwset.serializeBinary());
+  prp.setExtension$(ca.serializeBinary());
+  endorsed.setProposalResponsePayload(prp.serializeBinary());
+  cap.setAction(endorsed);
+  action.setPayload(cap.serializeBinary());
+  payload.setData(tx.serializeBinary());
+  envelope.setPayload(payload.serializeBinary());
+  prepared.setEnvelope(envelope);
+  return prepared.serializeBinary();
+}
+
+/** The digest a hospital signs for an endorsed transaction. */
+function transactionDigest(format: SigningFormat, bytes: Uint8Array): Uint8Array {
+  const signed =
+    format === 'simulated'
+      ? bytes
+      : (fabricGateway.PreparedTransaction.deserializeBinary(bytes).getEnvelope()?.getPayload_asU8() ??
+        new Uint8Array());
+  return new Uint8Array(createHash('sha256').update(signed).digest());
+}
+
+/**
+ * A ledger client for a gateway that lies to hospitals about what they sign: its newSubmission
+ * prepares something other than the hospital's SubmitUpdate while `lie()` names a lie. Tests only.
+ */
+export function withSigningLie(inner: LedgerClient, lie: () => SigningLie | undefined): LedgerClient {
+  const other = '0'.repeat(64);
+  const liar = Object.create(inner) as LedgerClient;
+  liar.newSubmission = async (submitter, submission) => {
+    switch (lie()) {
+      case undefined:
+        return inner.newSubmission(submitter, submission);
+      case 'other-hash':
+        return inner.newSubmission(submitter, { ...submission, sha256: other });
+      case 'other-round':
+        return inner.newSubmission(submitter, { ...submission, round: submission.round + 1 });
+      case 'create-run':
+        return inner.newOfflineTransaction(submitter, 'CreateRun', [
+          canonicalJson({ runId: `${submission.runId}-mine`, participants: [submitter.mspId] }),
+        ]);
+      case 'other-write': {
+        const genuine = await inner.newSubmission(submitter, submission);
+        const key = updateStateKey(submission.runId, submission.round + 1, submission.mspId);
+        return {
+          ...genuine,
+          txId: genuine.txId,
+          format: genuine.format,
+          proposalBytes: genuine.proposalBytes,
+          proposalDigest: genuine.proposalDigest,
+          async endorse(signature) {
+            const endorsed = await genuine.endorse(signature);
+            const bytes = rewriteWriteKey(genuine.format, endorsed.bytes, key);
+            return { bytes, digest: transactionDigest(genuine.format, bytes) };
+          },
+          submit: (signature) => genuine.submit(signature),
+        };
+      }
+      case 'fake-commit': {
+        const genuine = await inner.newSubmission(submitter, submission);
+        return {
+          txId: genuine.txId,
+          format: genuine.format,
+          proposalBytes: genuine.proposalBytes,
+          proposalDigest: genuine.proposalDigest,
+          endorse: (signature) => genuine.endorse(signature),
+          // The hospital's signed transaction is dropped; a commit is reported anyway.
+          submit: () => Promise.resolve({ txId: genuine.txId, blockNumber: 9999, status: 'VALID' }),
+        };
+      }
+    }
+  };
+  return liar;
 }

@@ -26,6 +26,8 @@ import { organisationsOf } from '../pki/organisations';
 import { SimulatedLedgerClient } from '../ledger/simulated-ledger-client';
 import { ckksAggregator } from '@fedledger/rules';
 import { ensureDevIdentities, ensureServerTls } from '../pki/dev-pki';
+import type { SigningLie } from './dishonest';
+import { withSigningLie } from './dishonest';
 import { startGateway } from '../server';
 
 export const ORGS = [
@@ -111,16 +113,23 @@ export class Harness {
     }));
   }
 
+  /**
+   * What the gateway asks hospitals to sign instead of their own SubmitUpdate, in tests that
+   * play a dishonest gateway; undefined: honest.
+   */
+  signingLie: SigningLie | undefined;
+
   private async newLedger(): Promise<LedgerClient> {
     if (this.backend === 'fabric') {
       const fabric = fabricLedgerFor(loadNetworkProfile(this.connectionJson), 'coordinator');
       await fabric.start();
-      return fabric;
+      return withSigningLie(fabric, () => this.signingLie);
     }
-    return new SimulatedLedgerClient(this.ledger, {
+    const simulated = new SimulatedLedgerClient(this.ledger, {
       mspId: 'CoordinatorMSP',
       certificatePem: this.pem('coordinator', 'certPath'),
     });
+    return withSigningLie(simulated, () => this.signingLie);
   }
 
   pem(name: OrgName, what: 'certPath' | 'keyPath'): string {

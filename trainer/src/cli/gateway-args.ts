@@ -6,6 +6,8 @@ import type { GatewayClient } from '../client/gateway-client';
 import { newGatewayClient } from '../client/gateway-client';
 import type { HospitalIdentity } from '../client/identity';
 import { loadHospitalIdentity } from '../client/identity';
+import type { OwnLedgerView } from '../client/own-ledger';
+import { connectOwnPeer } from '../client/own-ledger';
 import type { ArgReader } from './args';
 import { UsageError } from './args';
 
@@ -19,15 +21,20 @@ export const GATEWAY_HELP = `  --gateway URL              the gateway, e.g. http
   --identity NAME            this hospital's identity in it, e.g. hospital1
   --run ID                   the training run`;
 
-/** The hospital's identity and a client of the gateway as that identity. */
+/**
+ * The hospital's identity, a client of the gateway as that identity and, on Fabric (a
+ * connection.json), the hospital's own peer, where the client confirms commits and checks models.
+ */
 export function connectFromArgs(args: ArgReader): {
   identity: HospitalIdentity;
   client: GatewayClient;
+  ownLedger?: OwnLedgerView;
 } {
   const url = args.required('gateway');
   if (!/^https:\/\//.test(url))
     throw new UsageError(`--gateway must be an https:// URL, not "${url}".`);
-  const identity = loadHospitalIdentity(args.required('identities'), args.required('identity'));
+  const identitiesFile = args.required('identities');
+  const identity = loadHospitalIdentity(identitiesFile, args.required('identity'));
   const caFile = args.required('gateway-ca');
   let caCertPem: Buffer;
   try {
@@ -37,11 +44,24 @@ export function connectFromArgs(args: ArgReader): {
       cause: err,
     });
   }
+  let ownLedger: OwnLedgerView | undefined;
+  if (identity.ledger.format === 'fabric') {
+    try {
+      ownLedger = connectOwnPeer(identitiesFile, identity.name);
+    } catch (err) {
+      throw new IdentityFileError(
+        `cannot connect to ${identity.name}'s own peer from ${identitiesFile}: ${(err as Error).message}`,
+        { cause: err },
+      );
+    }
+  }
   const client = newGatewayClient({
     url,
     caCertPem,
     certPem: identity.certPem,
     keyPem: identity.keyPem,
+    ledger: identity.ledger,
+    ...(ownLedger ? { ownLedger } : {}),
   });
-  return { identity, client };
+  return { identity, client, ...(ownLedger ? { ownLedger } : {}) };
 }

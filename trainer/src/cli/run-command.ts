@@ -86,7 +86,7 @@ Exit codes: 0 run completed and final model verified, 2 usage, 3 data, 4 model, 
     mkdirSync(workdir, { recursive: true });
     const data = loadData(args, workdir);
     await startBackend(args.string('backend'));
-    const { identity, client } = connectFromArgs(args);
+    const { identity, client, ownLedger } = connectFromArgs(args);
     const stateFile = join(workdir, `privacy-${runId}.json`);
     const accountant: RdpAccountant = existsSync(stateFile)
       ? restoreRdpAccountant(JSON.parse(readFileSync(stateFile, 'utf8')))
@@ -160,6 +160,7 @@ Exit codes: 0 run completed and final model verified, 2 usage, 3 data, 4 model, 
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
       client.close();
+      ownLedger?.close();
     }
   },
 };
@@ -171,8 +172,9 @@ export function roundLine(r: RoundReport): string {
   const head = `round ${r.round + 1}/${r.roundsPlanned} (#${r.round})  local accuracy ${acc}  ε spent ${eps}`;
   if (r.delivery === 'refused') return `${head}  REFUSED ${r.refusal ?? ''}`;
   const block = r.blockNumber !== undefined ? `  block ${r.blockNumber}` : '';
+  const confirmed = r.confirmedBy !== undefined ? `  confirmed on ${r.confirmedBy}` : '';
   const note = r.delivery === 'already-recorded' ? '  (already on the ledger)' : '';
-  return `${head}  tx ${r.txId ?? '-'}${block}${note}`;
+  return `${head}  tx ${r.txId ?? '-'}${block}${note}${confirmed}`;
 }
 
 function loadData(args: ArgReader, workdir: string): HospitalData {

@@ -100,3 +100,13 @@ export function isTransient(error: unknown): boolean {
   if (error instanceof GatewayUnavailableError) return true;
   return error instanceof GatewayRequestError && error.transient;
 }
+
+/**
+ * The gateway reported a commit that the hospital's ledger view does not show: no record, another
+ * record, or a transaction that is not valid. The update may not be on the ledger.
+ */
+export class CommitNotConfirmedError extends GatewayClientError {
+  constructor(message: string) {
+    super('COMMIT_NOT_CONFIRMED', message);
+  }
+}

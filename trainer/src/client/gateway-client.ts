@@ -12,13 +12,24 @@ import type {
   RoundRecord,
   RunRecord,
   RunStatus,
+  UpdateRecord,
+  UpdateSubmission,
   UploadReply,
 } from '@fedledger/protocol';
-import { CONTAINER_MEDIA_TYPE, sha256Hex } from '@fedledger/protocol';
-import { GatewayReplyError, HashMismatchError, RoundWaitTimeoutError, isTransient } from './errors';
+import { CONTAINER_MEDIA_TYPE, decodeContainer, dpFromExtra, sha256Hex } from '@fedledger/protocol';
+import {
+  CommitNotConfirmedError,
+  GatewayReplyError,
+  HashMismatchError,
+  RoundWaitTimeoutError,
+  isTransient,
+} from './errors';
 import type { GatewayTransport, TransportReply } from './https-transport';
 import { newHttpsTransport } from './https-transport';
 import type { DigestSigner } from './identity';
+import type { OwnLedgerView } from './own-ledger';
+import type { LedgerExpectation, SigningExpectation } from './signing-check';
+import { SigningRefusedError, checkProposal, checkTransaction } from './signing-check';
 
 /**
  * Reads the input model hash of a round from a source the hospital trusts more than the gateway
@@ -34,7 +45,12 @@ export interface VerifiedModel {
   ledgerTxId?: string;
   /** The round record the gateway returned with the model (round models only). */
   record?: RoundRecord;
+  /** Where the hash the bytes were checked against came from (own peer, or the gateway). */
+  checkedAgainst: string;
 }
+
+/** What the trainer says when the only ledger view is the gateway's own word. */
+export const GATEWAY_SOURCE = "the gateway's word (no peer of this hospital's own)";
 
 /** An update committed on the ledger. */
 export interface SubmittedUpdate {
@@ -45,6 +61,8 @@ export interface SubmittedUpdate {
   record: CommitReply['record'];
   /** Ledger key of the record, `update/<run>/<round>/<msp>`. */
   key: string;
+  /** Where the commit was confirmed: the hospital's own peer, or the gateway's reply. */
+  confirmedBy: string;
 }
 
 /** What {@link GatewayClient.submitUpdate} needs. */
@@ -187,8 +205,20 @@ export interface GatewayClientOptions {
   keyPem: string | Uint8Array;
   /** Milliseconds a request may stay without progress; default 120 000. */
   timeoutMs?: number;
-  /** Replaces the HTTPS transport (tests). */
+  /** Replaces the HTTPS transport (tests, in-process simulations). */
   transport?: GatewayTransport;
+  /**
+   * The ledger this hospital signs for (HospitalIdentity.ledger); submitUpdate refuses to sign
+   * without it.
+   */
+  ledger?: LedgerExpectation;
+  /**
+   * The hospital's own view of the ledger (its peer). With it, commits are confirmed and models
+   * checked there; without it (simulated ledger), the gateway's reply and headers are used.
+   */
+  ownLedger?: OwnLedgerView;
+  /** Longest wait for the own peer to show a commit the gateway reported, ms (default 30 000). */
+  confirmTimeoutMs?: number;
 }
 
 /** A client of the gateway at `options.url`. */
@@ -202,7 +232,12 @@ export function newGatewayClient(options: Readonly<GatewayClientOptions>): Gatew
       keyPem: options.keyPem,
       ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
     });
-  return new HttpsGatewayClient(options.url, transport);
+  return new HttpsGatewayClient(options.url, transport, {
+    certificatePem: Buffer.from(options.certPem).toString('utf8'),
+    ...(options.ledger ? { ledger: options.ledger } : {}),
+    ...(options.ownLedger ? { ownLedger: options.ownLedger } : {}),
+    confirmTimeoutMs: options.confirmTimeoutMs ?? 30_000,
+  });
 }
 
 function json<T>(reply: TransportReply, what: string): T {
@@ -231,6 +266,12 @@ class HttpsGatewayClient implements GatewayClient {
   constructor(
     readonly url: string,
     private readonly transport: GatewayTransport,
+    private readonly signing: {
+      certificatePem: string;
+      ledger?: LedgerExpectation;
+      ownLedger?: OwnLedgerView;
+      confirmTimeoutMs: number;
+    },
   ) {}
 
   async getRun(runId: string): Promise<RunStatus> {
@@ -319,9 +360,25 @@ class HttpsGatewayClient implements GatewayClient {
         );
       }
     }
-    const ledgerHash = options.ledgerCheck
-      ? await options.ledgerCheck(runId, round)
-      : record?.inputModelHash;
+    const own = this.signing.ownLedger;
+    let ledgerHash: string | undefined;
+    let checkedAgainst = GATEWAY_SOURCE;
+    if (options.ledgerCheck) {
+      ledgerHash = await options.ledgerCheck(runId, round);
+      checkedAgainst = 'the ledger check given';
+    } else if (own) {
+      ledgerHash = (await own.getRound(runId, round))?.inputModelHash;
+      checkedAgainst = own.source;
+      if (ledgerHash === undefined) {
+        throw new HashMismatchError(
+          `round ${round} of run ${runId} is not on the ledger as ${own.source} reads it; refusing the model the gateway serves.`,
+          '',
+          actual,
+        );
+      }
+    } else {
+      ledgerHash = record?.inputModelHash;
+    }
     if (ledgerHash === undefined) {
       throw new GatewayReplyError(
         `${path}: no ledger hash to check the model against (no X-Ledger-Record, no ledger check).`,
@@ -336,7 +393,7 @@ class HttpsGatewayClient implements GatewayClient {
     }
     if (ledgerHash !== actual) {
       throw new HashMismatchError(
-        `the model of round ${round} of run ${runId} hashes to ${actual}, but the ledger records ${ledgerHash}; refusing it.`,
+        `the model of round ${round} of run ${runId} hashes to ${actual}, but the ledger records ${ledgerHash} (read from ${checkedAgainst}); refusing it.`,
         ledgerHash,
         actual,
       );
@@ -347,6 +404,7 @@ class HttpsGatewayClient implements GatewayClient {
       sha256: actual,
       ...(txId !== undefined ? { ledgerTxId: txId } : {}),
       ...(record ? { record } : {}),
+      checkedAgainst,
     };
   }
 
@@ -355,9 +413,18 @@ class HttpsGatewayClient implements GatewayClient {
     options: { expectedSha256?: string } = {},
   ): Promise<VerifiedModel> {
     let expected = options.expectedSha256;
-    if (expected === undefined) {
-      const { run } = await this.getRun(runId);
-      expected = run.finalModelHash;
+    const own = this.signing.ownLedger;
+    const checkedAgainst = own?.source ?? GATEWAY_SOURCE;
+    if (expected === undefined || own) {
+      const run = own ? await own.getRun(runId) : (await this.getRun(runId)).run;
+      if (expected !== undefined && run?.finalModelHash !== expected) {
+        throw new HashMismatchError(
+          `run ${runId}'s final model on the ledger (${checkedAgainst}) is ${run?.finalModelHash ?? 'not recorded'}, not ${expected}; refusing it.`,
+          run?.finalModelHash ?? '',
+          expected,
+        );
+      }
+      expected = run?.finalModelHash;
       if (expected === undefined) {
         throw new GatewayReplyError(`run ${runId} has no final model on the ledger yet.`);
       }
@@ -372,11 +439,36 @@ class HttpsGatewayClient implements GatewayClient {
         actual,
       );
     }
-    return { bytes: reply.body, sha256: actual };
+    return { bytes: reply.body, sha256: actual, checkedAgainst };
   }
 
   async submitUpdate(input: Readonly<SubmitUpdateInput>): Promise<SubmittedUpdate> {
     const sha256 = sha256Hex(input.bytes);
+    const ledger = this.signing.ledger;
+    if (!ledger) {
+      throw new SigningRefusedError(
+        'ledger',
+        'this client was not told which ledger it signs for (channel and chaincode)',
+      );
+    }
+    // What the hospital's own update calls for; the gateway's proposal must say exactly this.
+    const { metadata, extra } = decodeContainer(input.bytes);
+    const dp = dpFromExtra(extra);
+    const expect: SigningExpectation = {
+      ledger,
+      certificatePem: this.signing.certificatePem,
+      mspId: metadata.mspId,
+      submission: {
+        runId: input.runId,
+        round: input.round,
+        mspId: metadata.mspId,
+        sha256,
+        sampleCount: metadata.sampleCount,
+        byteLength: input.bytes.byteLength,
+        encoding: metadata.encoding,
+        ...(dp ? { dp } : {}),
+      },
+    };
     const uploadPath = `/v1/runs/${seg(input.runId)}/rounds/${input.round}/updates`;
     const upload = json<UploadReply>(
       await this.transport.send({
@@ -394,24 +486,85 @@ class HttpsGatewayClient implements GatewayClient {
         upload.sha256,
       );
     }
+    const proposal = checkProposal(
+      upload.proposal?.format ?? ledger.format,
+      fromBase64(upload.proposal?.bytes, 'proposal'),
+      expect,
+    );
     const session = `/v1/submissions/${seg(upload.submissionId)}`;
     const endorsed = await this.signed<EndorseReply>(
       `${session}/proposal-signature`,
-      fromBase64(upload.proposalDigest, 'proposalDigest'),
+      proposal.digest,
       input.signer,
+    );
+    const transaction = checkTransaction(
+      fromBase64(endorsed.transaction, 'transaction'),
+      expect,
+      proposal,
     );
     const committed = await this.signed<CommitReply>(
       `${session}/transaction-signature`,
-      fromBase64(endorsed.transactionDigest, 'transactionDigest'),
+      transaction.digest,
       input.signer,
     );
+    const confirmed = await this.confirmCommit(expect.submission, proposal.txId, committed);
     return {
       submissionId: upload.submissionId,
       sha256,
       commit: committed.commit,
-      record: committed.record,
+      record: confirmed.record,
       key: committed.key,
+      confirmedBy: confirmed.source,
     };
+  }
+
+  /**
+   * Confirms that the update record is committed with this hospital's hash under the transaction
+   * it signed: on its own peer when it has one (waiting for the block to arrive there), else from
+   * the gateway's reply.
+   * @throws {CommitNotConfirmedError} when the ledger does not show the commit.
+   */
+  private async confirmCommit(
+    submission: UpdateSubmission,
+    txId: string,
+    committed: CommitReply,
+  ): Promise<{ record: UpdateRecord; source: string }> {
+    const own = this.signing.ownLedger;
+    const what = `round ${submission.round} of run ${submission.runId}`;
+    const matches = (r: UpdateRecord | null | undefined): boolean =>
+      !!r && r.sha256 === submission.sha256 && r.txId === txId;
+    if (!own) {
+      if (committed.record && matches(committed.record)) {
+        return { record: committed.record, source: GATEWAY_SOURCE };
+      }
+      throw new CommitNotConfirmedError(
+        `the gateway reports a commit for ${what}, but its record is not this update's (tx ${txId}).`,
+      );
+    }
+    const deadline = Date.now() + this.signing.confirmTimeoutMs;
+    let wait = 100;
+    for (;;) {
+      const record = await own.getUpdate(submission.runId, submission.round, submission.mspId);
+      if (record && !matches(record)) {
+        throw new CommitNotConfirmedError(
+          `${own.source} holds another record for ${what} (SHA-256 ${record.sha256}, tx ${record.txId}), not this update under tx ${txId}.`,
+        );
+      }
+      if (record) {
+        const status = await own.transactionStatus(txId);
+        if (status === 'VALID') return { record, source: own.source };
+        if (status !== undefined) {
+          throw new CommitNotConfirmedError(`${own.source} marks tx ${txId} ${status}.`);
+        }
+      }
+      if (Date.now() > deadline) {
+        throw new CommitNotConfirmedError(
+          `the gateway reports tx ${txId} committed in block ${committed.commit.blockNumber}, but ${own.source} shows no such commit for ${what} after ${this.signing.confirmTimeoutMs} ms.`,
+        );
+      }
+      await sleep(wait);
+      wait = Math.min(2_000, wait * 2);
+    }
   }
 
   private async signed<T>(path: string, digest: Uint8Array, signer: DigestSigner): Promise<T> {

@@ -5,6 +5,8 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { signers } from '@hyperledger/fabric-gateway';
 import { IdentityFileError } from './errors';
+import type { LedgerExpectation } from './signing-check';
+import { SIMULATED_LEDGER } from './signing-check';
 
 /** Signs a digest (already a SHA-256) with ECDSA P-256; returns a DER signature. */
 export type DigestSigner = (digest: Uint8Array) => Promise<Uint8Array>;
@@ -19,6 +21,11 @@ export interface HospitalIdentity {
   /** The organisation CA's certificate, when the file names one. */
   caCertPem?: string;
   signer: DigestSigner;
+  /**
+   * The ledger this identity signs for: a Fabric connection.json names its channel and
+   * chaincode; a dev identities.json is for the simulated ledger.
+   */
+  ledger: LedgerExpectation;
 }
 
 interface IdentityEntry {
@@ -50,6 +57,7 @@ export function loadHospitalIdentity(file: string, name: string): HospitalIdenti
     throw new IdentityFileError(`${file}: not a readable JSON identities file.`, { cause: err });
   }
   const identities = (parsed as { identities?: unknown } | null)?.identities;
+  const profile = parsed as { channel?: unknown; chaincode?: unknown };
   if (typeof identities !== 'object' || identities === null) {
     throw new IdentityFileError(`${file}: has no "identities" object.`);
   }
@@ -88,5 +96,9 @@ export function loadHospitalIdentity(file: string, name: string): HospitalIdenti
       ? { caCertPem: readPem(resolve(base, caPath), `the CA certificate of ${name}`) }
       : {}),
     signer,
+    ledger:
+      typeof profile.channel === 'string' && typeof profile.chaincode === 'string'
+        ? { format: 'fabric', channel: profile.channel, chaincode: profile.chaincode }
+        : SIMULATED_LEDGER,
   };
 }

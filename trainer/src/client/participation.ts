@@ -31,6 +31,8 @@ export interface RoundReport {
   blockNumber?: number;
   /** Why the gateway refused the update, for `refused`. */
   refusal?: string;
+  /** Where the commit was confirmed (the hospital's own peer, or the gateway's word). */
+  confirmedBy?: string;
 }
 
 /** Options of {@link participateInRun}. */
@@ -102,6 +104,7 @@ export async function participateInRun(
     if (result.status === 'delivered') {
       r.txId = result.update.commit.txId;
       r.blockNumber = result.update.commit.blockNumber;
+      r.confirmedBy = result.update.confirmedBy;
     } else if (result.status === 'already-recorded') r.txId = result.txId;
     else if (result.status === 'refused')
       r.refusal = `${result.error.code}: ${result.error.detail}`;
@@ -156,7 +159,9 @@ export async function participateInRun(
         runId,
         expected !== undefined ? { expectedSha256: expected } : {},
       );
-      log(`run ${runId} completed; final model ${finalModel.sha256} matches the ledger`);
+      log(
+        `run ${runId} completed; final model ${finalModel.sha256} matches the ledger (read from ${finalModel.checkedAgainst})`,
+      );
       return { run, finalModel, rounds: reports };
     }
     const round = waited.round;
@@ -165,7 +170,9 @@ export async function participateInRun(
       round,
       options.ledgerCheck ? { ledgerCheck: options.ledgerCheck } : {},
     );
-    log(`round ${round}: model ${model.sha256} matches the ledger (tx ${model.ledgerTxId ?? '?'})`);
+    log(
+      `round ${round}: model ${model.sha256} matches the ledger (read from ${model.checkedAgainst}; tx ${model.ledgerTxId ?? '?'})`,
+    );
     const trained = await options.trainRound({ run, round, model: decodeContainer(model.bytes) });
     if (signal?.aborted) {
       await outbox.put(runId, round, trained.bytes);

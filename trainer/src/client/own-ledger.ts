@@ -1,0 +1,77 @@
+// A hospital's own view of the ledger: its organisation's peer, read-only, under its own identity.
+// Every hospital in the network runs a peer; what it reads there needs no trust in the gateway.
+// The trainer confirms its update's commit, checks every global model and reports its inclusion
+// from this view. On the simulated ledger there is no peer of its own; the gateway's word is then
+// the only source, and the trainer says so.
+import { parseLedgerErrorCode } from '@fedledger/protocol';
+import type { AuditTrail, RoundRecord, RunRecord, UpdateRecord } from '@fedledger/protocol';
+import { connectGateway, loadNetworkProfile } from '@fedledger/protocol/fabric';
+import { peer } from '@hyperledger/fabric-protos';
+
+/** Read-only queries a hospital makes on a ledger view it trusts. */
+export interface OwnLedgerView {
+  /** Where the reads come from, for output ("peer0.hospital1, this hospital's own peer"). */
+  readonly source: string;
+  getRun(runId: string): Promise<RunRecord | undefined>;
+  getRound(runId: string, round: number): Promise<RoundRecord | undefined>;
+  getUpdate(runId: string, round: number, mspId: string): Promise<UpdateRecord | undefined>;
+  getAuditTrail(runId: string): Promise<AuditTrail | undefined>;
+  /** The validation code of a committed transaction (`VALID` …); undefined when not committed. */
+  transactionStatus(txId: string): Promise<string | undefined>;
+  close(): void;
+}
+
+/** Every message an error and its Fabric endorsement details carry. */
+function messagesOf(err: unknown): string {
+  const e = err as { message?: unknown; details?: unknown };
+  const parts = [typeof e.message === 'string' ? e.message : String(err)];
+  if (Array.isArray(e.details)) {
+    for (const d of e.details as { message?: unknown }[]) {
+      if (typeof d.message === 'string') parts.push(d.message);
+    }
+  }
+  return parts.join(' ');
+}
+
+function isNotFound(err: unknown): boolean {
+  const code = parseLedgerErrorCode(messagesOf(err));
+  return code === 'RUN_NOT_FOUND' || code === 'ROUND_NOT_FOUND' || code === 'UPDATE_NOT_FOUND';
+}
+
+/**
+ * The hospital's own peer, as connection.json names it for `identityName`.
+ * @throws NetworkProfileError when the profile, the identity or its peer cannot be used.
+ */
+export function connectOwnPeer(connectionJson: string, identityName: string): OwnLedgerView {
+  const profile = loadNetworkProfile(connectionJson);
+  const connection = connectGateway(profile, identityName);
+  const qscc = connection.network.getContract('qscc');
+  const read = async <T>(fn: string, ...args: string[]): Promise<T | undefined> => {
+    try {
+      const bytes = await connection.contract.evaluateTransaction(fn, ...args);
+      return JSON.parse(Buffer.from(bytes).toString('utf8')) as T;
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  };
+  return {
+    source: `${connection.peerName}, this hospital's own peer`,
+    getRun: (runId) => read('GetRun', runId),
+    getRound: (runId, round) => read('GetRound', runId, String(round)),
+    getUpdate: (runId, round, mspId) => read('GetUpdate', runId, String(round), mspId),
+    getAuditTrail: (runId) => read('GetAuditTrail', runId),
+    async transactionStatus(txId) {
+      let bytes: Uint8Array;
+      try {
+        bytes = await qscc.evaluateTransaction('GetTransactionByID', profile.channel, txId);
+      } catch {
+        return undefined;
+      }
+      const code = peer.ProcessedTransaction.deserializeBinary(bytes).getValidationcode();
+      const names = Object.entries(peer.TxValidationCode) as [string, number][];
+      return names.find(([, value]) => value === code)?.[0] ?? String(code);
+    },
+    close: () => connection.close(),
+  };
+}

@@ -1,0 +1,159 @@
+// A dishonest gateway, refused by the hospital (simulated ledger). The gateway is altered in this
+// test only: it asks Hospital1 to sign a SubmitUpdate with another hash, one for another round,
+// a CreateRun, and an endorsement that writes another key; it serves a global model other than
+// the ledger's with headers that agree with it; it reports a commit that never happened. The
+// trainer refuses each (6/6) with a typed error that says what differed, and in the four signing
+// cases never signs what it was handed (the signer's calls are counted).
+import { expect } from 'chai';
+import { sha256Hex } from '@fedledger/protocol';
+import { CommitNotConfirmedError, HashMismatchError } from '../src/client/errors';
+import type { GatewayTransport } from '../src/client/https-transport';
+import type { DigestSigner } from '../src/client/identity';
+import { SigningRefusedError } from '../src/client/signing-check';
+import { GatewayFixture, initialModel, tinyUpdate } from './gateway-client-fixture';
+
+async function rejection(promise: Promise<unknown>): Promise<Error> {
+  try {
+    await promise;
+  } catch (err) {
+    return err as Error;
+  }
+  throw new Error('expected a rejection');
+}
+
+describe('a dishonest gateway is refused by the hospital (simulated ledger)', function () {
+  this.timeout(30_000);
+  let f: GatewayFixture;
+  let signed: Uint8Array[];
+  let signer: DigestSigner;
+
+  before(async () => {
+    f = await GatewayFixture.create();
+    await f.createRun('liar-1', { roundsPlanned: 1, minUpdatesPerRound: 1 });
+  });
+  beforeEach(() => {
+    signed = [];
+    const real = f.identity('hospital1').signer;
+    signer = (digest) => {
+      signed.push(digest);
+      return real(digest);
+    };
+  });
+  afterEach(() => {
+    f.signingLie = undefined;
+  });
+  after(async () => {
+    await f.dispose();
+  });
+
+  const submit = (options: Parameters<GatewayFixture['client']>[1] = {}) =>
+    f
+      .client('hospital1', options)
+      .submitUpdate({
+        runId: 'liar-1',
+        round: 0,
+        bytes: tinyUpdate('liar-1', 0, 'Hospital1MSP'),
+        signer,
+      });
+
+  const refusal = async (lie: NonNullable<GatewayFixture['signingLie']>) => {
+    f.signingLie = lie;
+    const err = await rejection(submit());
+    expect(err, err.stack).to.be.instanceOf(SigningRefusedError);
+    return err as SigningRefusedError;
+  };
+
+  it('(1) refuses to sign a proposal that records another hash, naming it', async () => {
+    const err = await refusal('other-hash');
+    expect(err.field).to.equal('proposal.arguments');
+    expect(err.message).to.match(
+      /^refusing to sign: the proposal would record sha256 0{16}… \(expected [0-9a-f]{16}…\)$/,
+    );
+    expect(signed).to.have.length(0);
+  });
+
+  it('(2) refuses to sign a proposal for another round', async () => {
+    const err = await refusal('other-round');
+    expect(err.message).to.contain('the proposal would record round 1 (expected 0)');
+    expect(signed).to.have.length(0);
+  });
+
+  it('(3) refuses to sign another function (CreateRun)', async () => {
+    const err = await refusal('create-run');
+    expect(err.field).to.equal('proposal.function');
+    expect(err.message).to.equal(
+      'refusing to sign: the proposal calls CreateRun, not SubmitUpdate',
+    );
+    expect(signed).to.have.length(0);
+  });
+
+  it('(4) refuses to sign a transaction whose endorsement writes another key', async () => {
+    const err = await refusal('other-write');
+    expect(err.field).to.equal('transaction.writes');
+    expect(err.message).to.match(
+      /^refusing to sign: the endorsement writes "\\u0000fl\.update\\u0000liar-1\\u0000000001\\u0000Hospital1MSP\\u0000" in fedledger, not update\/liar-1\/0\/Hospital1MSP$/,
+    );
+    // Only the genuine proposal was signed; the transaction never was.
+    expect(signed).to.have.length(1);
+  });
+
+  it('(5) refuses a global model other than the ledger’s, even with headers that agree with it', async () => {
+    const other = initialModel('someone-else');
+    const lying: GatewayTransport = {
+      async send(req) {
+        const reply = await honest.send(req);
+        if (!req.path.endsWith('/rounds/0/model')) return reply;
+        const record = JSON.parse(
+          Buffer.from(String(reply.headers['x-ledger-record']), 'base64').toString('utf8'),
+        ) as { inputModelHash: string };
+        record.inputModelHash = other.sha256;
+        return {
+          ...reply,
+          body: other.bytes,
+          headers: {
+            ...reply.headers,
+            'x-model-sha256': other.sha256,
+            'x-ledger-record': Buffer.from(JSON.stringify(record)).toString('base64'),
+          },
+        };
+      },
+      close: () => honest.close(),
+    };
+    const honest = f.transport('hospital1');
+    const own = f.ownLedger('hospital1');
+    const client = f.client('hospital1', { transport: lying, ownLedger: own });
+    const err = await rejection(client.downloadRoundModel('liar-1', 0));
+    expect(err).to.be.instanceOf(HashMismatchError);
+    expect(err.message).to.equal(
+      `the model of round 0 of run liar-1 hashes to ${other.sha256}, but the ledger records ${initialModel('liar-1').sha256} (read from ${own.source}); refusing it.`,
+    );
+    // The honest gateway's model passes the same check, and says where it was checked.
+    const model = await f.client('hospital1', { ownLedger: own }).downloadRoundModel('liar-1', 0);
+    expect(model.checkedAgainst).to.equal(own.source);
+  });
+
+  it('(6) refuses a commit that did not happen, from its own ledger view and from the gateway’s record', async () => {
+    f.signingLie = 'fake-commit';
+    const own = f.ownLedger('hospital1');
+    const err = await rejection(submit({ ownLedger: own, confirmTimeoutMs: 300 }));
+    expect(err).to.be.instanceOf(CommitNotConfirmedError);
+    expect(err.message).to.match(
+      /^the gateway reports tx [0-9a-f]{64} committed in block 9999, but the simulated ledger read directly by Hospital1MSP shows no such commit for round 0 of run liar-1 after 300 ms\.$/,
+    );
+    const fallback = await rejection(submit());
+    expect(fallback).to.be.instanceOf(CommitNotConfirmedError);
+    expect(fallback.message).to.match(
+      /^the gateway reports a commit for round 0 of run liar-1, but its record is not this update's/,
+    );
+    expect(await own.getUpdate('liar-1', 0, 'Hospital1MSP')).to.equal(undefined);
+  });
+
+  it('signs and confirms its own update when the gateway is honest', async () => {
+    const own = f.ownLedger('hospital1');
+    const update = await submit({ ownLedger: own });
+    expect(update.confirmedBy).to.equal(own.source);
+    expect(signed).to.have.length(2);
+    const record = await own.getUpdate('liar-1', 0, 'Hospital1MSP');
+    expect(record?.sha256).to.equal(sha256Hex(tinyUpdate('liar-1', 0, 'Hospital1MSP')));
+  });
+});
