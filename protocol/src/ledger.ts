@@ -203,3 +203,34 @@ export function parseLedgerErrorCode(message: string): LedgerErrorCode | undefin
   const code = match?.[1];
   return code !== undefined && code in LEDGER_ERROR_CODES ? (code as LedgerErrorCode) : undefined;
 }
+
+/**
+ * Every message a failed ledger call carries: the error's own, its Fabric endorsement details'
+ * and its causes', outermost first.
+ */
+export function ledgerErrorMessages(err: unknown): string[] {
+  const out: string[] = [];
+  let current: unknown = err;
+  for (let depth = 0; current !== undefined && current !== null && depth < 4; depth++) {
+    const e = current as { message?: unknown; details?: unknown; cause?: unknown };
+    if (typeof e.message === 'string') out.push(e.message);
+    if (Array.isArray(e.details)) {
+      for (const d of e.details as { message?: unknown }[]) {
+        if (typeof d.message === 'string') out.push(d.message);
+      }
+    }
+    current = e.cause;
+  }
+  return out;
+}
+
+/** The contract's refusal inside a failed ledger call (code and sentence), if there is one. */
+export function ledgerRefusalOf(
+  err: unknown,
+): { code: LedgerErrorCode; sentence: string } | undefined {
+  for (const message of ledgerErrorMessages(err)) {
+    const code = parseLedgerErrorCode(message);
+    if (code !== undefined) return { code, sentence: message.slice(message.indexOf(`${code}:`)) };
+  }
+  return undefined;
+}

@@ -37,3 +37,5 @@ export * from './client/outbox';
 export * from './client/submitted';
 export * from './client/inclusion';
 export * from './client/participation';
+export * from './client/signing-check';
+export * from './client/own-ledger';

@@ -47,14 +47,12 @@ describe('a dishonest gateway is refused by the hospital (simulated ledger)', fu
   });
 
   const submit = (options: Parameters<GatewayFixture['client']>[1] = {}) =>
-    f
-      .client('hospital1', options)
-      .submitUpdate({
-        runId: 'liar-1',
-        round: 0,
-        bytes: tinyUpdate('liar-1', 0, 'Hospital1MSP'),
-        signer,
-      });
+    f.client('hospital1', options).submitUpdate({
+      runId: 'liar-1',
+      round: 0,
+      bytes: tinyUpdate('liar-1', 0, 'Hospital1MSP'),
+      signer,
+    });
 
   const refusal = async (lie: NonNullable<GatewayFixture['signingLie']>) => {
     f.signingLie = lie;

@@ -1,31 +1,8 @@
 // Turns whatever a ledger call threw into the gateway's typed errors: contract refusals keep
 // their stable code (`UPDATE_EXISTS` → FL_ERR_UPDATE_EXISTS), transport failures become
 // FL_ERR_LEDGER_UNAVAILABLE / FL_ERR_LEDGER_TIMEOUT.
-import { parseLedgerErrorCode } from '@fedledger/protocol';
+import { ledgerErrorMessages, ledgerRefusalOf } from '@fedledger/protocol';
 import { GatewayError, LedgerRuleError, LedgerUnavailableError } from '../errors';
-
-interface DetailedError {
-  message?: unknown;
-  code?: unknown;
-  details?: unknown;
-}
-
-/** Every message carried by an error and its Fabric endorsement details. */
-function messages(err: unknown): string[] {
-  const out: string[] = [];
-  let current: unknown = err;
-  for (let depth = 0; current !== undefined && current !== null && depth < 4; depth++) {
-    const e = current as DetailedError & { cause?: unknown };
-    if (typeof e.message === 'string') out.push(e.message);
-    if (Array.isArray(e.details)) {
-      for (const d of e.details as DetailedError[]) {
-        if (typeof d.message === 'string') out.push(d.message);
-      }
-    }
-    current = e.cause;
-  }
-  return out;
-}
 
 /** gRPC status codes that mean "try again later" rather than "refused". */
 const DEADLINE_EXCEEDED = 4;
@@ -36,15 +13,10 @@ const DEADLINE_EXCEEDED = 4;
  */
 export function toLedgerError(err: unknown, action: string): GatewayError {
   if (err instanceof GatewayError) return err;
-  const all = messages(err);
-  for (const message of all) {
-    const code = parseLedgerErrorCode(message);
-    if (code !== undefined) {
-      const sentence = message.slice(message.indexOf(`${code}:`));
-      return new LedgerRuleError(code, sentence, { cause: err });
-    }
-  }
-  const grpcCode = (err as DetailedError | undefined)?.code;
+  const refusal = ledgerRefusalOf(err);
+  if (refusal) return new LedgerRuleError(refusal.code, refusal.sentence, { cause: err });
+  const all = ledgerErrorMessages(err);
+  const grpcCode = (err as { code?: unknown } | undefined)?.code;
   if (grpcCode === DEADLINE_EXCEEDED) {
     return new LedgerUnavailableError(
       'FL_ERR_LEDGER_TIMEOUT',

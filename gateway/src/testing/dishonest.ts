@@ -181,8 +181,9 @@ function transactionDigest(format: SigningFormat, bytes: Uint8Array): Uint8Array
   const signed =
     format === 'simulated'
       ? bytes
-      : (fabricGateway.PreparedTransaction.deserializeBinary(bytes).getEnvelope()?.getPayload_asU8() ??
-        new Uint8Array());
+      : (fabricGateway.PreparedTransaction.deserializeBinary(bytes)
+          .getEnvelope()
+          ?.getPayload_asU8() ?? new Uint8Array());
   return new Uint8Array(createHash('sha256').update(signed).digest());
 }
 
@@ -190,7 +191,10 @@ function transactionDigest(format: SigningFormat, bytes: Uint8Array): Uint8Array
  * A ledger client for a gateway that lies to hospitals about what they sign: its newSubmission
  * prepares something other than the hospital's SubmitUpdate while `lie()` names a lie. Tests only.
  */
-export function withSigningLie(inner: LedgerClient, lie: () => SigningLie | undefined): LedgerClient {
+export function withSigningLie(
+  inner: LedgerClient,
+  lie: () => SigningLie | undefined,
+): LedgerClient {
   const other = '0'.repeat(64);
   const liar = Object.create(inner) as LedgerClient;
   liar.newSubmission = async (submitter, submission) => {

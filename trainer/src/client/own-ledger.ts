@@ -3,7 +3,7 @@
 // The trainer confirms its update's commit, checks every global model and reports its inclusion
 // from this view. On the simulated ledger there is no peer of its own; the gateway's word is then
 // the only source, and the trainer says so.
-import { parseLedgerErrorCode } from '@fedledger/protocol';
+import { ledgerRefusalOf } from '@fedledger/protocol';
 import type { AuditTrail, RoundRecord, RunRecord, UpdateRecord } from '@fedledger/protocol';
 import { connectGateway, loadNetworkProfile } from '@fedledger/protocol/fabric';
 import { peer } from '@hyperledger/fabric-protos';
@@ -21,20 +21,8 @@ export interface OwnLedgerView {
   close(): void;
 }
 
-/** Every message an error and its Fabric endorsement details carry. */
-function messagesOf(err: unknown): string {
-  const e = err as { message?: unknown; details?: unknown };
-  const parts = [typeof e.message === 'string' ? e.message : String(err)];
-  if (Array.isArray(e.details)) {
-    for (const d of e.details as { message?: unknown }[]) {
-      if (typeof d.message === 'string') parts.push(d.message);
-    }
-  }
-  return parts.join(' ');
-}
-
 function isNotFound(err: unknown): boolean {
-  const code = parseLedgerErrorCode(messagesOf(err));
+  const code = ledgerRefusalOf(err)?.code;
   return code === 'RUN_NOT_FOUND' || code === 'ROUND_NOT_FOUND' || code === 'UPDATE_NOT_FOUND';
 }
 

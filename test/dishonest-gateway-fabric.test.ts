@@ -1,0 +1,171 @@
+// A dishonest gateway on the real Fabric network, refused by the hospital: the gateway (altered in
+// this test only) hands Hospital1 Fabric proposals and endorsed transactions other than its own
+// SubmitUpdate, reports a commit that never happened, and serves a model other than the ledger's.
+// The trainer decodes Fabric's protobufs, refuses each with a typed error, never signs the bytes
+// it refuses, and checks models and commits on its own peer (peer0.hospital1), which its output
+// names; an honest submission is confirmed there.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { expect } from 'chai';
+import { Harness, createRun, update } from '@fedledger/gateway/testing';
+import type { SigningLie } from '@fedledger/gateway/testing';
+import { sha256Hex } from '@fedledger/protocol';
+import type { DigestSigner, GatewayTransport, OwnLedgerView } from '@fedledger/trainer';
+import {
+  CommitNotConfirmedError,
+  HashMismatchError,
+  SigningRefusedError,
+  connectOwnPeer,
+  loadHospitalIdentity,
+  newGatewayClient,
+  newHttpsTransport,
+} from '@fedledger/trainer';
+import { networkDir } from './support/network';
+
+async function rejection(promise: Promise<unknown>): Promise<Error> {
+  try {
+    await promise;
+  } catch (err) {
+    return err as Error;
+  }
+  throw new Error('expected a rejection');
+}
+
+describe('a dishonest gateway on Fabric is refused by the hospital, checking on its own peer', function () {
+  this.timeout(300_000);
+  const connectionJson = () => join(networkDir(), 'connection.json');
+  const runId = `liar-fabric-${Date.now()}`;
+  let h: Harness;
+  let own: OwnLedgerView;
+  let signed: Uint8Array[];
+
+  before(async () => {
+    h = await Harness.createOnFabric(connectionJson());
+    own = connectOwnPeer(connectionJson(), 'hospital1');
+    await createRun(h, runId, { roundsPlanned: 1, minUpdatesPerRound: 1 });
+  });
+  after(async () => {
+    own?.close();
+    await h?.dispose();
+  });
+
+  const identity = () => loadHospitalIdentity(connectionJson(), 'hospital1');
+  const client = (transport?: GatewayTransport) => {
+    const id = identity();
+    return newGatewayClient({
+      url: h.gateway.url,
+      caCertPem: readFileSync(h.tls.caCertPath),
+      certPem: id.certPem,
+      keyPem: id.keyPem,
+      ledger: id.ledger,
+      ownLedger: own,
+      confirmTimeoutMs: 5_000,
+      ...(transport ? { transport } : {}),
+    });
+  };
+  const countingSigner = (): DigestSigner => {
+    signed = [];
+    const real = identity().signer;
+    return (digest) => {
+      signed.push(digest);
+      return real(digest);
+    };
+  };
+  const submit = async (lie?: SigningLie) => {
+    h.signingLie = lie;
+    const c = client();
+    try {
+      return await c.submitUpdate({
+        runId,
+        round: 0,
+        bytes: update(runId, 0, 'Hospital1MSP', 10, 1),
+        signer: countingSigner(),
+      });
+    } finally {
+      h.signingLie = undefined;
+      c.close();
+    }
+  };
+
+  it('reads the Fabric ledger it signs for from its connection.json', () => {
+    expect(identity().ledger).to.deep.equal({
+      format: 'fabric',
+      channel: 'fedledger',
+      chaincode: 'fedledger',
+    });
+    expect(own.source).to.equal("peer0.hospital1, this hospital's own peer");
+  });
+
+  for (const [lie, field, signatures] of [
+    ['other-hash', 'proposal.arguments', 0],
+    ['other-round', 'proposal.arguments', 0],
+    ['create-run', 'proposal.function', 0],
+    ['other-write', 'transaction.writes', 1],
+  ] as const) {
+    it(`refuses ${lie} (${field}) and signs only what it checked`, async () => {
+      const err = await rejection(submit(lie));
+      expect(err, err.stack).to.be.instanceOf(SigningRefusedError);
+      expect((err as SigningRefusedError).field).to.equal(field);
+      expect(signed).to.have.length(signatures);
+    });
+  }
+
+  it('refuses a commit that did not happen, after looking on its own peer', async () => {
+    const err = await rejection(submit('fake-commit'));
+    expect(err).to.be.instanceOf(CommitNotConfirmedError);
+    expect(err.message).to.contain(
+      "peer0.hospital1, this hospital's own peer shows no such commit",
+    );
+  });
+
+  it('submits its own update and confirms it on its own peer', async () => {
+    const done = await submit();
+    expect(done.confirmedBy).to.equal("peer0.hospital1, this hospital's own peer");
+    const record = await own.getUpdate(runId, 0, 'Hospital1MSP');
+    expect(record?.sha256).to.equal(sha256Hex(update(runId, 0, 'Hospital1MSP', 10, 1)));
+    expect(await own.transactionStatus(record!.txId)).to.equal('VALID');
+  });
+
+  it('refuses a served model other than the ledger’s, checked on its own peer', async () => {
+    const id = identity();
+    const honest = newHttpsTransport({
+      url: h.gateway.url,
+      caCertPem: readFileSync(h.tls.caCertPath),
+      certPem: id.certPem,
+      keyPem: id.keyPem,
+    });
+    const forged = update(runId, 0, 'Hospital1MSP', 10, 7);
+    const lying: GatewayTransport = {
+      async send(req) {
+        const reply = await honest.send(req);
+        if (!req.path.endsWith('/rounds/0/model')) return reply;
+        const record = JSON.parse(
+          Buffer.from(String(reply.headers['x-ledger-record']), 'base64').toString('utf8'),
+        ) as { inputModelHash: string };
+        record.inputModelHash = sha256Hex(forged);
+        return {
+          ...reply,
+          body: forged,
+          headers: {
+            ...reply.headers,
+            'x-model-sha256': sha256Hex(forged),
+            'x-ledger-record': Buffer.from(JSON.stringify(record)).toString('base64'),
+          },
+        };
+      },
+      close: () => honest.close(),
+    };
+    const c = client(lying);
+    try {
+      const err = await rejection(c.downloadRoundModel(runId, 0));
+      expect(err).to.be.instanceOf(HashMismatchError);
+      expect(err.message).to.contain(
+        "(read from peer0.hospital1, this hospital's own peer); refusing it.",
+      );
+      const good = await client().downloadRoundModel(runId, 0);
+      expect(good.checkedAgainst).to.equal("peer0.hospital1, this hospital's own peer");
+    } finally {
+      c.close();
+    }
+  });
+});
