@@ -43,6 +43,19 @@ describe('demo on the Fabric network (short)', function () {
     expect(output).to.match(/\[ledger\] round 0 closed in block \d+/);
     expect(output).to.match(/\[ledger\] round 1 closed in block \d+/);
     expect(output).to.include('[audit] ✓ every hash, aggregate and chain-of-custody link verified');
+    // Each hospital checks models and confirms its commits on its own peer, and says so.
+    for (const n of [1, 2, 3]) {
+      expect(output).to.match(
+        new RegExp(
+          `\\[Hospital${n}MSP\\] round 1: model [0-9a-f]{64} matches the ledger \\(read from peer0\\.hospital${n}, this hospital's own peer`,
+        ),
+      );
+      expect(output).to.match(
+        new RegExp(
+          `\\[Hospital${n}MSP\\] round 2/2 .* confirmed on peer0\\.hospital${n}, this hospital's own peer`,
+        ),
+      );
+    }
     expect(output).to.match(/round\s+block\s+acc Hospital1/);
     expect(output).to.match(/test split \(round 1 model\)\s+accuracy\s+precision\s+recall\s+F1/);
     expect(output).to.match(/^pooled\s+\d+\.\d%\s+0\.\d{3}\s+0\.\d{3}\s+0\.\d{3}/m);

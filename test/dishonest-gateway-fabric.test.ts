@@ -4,6 +4,7 @@
 // The trainer decodes Fabric's protobufs, refuses each with a typed error, never signs the bytes
 // it refuses, and checks models and commits on its own peer (peer0.hospital1), which its output
 // names; an honest submission is confirmed there.
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
@@ -21,6 +22,7 @@ import {
   newHttpsTransport,
 } from '@fedledger/trainer';
 import { networkDir } from './support/network';
+import { REPO_ROOT } from './support/paths';
 
 async function rejection(promise: Promise<unknown>): Promise<Error> {
   try {
@@ -124,6 +126,32 @@ describe('a dishonest gateway on Fabric is refused by the hospital, checking on 
     const record = await own.getUpdate(runId, 0, 'Hospital1MSP');
     expect(record?.sha256).to.equal(sha256Hex(update(runId, 0, 'Hospital1MSP', 10, 1)));
     expect(await own.transactionStatus(record!.txId)).to.equal('VALID');
+  });
+
+  it('fedledger-trainer check reads the inclusion from its own peer, and says so', () => {
+    const result = spawnSync(
+      process.execPath,
+      [
+        join(REPO_ROOT, 'trainer', 'dist', 'src', 'cli', 'main.js'),
+        'check',
+        '--gateway',
+        h.gateway.url,
+        '--gateway-ca',
+        h.tls.caCertPath,
+        '--identities',
+        connectionJson(),
+        '--identity',
+        'hospital1',
+        '--run',
+        runId,
+      ],
+      { encoding: 'utf8' },
+    );
+    expect(result.status, result.stderr).to.equal(0);
+    expect(result.stdout).to.contain(
+      "as Hospital1MSP, read from peer0.hospital1, this hospital's own peer:",
+    );
+    expect(result.stdout).to.contain('round 0: recorded, round still open');
   });
 
   it('refuses a served model other than the ledger’s, checked on its own peer', async () => {
