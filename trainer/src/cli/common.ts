@@ -100,6 +100,30 @@ export function resolveSpec(specFile: string | undefined, prep: Preprocessing): 
   }
 }
 
+/** Where `fedledger-trainer run` writes the model spec of a final model file. */
+export function specFileBeside(modelFile: string): string {
+  return modelFile.replace(/(-final)?\.safetensors$/, '-model-spec.json');
+}
+
+/**
+ * The model spec for a model file: `--spec` if given, else the `<run>-model-spec.json` that
+ * `fedledger-trainer run` writes beside `<run>-final.safetensors`.
+ * @throws {ModelError} when neither is a usable model spec.
+ */
+export function resolveSpecFile(specFile: string | undefined, modelFile: string): ModelSpec {
+  const file = specFile ?? specFileBeside(modelFile);
+  if (file === modelFile) {
+    throw new ModelError(`${modelFile}: name its model spec with --spec.`);
+  }
+  try {
+    return validateModelSpec(JSON.parse(readFileSync(file, 'utf8')));
+  } catch (error) {
+    throw new ModelError(`${file}: not a usable model spec (${String(error)}); pass --spec.`, {
+      cause: error,
+    });
+  }
+}
+
 /**
  * Reads a model container and checks it belongs to `spec`.
  * @throws {ModelError} for a missing file or a spec mismatch; {ContainerError} for bad bytes.

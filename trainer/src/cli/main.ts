@@ -7,6 +7,7 @@ import { checkCommand } from './check-command';
 import type { Command } from './command';
 import { EXIT, exitCodeFor } from './common';
 import { evaluateCommand } from './evaluate-command';
+import { exportCommand } from './export-command';
 import { exportUpdatesCommand } from './export-updates-command';
 import { generateCommand } from './generate-command';
 import { initCommand } from './init-command';
@@ -22,6 +23,7 @@ const COMMANDS: readonly Command[] = [
   evaluateCommand,
   runCommand,
   checkCommand,
+  exportCommand,
   exportUpdatesCommand,
   ...keysCommands,
 ];

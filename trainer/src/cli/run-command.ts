@@ -24,7 +24,7 @@ import { trainLocalRound } from '../training/local-round';
 import type { ArgReader } from './args';
 import type { Command } from './command';
 import { optionTable } from './command';
-import { printEpoch, startBackend } from './common';
+import { printEpoch, specFileBeside, startBackend } from './common';
 import { connectFromArgs, GATEWAY_HELP, GATEWAY_OPTIONS } from './gateway-args';
 import { dpSettings, trainingNumbers } from './train-command';
 
@@ -153,6 +153,9 @@ Exit codes: 0 run completed and final model verified, 2 usage, 3 data, 4 model, 
       });
       const out = args.string('out') ?? join(workdir, `${runId}-final.safetensors`);
       writeFileSync(out, result.finalModel.bytes);
+      // The architecture beside the weights, for `fedledger-trainer export`.
+      const finalSpec = spec ?? runSpec(result.run, data);
+      writeFileSync(specFileBeside(out), `${JSON.stringify(finalSpec, null, 2)}\n`);
       console.log(
         `run ${runId} completed: final model ${out}  sha256 ${result.finalModel.sha256} (as on the ledger)  ${result.rounds.filter((r) => r.delivery !== 'refused').length}/${result.run.roundsPlanned} rounds contributed`,
       );
