@@ -117,10 +117,7 @@ function decodeFabricProposal(bytes: Uint8Array): ProposalView {
     creator: creatorOf(creatorBytes),
     fn: invocation.fn,
     args: invocation.args,
-    transientKeys: payload
-      .getTransientmapMap()
-      .getEntryList()
-      .map((entry: [string, unknown]) => String(entry[0])),
+    transientKeys: payload.toObject().transientmapMap.map(([key]) => key),
     digest: sha256(proposalBytes),
     proposalHash: sha256(
       header.getChannelHeader_asU8(),
