@@ -1,6 +1,7 @@
 // Public API of @fedledger/gateway: blob store, ledger clients, coordinator, REST app, audit, typed
 // errors. The round rules (strategies, update checks, the decision) are @fedledger/rules.
 export * from './errors';
+export * from './crash-points';
 export * from './http/problem-registry';
 export * from './blob/blob-store';
 export * from './blob/fs-blob-store';

@@ -16,6 +16,7 @@ import { decodeContainer } from '@fedledger/protocol';
 import type { EncryptedAggregator, RoundDecision, RoundInput } from '@fedledger/rules';
 import { RoundDecisionError, decideRound, flattenTensors, runSettings } from '@fedledger/rules';
 import type { BlobStore } from '../blob/blob-store';
+import { crashPoint } from '../crash-points';
 import { BadRequestError, BlobIntegrityError, GatewayError, NotFoundError } from '../errors';
 import type { ProblemCode } from '../http/problem-registry';
 import type { CommitInfo, LedgerClient } from '../ledger/ledger-client';
@@ -316,6 +317,7 @@ export class Coordinator {
       if (stored) bytes.set(record.sha256, stored);
     }
     const settings = runSettings(run);
+    crashPoint('while-aggregating', run.runId);
     const decision = await this.decide({
       run,
       round,
@@ -373,6 +375,7 @@ export class Coordinator {
       close,
     };
     if (next < run.roundsPlanned) {
+      crashPoint('between-close-and-open', run.runId);
       const openStarted = Date.now();
       event.next = await this.ledger.openRound(run.runId, next, model.sha256);
       event.openLatencyMs = Date.now() - openStarted;

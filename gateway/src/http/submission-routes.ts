@@ -17,6 +17,7 @@ import { CONTAINER_MEDIA_TYPE, dpFromExtra, updateKey } from '@fedledger/protoco
 import type { EncryptedAggregator } from '@fedledger/rules';
 import { UpdateCheckError, checkUpdateBytes } from '@fedledger/rules';
 import type { BlobStore } from '../blob/blob-store';
+import { crashPoint } from '../crash-points';
 import type { Coordinator } from '../coordinator/coordinator';
 import {
   AccessDeniedError,
@@ -156,6 +157,7 @@ export function registerSubmissionRoutes(app: express.Express, deps: SubmissionR
     };
     sessions.set(session.id, session);
     log('info', 'update uploaded', { runId, round, mspId: p.mspId, sha256: stored.sha256 });
+    crashPoint('after-upload', runId);
     const reply: UploadReply = {
       submissionId: session.id,
       sha256: stored.sha256,
@@ -202,6 +204,7 @@ export function registerSubmissionRoutes(app: express.Express, deps: SubmissionR
     try {
       const endorsed = await session.offline.endorse(signature);
       session.state = 'endorsed';
+      crashPoint('between-signatures', session.runId);
       const reply: EndorseReply = {
         submissionId: session.id,
         transaction: b64(endorsed.bytes),
@@ -227,6 +230,7 @@ export function registerSubmissionRoutes(app: express.Express, deps: SubmissionR
       throw err;
     }
     session.state = 'committed';
+    crashPoint('after-commit', session.runId);
     metrics.ledgerLatency('SubmitUpdate', (Date.now() - started) / 1000);
     metrics.updateAccepted();
     log('info', 'update committed', {

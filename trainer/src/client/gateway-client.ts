@@ -190,6 +190,15 @@ export interface GatewayClient {
    * @throws {GatewayRequestError} FL_ERR_FORBIDDEN for another role, FL_ERR_RUN_EXISTS …
    */
   coordinatorCreateRun(input: Readonly<CreateRunInput>): Promise<CreatedRun>;
+  /**
+   * The update record of `mspId` in a round, read from the hospital's own peer when it has one,
+   * else through the gateway; `source` says which.
+   */
+  recordedUpdate(
+    runId: string,
+    round: number,
+    mspId: string,
+  ): Promise<{ record?: UpdateRecord; source: string }>;
   /** Closes idle connections. */
   close(): void;
 }
@@ -440,6 +449,18 @@ class HttpsGatewayClient implements GatewayClient {
       );
     }
     return { bytes: reply.body, sha256: actual, checkedAgainst };
+  }
+
+  async recordedUpdate(
+    runId: string,
+    round: number,
+    mspId: string,
+  ): Promise<{ record?: UpdateRecord; source: string }> {
+    const own = this.signing.ownLedger;
+    const record = own
+      ? await own.getUpdate(runId, round, mspId)
+      : (await this.getRound(runId, round)).updates.find((u) => u.mspId === mspId);
+    return { ...(record ? { record } : {}), source: own?.source ?? GATEWAY_SOURCE };
   }
 
   async submitUpdate(input: Readonly<SubmitUpdateInput>): Promise<SubmittedUpdate> {

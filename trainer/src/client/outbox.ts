@@ -85,7 +85,9 @@ export function newOutbox(options: Readonly<OutboxOptions>): Outbox {
         return { status: 'queued', runId, round, file, error: err as Error };
       }
       if (!(err instanceof GatewayRequestError) || err.status >= 500) throw err;
-      if (err.code === 'FL_ERR_UPDATE_EXISTS') {
+      // An earlier attempt may have committed without this hospital hearing so (the gateway went
+      // down after the commit): then the round has this update, or has even closed with it.
+      if (err.code === 'FL_ERR_UPDATE_EXISTS' || err.code === 'FL_ERR_ROUND_NOT_OPEN') {
         const txId = await recordedTxId(options.client, runId, round, bytes);
         if (txId !== undefined) {
           await keepSubmitted(options.workdir, file, bytes);
@@ -155,7 +157,10 @@ export function newOutbox(options: Readonly<OutboxOptions>): Outbox {
   };
 }
 
-/** The transaction that recorded exactly these bytes for this MSP's round, if one did. */
+/**
+ * The transaction that recorded exactly these bytes for this MSP's round, if one did, read from
+ * the hospital's own peer when it has one (a gateway could otherwise talk it out of resending).
+ */
 async function recordedTxId(
   client: GatewayClient,
   runId: string,
@@ -165,8 +170,8 @@ async function recordedTxId(
   const sha256 = sha256Hex(bytes);
   const mspId = decodeContainer(bytes).metadata.mspId;
   try {
-    const { updates } = await client.getRound(runId, round);
-    return updates.find((u) => u.mspId === mspId && u.sha256 === sha256)?.txId;
+    const { record } = await client.recordedUpdate(runId, round, mspId);
+    return record?.sha256 === sha256 ? record.txId : undefined;
   } catch {
     return undefined;
   }

@@ -1,0 +1,184 @@
+// Crash, not close: a gateway process on the Fabric network is killed with SIGKILL at five points
+// of a round (after an upload before its signature; between the two signatures; after a commit
+// before the reply; while aggregating; between CloseRound and OpenRound) and started again on the
+// same state folder and port. Three hospitals take part with the trainer's own participation
+// loop and outbox, checking on their own peers; a hospital whose signing session was lost
+// resubmits from its outbox by itself. Each time the run completes, every update is on the
+// ledger exactly once and included once, and fedledger-audit verify passes from peer0.auditor.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect } from 'chai';
+import type { AuditIo } from '@fedledger/gateway';
+import { AUDIT_EXIT, CRASH_POINTS, runAudit } from '@fedledger/gateway';
+import { SPEC, initialModel, update } from '@fedledger/gateway/testing';
+import type { UpdateRecord } from '@fedledger/protocol';
+import { sha256Hex } from '@fedledger/protocol';
+import {
+  connectOwnPeer,
+  loadHospitalIdentity,
+  newGatewayClient,
+  newOutbox,
+  participateInRun,
+} from '@fedledger/trainer';
+import type { GatewayProcess } from './support/gateway-process';
+import { freePort, startGatewayProcess } from './support/gateway-process';
+import { networkDir } from './support/network';
+
+const HOSPITALS = ['hospital1', 'hospital2', 'hospital3'] as const;
+const ROUNDS = 2;
+
+async function verify(runId: string, gw: GatewayProcess): Promise<{ code: number; out: string }> {
+  let out = '';
+  const io: AuditIo = { out: (t) => void (out += t), err: (t) => void (out += t) };
+  const code = await runAudit(
+    [
+      'verify',
+      runId,
+      '--blobs',
+      gw.url,
+      '--gateway-ca',
+      gw.caCertPath,
+      '--network-dir',
+      networkDir(),
+      '--identity',
+      'auditor',
+      '--peer',
+      'peer0.auditor',
+    ],
+    { io },
+  );
+  return { code, out };
+}
+
+describe('a gateway killed with SIGKILL at five points of a round (Fabric)', function () {
+  this.timeout(600_000);
+  const connectionJson = () => join(networkDir(), 'connection.json');
+  let scratch: string;
+
+  before(async () => {
+    scratch = await mkdtemp(join(tmpdir(), 'fedledger-crash-'));
+  });
+  after(async () => {
+    await rm(scratch, { recursive: true, force: true });
+  });
+
+  for (const point of CRASH_POINTS) {
+    it(`${point}: restarted, the run completes with every update counted once and verifies`, async () => {
+      const runId = `crash-${point}-${Date.now()}`;
+      const stateDir = join(scratch, point, 'gateway');
+      const port = await freePort();
+      const start = (env: Record<string, string> = {}) =>
+        startGatewayProcess({ stateDir, networkDir: networkDir(), port, env });
+      let gw = await start({ FEDLEDGER_CRASH_AT: point, FEDLEDGER_CRASH_RUN: runId });
+      const first = gw;
+      // When the gateway dies, it is started again at once, as a supervisor would.
+      const restarted = first.exited.then(async (exit) => {
+        gw = await start();
+        return exit;
+      });
+      const owns = HOSPITALS.map((h) => connectOwnPeer(connectionJson(), h));
+      const clients: { close(): void }[] = [];
+      try {
+        const coordinator = loadHospitalIdentity(connectionJson(), 'coordinator');
+        const operator = newGatewayClient({
+          url: first.url,
+          caCertPem: readFileSync(first.caCertPath),
+          certPem: coordinator.certPem,
+          keyPem: coordinator.keyPem,
+        });
+        clients.push(operator);
+        await operator.coordinatorCreateRun({
+          runId,
+          participants: ['Hospital1MSP', 'Hospital2MSP', 'Hospital3MSP'],
+          roundsPlanned: ROUNDS,
+          minUpdatesPerRound: 3,
+          modelSpec: SPEC,
+          initialModel: initialModel(runId).bytes,
+          updateNormBound: 10,
+          roundDeadlineSeconds: 3600,
+        });
+        const logs: string[] = [];
+        const results = await Promise.all(
+          HOSPITALS.map(async (name, i) => {
+            const id = loadHospitalIdentity(connectionJson(), name);
+            const client = newGatewayClient({
+              url: first.url,
+              caCertPem: readFileSync(first.caCertPath),
+              certPem: id.certPem,
+              keyPem: id.keyPem,
+              ledger: id.ledger,
+              ownLedger: owns[i],
+              timeoutMs: 30_000,
+            });
+            clients.push(client);
+            return participateInRun({
+              client,
+              outbox: newOutbox({
+                workdir: join(scratch, point, name),
+                client,
+                signer: id.signer,
+                log: (line) => logs.push(`${id.mspId} ${line}`),
+              }),
+              runId,
+              mspId: id.mspId,
+              trainRound: ({ round }) =>
+                Promise.resolve({
+                  bytes: update(runId, round, id.mspId, 10 * (i + 1), round * 3 + i),
+                  accuracy: 0,
+                }),
+              pollMs: 100,
+              maxPollMs: 500,
+              log: (line) => logs.push(`${id.mspId} ${line}`),
+            });
+          }),
+        );
+
+        // The first gateway really died at that point, by SIGKILL.
+        const exit = await restarted;
+        expect(exit.signal, first.output()).to.equal('SIGKILL');
+        expect(first.output()).to.contain(`crash point ${point} reached in run ${runId}`);
+        // A hospital whose signing session died with the gateway delivered from its outbox.
+        if (['after-upload', 'between-signatures', 'after-commit'].includes(point)) {
+          expect(logs.join('\n')).to.match(
+            /outbox: (delivered run \S+ round 0|run \S+ round 0 is already on the ledger)/,
+          );
+        }
+
+        // Every hospital ends with the ledger's final model, every round once per hospital.
+        const trail = await owns[0]!.getAuditTrail(runId);
+        expect(trail?.run.status).to.equal('completed');
+        expect(trail?.rounds).to.have.length(ROUNDS);
+        for (const round of trail!.rounds) {
+          expect(round.updates.map((u: UpdateRecord) => u.mspId).sort()).to.deep.equal([
+            'Hospital1MSP',
+            'Hospital2MSP',
+            'Hospital3MSP',
+          ]);
+          expect(round.included).to.deep.equal(['Hospital1MSP', 'Hospital2MSP', 'Hospital3MSP']);
+          expect(round.excluded ?? []).to.deep.equal([]);
+          // Each record holds exactly the bytes that hospital trained for that round.
+          for (const u of round.updates) {
+            const i = Number(u.mspId.replace(/\D/g, '')) - 1;
+            const sent = update(runId, round.round, u.mspId, 10 * (i + 1), round.round * 3 + i);
+            expect(u.sha256, logs.join('\n')).to.equal(sha256Hex(sent));
+          }
+        }
+        for (const r of results) {
+          expect(r.finalModel.sha256).to.equal(trail!.run.finalModelHash);
+          expect(r.finalModel.checkedAgainst).to.match(/this hospital's own peer$/);
+        }
+        const audit = await verify(runId, gw);
+        expect(audit.code, audit.out).to.equal(AUDIT_EXIT.OK);
+        expect(audit.out).to.contain(`Verified: all ${ROUNDS} rounds ✓`);
+      } finally {
+        for (const c of clients) c.close();
+        for (const o of owns) o.close();
+        await first.stop();
+        await restarted.catch(() => undefined);
+        await gw.stop();
+      }
+    });
+  }
+});
