@@ -75,6 +75,7 @@ describe('Fabric network (4 BFT orderers, 4 peers, CCaaS chaincode)', function (
       roundsPlanned: 1,
       minUpdatesPerRound: 1,
       strategy: 'fedavg',
+      sampleCounts: Object.fromEntries(HOSPITALS.map((msp) => [msp, 1_000_000])),
       settings: { test: label },
     };
     const { contract } = as('coordinator');

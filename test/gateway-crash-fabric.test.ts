@@ -98,6 +98,7 @@ describe('a gateway killed with SIGKILL at five points of a round (Fabric)', fun
           initialModel: initialModel(runId).bytes,
           updateNormBound: 10,
           roundDeadlineSeconds: 3600,
+          sampleCounts: { Hospital1MSP: 1000, Hospital2MSP: 1000, Hospital3MSP: 1000 },
         });
         const logs: string[] = [];
         const results = await Promise.all(

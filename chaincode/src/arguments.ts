@@ -21,6 +21,8 @@ import type {
 import { ensure } from './rule-error';
 
 const MAX_ROUNDS = 100_000;
+/** Largest declared sample count: a billion records, far past any hospital, far below 2^53. */
+const MAX_DECLARED_SAMPLES = 1_000_000_000;
 
 type Json = Record<string, unknown>;
 
@@ -108,6 +110,27 @@ export function runConfig(json: Json): RunConfig {
     'INVALID_ARGUMENT',
     'settings must be an object',
   );
+  const counts = json.sampleCounts;
+  ensure(
+    typeof counts === 'object' && counts !== null && !Array.isArray(counts),
+    'INVALID_SAMPLE_COUNT',
+    'sampleCounts must map every participant to its declared sample count',
+  );
+  const declared = counts as Json;
+  const sampleCounts: Record<string, number> = {};
+  for (const msp of [...msps].sort()) {
+    ensure(
+      positiveInteger(declared[msp], MAX_DECLARED_SAMPLES),
+      'INVALID_SAMPLE_COUNT',
+      `sampleCounts.${msp} must be an integer from 1 to ${MAX_DECLARED_SAMPLES}`,
+    );
+    sampleCounts[msp] = declared[msp];
+  }
+  ensure(
+    Object.keys(declared).length === msps.length,
+    'INVALID_SAMPLE_COUNT',
+    'sampleCounts must name the participants and no one else',
+  );
   return {
     runId: runId(json.runId),
     modelSpecHash: sha256(json.modelSpecHash, 'modelSpecHash'),
@@ -116,6 +139,7 @@ export function runConfig(json: Json): RunConfig {
     roundsPlanned: json.roundsPlanned,
     minUpdatesPerRound: json.minUpdatesPerRound,
     strategy: json.strategy as StrategyName,
+    sampleCounts,
     settings: settings as Record<string, unknown>,
   };
 }

@@ -123,6 +123,12 @@ export class FedLedgerContract extends Contract {
         ? `round ${round} of run ${runId} is closed`
         : `round ${round} of run ${runId} has not been opened`,
     );
+    const declared = run.sampleCounts[mspId] ?? 0;
+    ensure(
+      submission.sampleCount <= declared,
+      'SAMPLE_COUNT_EXCEEDED',
+      `${mspId} declared ${declared} samples for run ${runId}; the update claims ${submission.sampleCount}`,
+    );
     ensure(
       !(await state.getUpdate(runId, round, mspId)),
       'UPDATE_EXISTS',

@@ -36,13 +36,20 @@ describe('contract: creating runs', () => {
     await ledger.submit(
       coordinator,
       'CreateRun',
-      JSON.stringify(runConfig({ participants: ['B', 'A'], minUpdatesPerRound: 1 })),
+      JSON.stringify(
+        runConfig({
+          participants: ['B', 'A'],
+          minUpdatesPerRound: 1,
+          sampleCounts: { A: 5, B: 7 },
+        }),
+      ),
     );
     const run = JSON.parse(await ledger.evaluate(auditor, 'GetRun', 'run-1')) as RunRecord;
     expect(run.coordinator.mspId).to.equal('CoordinatorMSP');
     expect(run.coordinator.id).to.equal(coordinator.id);
     expect(run.coordinator.certFingerprint).to.match(/^[0-9a-f]{64}$/);
     expect(run.participants).to.deep.equal(['A', 'B']);
+    expect(run.sampleCounts).to.deep.equal({ A: 5, B: 7 });
     expect(run.status).to.equal('active');
   });
 
@@ -238,6 +245,48 @@ describe('contract: submitting updates', () => {
         'INVALID_SAMPLE_COUNT',
       );
     }
+  });
+
+  it('rejects a run without a declared sample count for every participant, and no one else', async () => {
+    const ledger = new SimulatedLedger();
+    const all = { Hospital1MSP: 10, Hospital2MSP: 10, Hospital3MSP: 10 };
+    for (const sampleCounts of [
+      undefined,
+      { Hospital1MSP: 10, Hospital2MSP: 10 },
+      { ...all, Hospital3MSP: 0 },
+      { ...all, Hospital3MSP: 1e12 },
+      { ...all, Hospital3MSP: '10' },
+      { ...all, Stranger: 10 },
+    ]) {
+      await expectRefusal(
+        ledger.submit(
+          coordinator,
+          'CreateRun',
+          JSON.stringify({ ...runConfig(), sampleCounts } as unknown as RunConfig),
+        ),
+        'INVALID_SAMPLE_COUNT',
+      );
+    }
+  });
+
+  it('rejects an update claiming more samples than its organisation declared (10^12 too)', async () => {
+    const ledger = await ledgerWithOpenRound(
+      runConfig({ sampleCounts: { Hospital1MSP: 500, Hospital2MSP: 500, Hospital3MSP: 500 } }),
+    );
+    for (const sampleCount of [501, 1e12]) {
+      await expectRefusal(
+        ledger.submit(h1, 'SubmitUpdate', submission(h1, 0, { sampleCount })),
+        'SAMPLE_COUNT_EXCEEDED',
+      );
+    }
+  });
+
+  it('accepts an update claiming exactly its declared sample count', async () => {
+    const ledger = await ledgerWithOpenRound(
+      runConfig({ sampleCounts: { Hospital1MSP: 500, Hospital2MSP: 500, Hospital3MSP: 500 } }),
+    );
+    await ledger.submit(h1, 'SubmitUpdate', submission(h1, 0, { sampleCount: 500 }));
+    expect((await getUpdate(ledger, 0, 'Hospital1MSP')).sampleCount).to.equal(500);
   });
 
   it('accepts a sample count of one', async () => {

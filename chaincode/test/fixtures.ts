@@ -29,6 +29,7 @@ export function runConfig(overrides: Partial<RunConfig> = {}): RunConfig {
     roundsPlanned: 3,
     minUpdatesPerRound: 2,
     strategy: 'fedavg',
+    sampleCounts: Object.fromEntries(hospitals.map((h) => [h.mspId, 50_000])),
     settings: { dp: { epsilon: '1.0', delta: '1e-5' } },
     ...overrides,
   };

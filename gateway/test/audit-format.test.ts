@@ -78,6 +78,7 @@ const trail: AuditTrail = {
     roundsPlanned: 2,
     minUpdatesPerRound: 1,
     strategy: 'fedavg',
+    sampleCounts: {},
     settings: {},
     coordinator: { mspId: 'C', id: 'c', certFingerprint: hash('e') },
     status: 'active',

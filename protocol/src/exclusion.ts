@@ -32,6 +32,10 @@ export const EXCLUSION_CODES = {
     kind: 'rule',
     meaning: "The container's metadata does not match the run, round or ledger record.",
   },
+  SAMPLE_COUNT_EXCEEDED: {
+    kind: 'rule',
+    meaning: 'The update claims more samples than its organisation declared for the run.',
+  },
   IDENTITY_MISMATCH: {
     kind: 'rule',
     meaning: 'The container names another organisation than the one that recorded it.',

@@ -36,6 +36,12 @@ export interface RunConfig {
   roundsPlanned: number;
   minUpdatesPerRound: number;
   strategy: StrategyName;
+  /**
+   * Each participant's declared sample count for the run, fixed before training: an update may
+   * claim at most this many samples (its FedAvg weight cannot be inflated past it). The contract
+   * enforces it; it is public to every organisation.
+   */
+  sampleCounts: Record<string, number>;
   /** Strategy parameters, DP and HE settings, deadlines, norm bound: recorded, not interpreted. */
   settings: Record<string, unknown>;
 }
@@ -173,6 +179,8 @@ export const LEDGER_ERROR_CODES = {
   INVALID_ARGUMENT: 'An argument is missing or malformed.',
   INVALID_HASH: 'A SHA-256 is not 64 lowercase hexadecimal characters.',
   INVALID_SAMPLE_COUNT: 'The sample count is not a positive safe integer.',
+  SAMPLE_COUNT_EXCEEDED:
+    'The update claims more samples than its organisation declared for the run.',
   INVALID_BYTE_LENGTH: 'The byte length is not positive or exceeds the limit.',
   RUN_EXISTS: 'A run with this ID already exists.',
   RUN_NOT_FOUND: 'No run has this ID.',

@@ -1,6 +1,7 @@
 // The settings a run records on the ledger (RunRecord.settings) that decide its rounds: the model
 // spec, the strategy's parameters, the norm bound, the encoding and the HE parameters.
 import type { ModelSpec, RunRecord } from '@fedledger/protocol';
+import { modelTensorShapes } from '@fedledger/protocol';
 import type { StrategyParams } from './strategies';
 
 /** Settings a run records with itself on the ledger; the coordinator and auditors obey them. */
@@ -16,6 +17,20 @@ export interface RunSettings {
   dp: Record<string, unknown> | null;
   /** CKKS parameters and key fingerprint of an encrypted run; null for plaintext runs. */
   he: Record<string, unknown> | null;
+}
+
+/**
+ * The L2 bound on updates of a run that names none: 10 √P for a model of P parameters, a
+ * root-mean-square change of 10 per parameter. Far above what local training moves a model
+ * (FedAvg updates of the reference MLP stay below 1 % of it), it still refuses the overflowing or
+ * model-replacing update a dishonest hospital would send.
+ */
+export function defaultUpdateNormBound(spec: ModelSpec): number {
+  const parameters = modelTensorShapes(spec).reduce(
+    (n, t) => n + t.shape.reduce((a, b) => a * b, 1),
+    0,
+  );
+  return Math.ceil(10 * Math.sqrt(parameters));
 }
 
 /** The settings of a run read back from the ledger. */

@@ -22,6 +22,7 @@ export type RejectionCode = Extract<
   | 'CKKS_KEY_MISMATCH'
   | 'CKKS_MALFORMED'
   | 'UNSUPPORTED_ENCODING'
+  | 'SAMPLE_COUNT_EXCEEDED'
 >;
 
 /** An update that failed a check; `code` is its exclusion code. */
@@ -79,6 +80,13 @@ export function checkUpdate(
   }
   expect(m.modelSpecHash === run.modelSpecHash, "the container's model spec is not the run's");
   expect(m.sampleCount > 0, 'the sample count must be positive');
+  const declared = run.sampleCounts?.[mspId];
+  if (declared === undefined || m.sampleCount > declared) {
+    throw new UpdateCheckError(
+      'SAMPLE_COUNT_EXCEEDED',
+      `the update claims ${m.sampleCount} samples; ${mspId} declared ${declared ?? 'none'} for the run`,
+    );
+  }
   if (m.encoding !== settings.encoding) {
     throw new UpdateCheckError(
       'UNSUPPORTED_ENCODING',

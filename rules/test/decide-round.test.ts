@@ -70,6 +70,7 @@ const RUN: RunRecord = {
   roundsPlanned: 2,
   minUpdatesPerRound: 2,
   strategy: 'fedavg',
+  sampleCounts: { H1: 100, H2: 100, H3: 100 },
   settings: {
     modelSpec: SPEC,
     strategyParams: {},
@@ -225,6 +226,11 @@ describe('decideRound: what makes an update count', () => {
       'a sample count other than the ledger record',
       { record: (r) => (r.sampleCount = 2000) },
       'METADATA_MISMATCH',
+    ],
+    [
+      'more samples than declared for the run',
+      { bytes: updateBytes('H2', 2000), record: (r) => (r.sampleCount = 2000) },
+      'SAMPLE_COUNT_EXCEEDED',
     ],
     [
       'another organisation in the container',

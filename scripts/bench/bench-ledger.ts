@@ -145,6 +145,7 @@ async function createRuns(
     roundsPlanned: 1,
     minUpdatesPerRound: 2,
     strategy: 'fedavg',
+    sampleCounts: Object.fromEntries(HOSPITALS.map((h) => [h.mspId, 1_000_000])),
     settings: { bench: true },
   }));
   // OpenRound is endorsed by peers other than the coordinator's, so every peer must have

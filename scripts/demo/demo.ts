@@ -279,6 +279,9 @@ export async function demo(options: DemoOptions): Promise<DemoSummary> {
       modelSpec,
       initialModel: readFileSync(initial),
       roundDeadlineSeconds: 3600,
+      // Declared before training, public on the ledger: each hospital's patients (its training
+      // split is 80 % of them), so no update can claim a larger FedAvg weight.
+      sampleCounts: Object.fromEntries(HOSPITALS.map((h) => [h.mspId, options.patients])),
       dp: {
         mechanism: 'dp-sgd',
         targetEpsilon: String(options.epsilon),

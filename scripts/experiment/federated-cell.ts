@@ -145,7 +145,7 @@ export async function runFederatedCell(input: FederatedCellInput): Promise<Feder
       minUpdatesPerRound: participants.length,
       modelSpec: spec,
       initialModelSha256: initial.sha256,
-      updateNormBound: null,
+      sampleCounts: Object.fromEntries(data.hospitals.map((h) => [h.mspId, h.trainOriginal.rows])),
       roundDeadlineSeconds: 7 * 24 * 3600,
       dp: input.dp
         ? {

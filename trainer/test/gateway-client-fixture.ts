@@ -190,6 +190,12 @@ export class GatewayFixture {
       initialModel: extra.initialModel ?? initialModel(runId).bytes,
       updateNormBound: 100,
       roundDeadlineSeconds: 3600,
+      sampleCounts: Object.fromEntries(
+        (extra.participants ?? ['Hospital1MSP', 'Hospital2MSP', 'Hospital3MSP']).map((msp) => [
+          msp,
+          1000,
+        ]),
+      ),
     });
   }
 }

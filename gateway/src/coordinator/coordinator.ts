@@ -21,6 +21,9 @@ import { BadRequestError, BlobIntegrityError, GatewayError, NotFoundError } from
 import type { ProblemCode } from '../http/problem-registry';
 import type { CommitInfo, LedgerClient } from '../ledger/ledger-client';
 
+/** The longest delay Node's setTimeout honours (2^31 − 1 ms, about 24.9 days). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** An upload that a hospital made for a round (it may or may not have reached the ledger). */
 export interface UploadNote {
   runId: string;
@@ -269,24 +272,30 @@ export class Coordinator {
     const key = run.runId;
     const existing = this.timers.get(key);
     if (existing) clearTimeout(existing);
-    const dueMs =
-      openedAt.getTime() + runSettings(run).roundDeadlineSeconds * 1000 - this.now().getTime();
-    const timer = setTimeout(
-      () => {
-        this.timers.delete(key);
-        this.closeNow(run.runId).catch((err: unknown) => {
-          this.observer.error?.(
-            `round ${round} of run ${run.runId} could not close at its deadline`,
-            err,
-          );
-          // Try again later: quorum may still come.
-          this.armDeadline(run, round, this.now());
-        });
-      },
-      Math.max(1000, dueMs),
-    );
-    timer.unref();
-    this.timers.set(key, timer);
+    const dueAt = openedAt.getTime() + runSettings(run).roundDeadlineSeconds * 1000;
+    const fire = (): void => {
+      this.timers.delete(key);
+      this.closeNow(run.runId).catch((err: unknown) => {
+        this.observer.error?.(
+          `round ${round} of run ${run.runId} could not close at its deadline`,
+          err,
+        );
+        // Try again later: quorum may still come.
+        this.armDeadline(run, round, this.now());
+      });
+    };
+    // Node fires a delay above 2^31 − 1 ms at once; a long deadline is waited for in steps.
+    const schedule = (): void => {
+      const remaining = dueAt - this.now().getTime();
+      const step = remaining > MAX_TIMER_MS;
+      const timer = setTimeout(
+        step ? schedule : fire,
+        step ? MAX_TIMER_MS : Math.max(1000, remaining),
+      );
+      timer.unref();
+      this.timers.set(key, timer);
+    };
+    schedule();
   }
 
   /** The bytes the blob store holds for `sha256`, as stored (decideRound re-hashes them). */

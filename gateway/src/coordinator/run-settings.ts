@@ -12,6 +12,7 @@ import {
 import { checkParams } from '@fedledger/protocol/ckks';
 import { BadRequestError } from '../errors';
 import type { RunSettings, StrategyParams } from '@fedledger/rules';
+import { defaultUpdateNormBound } from '@fedledger/rules';
 
 /** Body of `POST /v1/runs`. */
 export interface RunRequest {
@@ -21,14 +22,24 @@ export interface RunRequest {
   minUpdatesPerRound: number;
   strategy?: StrategyName;
   strategyParams?: StrategyParams;
-  updateNormBound?: number | null;
+  /** Largest L2 norm of an update; default {@link defaultUpdateNormBound} of the model spec. */
+  updateNormBound?: number;
+  /** Seconds from a round's opening to its close with the quorum; 1 s to 90 days (default 600). */
   roundDeadlineSeconds?: number;
+  /**
+   * Each participant's sample count for the run, declared before training: an update may claim
+   * at most this many (its FedAvg weight is capped by it). Public on the ledger.
+   */
+  sampleCounts: Record<string, number>;
   modelSpec: unknown;
   /** SHA-256 of the initial model, uploaded before with `POST /v1/models`. */
   initialModelSha256: string;
   dp?: Record<string, unknown> | null;
   he?: Record<string, unknown> | null;
 }
+
+/** Longest round deadline: 90 days. */
+export const MAX_ROUND_DEADLINE_SECONDS = 90 * 24 * 3600;
 
 function bad(message: string): BadRequestError {
   return new BadRequestError('FL_ERR_BAD_REQUEST', message);
@@ -78,14 +89,33 @@ export function runConfigFromRequest(body: unknown): RunConfig {
   if (typeof r.initialModelSha256 !== 'string' || !isSha256Hex(r.initialModelSha256)) {
     throw bad('initialModelSha256 must be the SHA-256 (64 lowercase hex) of an uploaded model');
   }
-  const bound = r.updateNormBound ?? null;
-  if (bound !== null && !(typeof bound === 'number' && Number.isFinite(bound) && bound > 0)) {
-    throw bad('updateNormBound must be a positive number or null');
+  const bound: unknown =
+    r.updateNormBound === undefined ? defaultUpdateNormBound(modelSpec) : r.updateNormBound;
+  if (!(typeof bound === 'number' && Number.isFinite(bound) && bound > 0 && bound <= 1e12)) {
+    throw bad(
+      'updateNormBound must be a positive number up to 1e12 (every run bounds its updates; leave it out for the default of 10 √(number of parameters))',
+    );
   }
   const deadline = r.roundDeadlineSeconds ?? 600;
-  if (!Number.isSafeInteger(deadline) || deadline < 1) {
-    throw bad('roundDeadlineSeconds must be a positive integer');
+  if (!Number.isSafeInteger(deadline) || deadline < 1 || deadline > MAX_ROUND_DEADLINE_SECONDS) {
+    throw bad(
+      `roundDeadlineSeconds must be an integer from 1 to ${MAX_ROUND_DEADLINE_SECONDS} (90 days)`,
+    );
   }
+  const counts = r.sampleCounts;
+  if (!isRecord(counts)) {
+    throw bad(
+      'sampleCounts must declare each participant\'s sample count, e.g. {"Hospital1MSP": 40000, …}',
+    );
+  }
+  for (const msp of r.participants) {
+    const n = counts[msp];
+    if (!(typeof n === 'number' && Number.isSafeInteger(n) && n >= 1 && n <= 1_000_000_000)) {
+      throw bad(`sampleCounts.${msp} must be an integer from 1 to 1000000000`);
+    }
+  }
+  const unknown = Object.keys(counts).filter((k) => !r.participants?.includes(k));
+  if (unknown.length > 0) throw bad(`sampleCounts names non-participants: ${unknown.join(', ')}`);
   if (r.dp !== undefined && r.dp !== null && !isRecord(r.dp)) throw bad('dp must be an object');
   if (r.he !== undefined && r.he !== null && !isRecord(r.he)) throw bad('he must be an object');
   if (r.strategyParams !== undefined && !isRecord(r.strategyParams)) {
@@ -122,6 +152,9 @@ export function runConfigFromRequest(body: unknown): RunConfig {
     roundsPlanned: r.roundsPlanned as number,
     minUpdatesPerRound: min as number,
     strategy,
+    sampleCounts: Object.fromEntries(
+      [...r.participants].sort().map((msp) => [msp, counts[msp] as number]),
+    ),
     settings: settings as unknown as Record<string, unknown>,
   };
 }

@@ -318,6 +318,7 @@ export async function createRun(
     modelSpec: SPEC,
     initialModelSha256: model.sha256,
     updateNormBound: 10,
+    sampleCounts: { Hospital1MSP: 1000, Hospital2MSP: 1000, Hospital3MSP: 1000 },
     ...extra,
   });
   if (res.status !== 201) throw new Error(`run: ${res.body.toString()}`);

@@ -185,7 +185,8 @@ export async function encryptedRunScenario(
   await createRun(h, plainRunId, {
     roundsPlanned: rounds,
     minUpdatesPerRound: 3,
-    updateNormBound: null,
+    // The default bound, as the encrypted run's updates are bounded by nothing the gateway sees.
+    updateNormBound: undefined,
   });
   await createRun(h, encryptedRunId, {
     roundsPlanned: rounds,

@@ -114,8 +114,11 @@ export interface CreateRunInput {
   initialModel: Uint8Array;
   strategy?: string;
   strategyParams?: Record<string, unknown>;
-  updateNormBound?: number | null;
+  /** Largest L2 norm of an update; the gateway's default (10 √P) when left out. */
+  updateNormBound?: number;
   roundDeadlineSeconds?: number;
+  /** Each participant's declared sample count: an update may claim at most this many. */
+  sampleCounts: Record<string, number>;
   dp?: Record<string, unknown> | null;
   he?: Record<string, unknown> | null;
 }
