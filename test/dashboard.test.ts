@@ -1,7 +1,11 @@
 // The dashboard in a real browser (Debian's Chromium through playwright-core): a gateway on the
-// simulated ledger with its read-only dashboard listener, a finished 3-round run; the page shows
-// the run's rounds, draws both charts and verifies every round from the ledger.
+// simulated ledger with its read-only dashboard listener, a finished 3-round run; the browser
+// presents the auditor's client certificate and the page shows the run's rounds, draws both
+// charts and verifies every round from the ledger. Without a certificate the listener serves no
+// model bytes; started public, it serves ledger records only.
 import { existsSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { expect } from 'chai';
@@ -56,7 +60,18 @@ describe('dashboard (Chromium)', function () {
     }
 
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
-    page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
+    const origin = new URL(h.gateway.dashboardUrl ?? '').origin;
+    page = await browser.newPage({
+      viewport: { width: 1280, height: 1000 },
+      ignoreHTTPSErrors: true,
+      clientCertificates: [
+        {
+          origin,
+          certPath: h.identities['auditor']!.certPath,
+          keyPath: h.identities['auditor']!.keyPath,
+        },
+      ],
+    });
     page.on('pageerror', (err) => pageErrors.push(err.message));
   });
 
@@ -103,4 +118,68 @@ describe('dashboard (Chromium)', function () {
     await page.screenshot({ path: join(out, 'dashboard.png'), fullPage: true });
     expect(pageErrors, 'errors in the page').to.deep.equal([]);
   });
+
+  it('refuses model bytes and verify to a caller without a consortium certificate', async () => {
+    const dashboard = h!.gateway.dashboardUrl as string;
+    expect(dashboard).to.match(/^https:/);
+    for (const [method, path] of [
+      ['GET', `/v1/runs/${RUN}/rounds/0/model`],
+      ['GET', `/v1/runs/${RUN}/model`],
+      ['POST', `/v1/audit/runs/${RUN}/verify`],
+    ] as const) {
+      const reply = await anonymous(dashboard, method, path);
+      expect(reply.status, `${method} ${path}`).to.equal(401);
+      expect(reply.type).to.match(/^application\/problem\+json/);
+    }
+  });
+
+  it('started public, serves ledger records to anyone but never model bytes, metrics or verify', async () => {
+    await h!.stop();
+    h!.gateway = await startGateway({
+      ledger: new SimulatedLedgerClient(h!.ledger, {
+        mspId: 'CoordinatorMSP',
+        certificatePem: h!.pem('coordinator', 'certPath'),
+      }),
+      stateDir: join(h!.dir, 'state'),
+      organisations: h!.organisations(),
+      tls: h!.tls,
+      dashboardPort: 0,
+      dashboardPublic: true,
+    });
+    await h!.gateway.ready;
+    const dashboard = h!.gateway.dashboardUrl as string;
+    expect(dashboard).to.match(/^http:/);
+    expect((await anonymous(dashboard, 'GET', '/v1/runs')).status).to.equal(200);
+    expect((await anonymous(dashboard, 'GET', `/v1/audit/runs/${RUN}/trail`)).status).to.equal(200);
+    for (const [method, path] of [
+      ['GET', `/v1/runs/${RUN}/rounds/0/model`],
+      ['GET', `/v1/runs/${RUN}/model`],
+      ['GET', `/v1/runs/${RUN}/metrics`],
+      ['GET', `/v1/blobs/${'a'.repeat(64)}`],
+      ['POST', `/v1/audit/runs/${RUN}/verify`],
+    ] as const) {
+      const reply = await anonymous(dashboard, method, path);
+      expect(reply.status, `${method} ${path}`).to.equal(403);
+    }
+  });
 });
+
+/** A request with no client certificate (the gateway's own CA is not checked: a test server). */
+function anonymous(
+  base: string,
+  method: 'GET' | 'POST',
+  path: string,
+): Promise<{ status: number; type: string }> {
+  const url = new URL(path, base);
+  const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+  return new Promise((resolve, reject) => {
+    const req = send(url, { method, rejectUnauthorized: false }, (res) => {
+      res.resume();
+      res.on('end', () =>
+        resolve({ status: res.statusCode ?? 0, type: String(res.headers['content-type']) }),
+      );
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}

@@ -52,8 +52,16 @@ export interface GatewayOptions extends GatewayCoreOptions {
   host?: string;
   /** 0 picks a free port. */
   port?: number;
-  /** Port of a read-only dashboard listener on 127.0.0.1 (HTTP, no client certificate). */
+  /**
+   * Port of a read-only dashboard listener on 127.0.0.1: HTTPS with the gateway's certificate,
+   * answering only callers with a consortium client certificate, as the API does.
+   */
   dashboardPort?: number;
+  /**
+   * Makes the dashboard listener plain HTTP for anonymous callers, serving ledger records and
+   * hashes only (never model or update bytes, metrics or verify).
+   */
+  dashboardPublic?: boolean;
 }
 
 export interface RunningGateway {
@@ -188,16 +196,16 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const host = options.host ?? '127.0.0.1';
   const core = await assemble(options);
   const caCerts = options.organisations.flatMap((o) => o.caCertificatesPem);
+  const tlsOptions = {
+    key: readFileSync(options.tls.keyPath),
+    cert: readFileSync(options.tls.certPath),
+    ca: caCerts,
+    requestCert: true,
+    // The application answers an unknown or missing certificate with a problem+json 401.
+    rejectUnauthorized: false,
+  };
   const server = createHttpsServer(
-    {
-      key: readFileSync(options.tls.keyPath),
-      cert: readFileSync(options.tls.certPath),
-      ca: caCerts,
-      requestCert: true,
-      // The application answers an unknown or missing certificate with a problem+json 401.
-      rejectUnauthorized: false,
-      maxHeaderSize: 16 * 1024,
-    },
+    { ...tlsOptions, maxHeaderSize: 16 * 1024 },
     createApp(core.app),
   );
   server.requestTimeout = 10 * 60 * 1000;
@@ -205,12 +213,19 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   let dashboard: Server | undefined;
   let dashboardUrl: string | undefined;
   if (options.dashboardPort !== undefined) {
-    dashboard = createHttpServer(
-      { maxHeaderSize: 16 * 1024 },
-      createApp({ ...core.app, readOnlyViewer: true }),
-    );
+    if (options.dashboardPublic) {
+      dashboard = createHttpServer(
+        { maxHeaderSize: 16 * 1024 },
+        createApp({ ...core.app, publicViewer: true }),
+      );
+    } else {
+      dashboard = createHttpsServer(
+        { ...tlsOptions, maxHeaderSize: 16 * 1024 },
+        createApp({ ...core.app, readOnlyViewer: true }),
+      );
+    }
     const dashPort = await listen(dashboard, options.dashboardPort, '127.0.0.1');
-    dashboardUrl = `http://127.0.0.1:${dashPort}`;
+    dashboardUrl = `${options.dashboardPublic ? 'http' : 'https'}://127.0.0.1:${dashPort}`;
   }
   const running = core.begin(() =>
     log('info', 'gateway ready', { url: `https://${host}:${port}`, ledger: options.ledger.label }),

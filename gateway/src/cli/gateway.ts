@@ -37,7 +37,11 @@ Options:
   --pki-dir DIR               simulated ledger only: where dev identities are created
                               (default <state-dir>/pki)
   --port N                    HTTPS port on 127.0.0.1 (default 8443; 0 picks a free port)
-  --dashboard-port N          read-only dashboard on http://127.0.0.1:N (default off)
+  --dashboard-port N          read-only dashboard on https://127.0.0.1:N (default off), for
+                              browsers with a consortium client certificate, as the API
+  --dashboard-public          serve the dashboard on plain http:// to anyone instead: ledger
+                              records and hashes only (runs, rounds, trail, key histories,
+                              events), never models, updates, metrics or verify
 
 Writes <state-dir>/gateway.json with the URL, the CA file clients trust and the dashboard URL.
 Exit codes: 0 stopped by a signal, 1 could not start, 2 usage error.`;
@@ -89,6 +93,7 @@ async function serve(argv: string[]): Promise<number> {
       'pki-dir': { type: 'string' },
       port: { type: 'string', default: '8443' },
       'dashboard-port': { type: 'string' },
+      'dashboard-public': { type: 'boolean' },
       help: { type: 'boolean' },
     },
   });
@@ -142,6 +147,14 @@ async function serve(argv: string[]): Promise<number> {
   } else {
     throw new UsageError('--ledger must be fabric or simulated');
   }
+  if (values['dashboard-public']) {
+    if (dashboardPort === undefined)
+      throw new UsageError('--dashboard-public needs --dashboard-port');
+    log(
+      'warn',
+      'the dashboard is public: anyone who reaches it reads runs, rounds, update records and the audit trail (no model or update bytes, no metrics)',
+    );
+  }
   const tls = await ensureServerTls(join(stateDir, 'tls'));
   const gateway = await startGateway({
     encrypted: ckksAggregator(),
@@ -151,6 +164,7 @@ async function serve(argv: string[]): Promise<number> {
     tls,
     port,
     ...(dashboardPort !== undefined ? { dashboardPort } : {}),
+    ...(values['dashboard-public'] ? { dashboardPublic: true } : {}),
     log,
   });
   await gateway.ready;

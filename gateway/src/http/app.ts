@@ -50,13 +50,28 @@ export interface AppOptions {
   limits?: Partial<AppLimits>;
   /** Static dashboard files. */
   publicDir?: string;
-  /** Serve only the read-only routes and no client authentication (local dashboard listener). */
+  /** Serve only reads (and verify), still to callers with a consortium certificate (dashboard). */
   readOnlyViewer?: boolean;
+  /**
+   * Serve anonymous callers the public reads only: runs, rounds, the audit trail, key histories
+   * and events (hashes and ledger records), never model or update bytes, metrics or verify.
+   */
+  publicViewer?: boolean;
   isReady: () => boolean;
   log?: (level: 'info' | 'warn' | 'error', message: string, context?: object) => void;
 }
 
 type AuthedRequest = Request & { principal?: Principal };
+
+/** What the public dashboard serves anonymously: ledger records and hashes, never bytes. */
+const PUBLIC_READS: readonly RegExp[] = [
+  /^\/v1\/runs$/,
+  /^\/v1\/runs\/[^/]+$/,
+  /^\/v1\/runs\/[^/]+\/rounds\/[^/]+$/,
+  /^\/v1\/audit\/runs\/[^/]+\/trail$/,
+  /^\/v1\/audit\/history$/,
+  /^\/v1\/events$/,
+];
 
 /** Builds the express application. */
 export function createApp(options: AppOptions): express.Express {
@@ -87,12 +102,19 @@ export function createApp(options: AppOptions): express.Express {
 
   // --- authentication ------------------------------------------------------------------------
   const authenticate = (req: AuthedRequest, _res: Response, next: NextFunction): void => {
-    if (options.readOnlyViewer) {
-      if (req.method !== 'GET' && !req.path.endsWith('/verify')) {
-        throw new AccessDeniedError('FL_ERR_READ_ONLY', 'the dashboard listener is read-only');
+    if (options.publicViewer) {
+      const path = req.originalUrl.split('?')[0] ?? '';
+      if (req.method !== 'GET' || !PUBLIC_READS.some((pattern) => pattern.test(path))) {
+        throw new AccessDeniedError(
+          'FL_ERR_FORBIDDEN',
+          'the public dashboard serves ledger records only; models, updates, metrics and verify need a consortium certificate',
+        );
       }
       next();
       return;
+    }
+    if (options.readOnlyViewer && req.method !== 'GET' && !req.path.endsWith('/verify')) {
+      throw new AccessDeniedError('FL_ERR_READ_ONLY', 'the dashboard listener is read-only');
     }
     const socket = (req as IncomingMessage).socket as Partial<TLSSocket>;
     const cert =
