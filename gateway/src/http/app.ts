@@ -32,7 +32,7 @@ import { openApiDocument } from './openapi';
 import { PROBLEM_REGISTRY, isProblemCode } from './problem-registry';
 import type { AppLimits } from './limits';
 import { DEFAULT_LIMITS } from './limits';
-import { intParam, param, problem } from './request-helpers';
+import { checkJsonDepth, intParam, param, problem } from './request-helpers';
 import { registerSubmissionRoutes } from './submission-routes';
 
 export type { AppLimits } from './limits';
@@ -82,7 +82,11 @@ export function createApp(options: AppOptions): express.Express {
   app.disable('x-powered-by');
   app.set('etag', false);
 
-  const json = express.json({ limit: limits.maxJsonBytes, type: ['application/json'] });
+  const json = express.json({
+    limit: limits.maxJsonBytes,
+    type: ['application/json'],
+    verify: (_req, _res, raw) => checkJsonDepth(raw),
+  });
 
   // --- open routes ---------------------------------------------------------------------------
   app.get('/healthz', (_req, res) => {
@@ -377,6 +381,18 @@ export function createApp(options: AppOptions): express.Express {
     }
     if (e.type === 'entity.parse.failed') {
       problem(res, 'FL_ERR_BAD_REQUEST', 'the body is not valid JSON');
+      return;
+    }
+    // The body parser's and the router's own refusals (a charset it cannot read, an aborted
+    // body, a path that does not decode) carry a 4xx status: the caller's fault, said as such.
+    if (typeof e.status === 'number' && e.status >= 400 && e.status < 500) {
+      const code =
+        e.status === 413
+          ? 'FL_ERR_BODY_TOO_LARGE'
+          : e.status === 415
+            ? 'FL_ERR_UNSUPPORTED_MEDIA_TYPE'
+            : 'FL_ERR_BAD_REQUEST';
+      problem(res, code, e.message ?? 'the request cannot be read');
       return;
     }
     log('error', 'unexpected failure', { path: req.path, error: String(err) });
