@@ -259,11 +259,7 @@ describe('contract: submitting updates', () => {
       { ...all, Stranger: 10 },
     ]) {
       await expectRefusal(
-        ledger.submit(
-          coordinator,
-          'CreateRun',
-          JSON.stringify({ ...runConfig(), sampleCounts } as unknown as RunConfig),
-        ),
+        ledger.submit(coordinator, 'CreateRun', JSON.stringify({ ...runConfig(), sampleCounts })),
         'INVALID_SAMPLE_COUNT',
       );
     }
