@@ -10,12 +10,12 @@ import type {
   RunRecord,
   UpdateRecord,
 } from '@fedledger/protocol';
-import { sha256Hex } from '@fedledger/protocol';
+import { NonFiniteValueError, sha256Hex } from '@fedledger/protocol';
 import { aggregateModel } from './aggregate-model';
 import type { EncryptedAggregator } from './encrypted';
 import { runSettings } from './run-settings';
 import type { ClientUpdate } from './strategies';
-import { flattenTensors } from './strategies';
+import { flattenTensors, l2Norm } from './strategies';
 import type { CheckedUpdate } from './update-check';
 import { UpdateCheckError, checkUpdateBytes } from './update-check';
 
@@ -208,15 +208,40 @@ export async function decideRound(input: Readonly<RoundInput>): Promise<RoundDec
     delta: v.checked.delta ?? flattenTensors(v.checked.container.tensors, settings.modelSpec),
   }));
   let aggregate;
-  try {
-    aggregate = aggregateModel(run, round, inputModel, updates);
-  } catch (err) {
-    if (!(err instanceof RangeError)) throw err;
-    throw new RoundDecisionError(
-      'STRATEGY_FAILED',
-      `round ${round.round}: ${run.strategy} cannot aggregate ${updates.length} updates: ${err.message}`,
-      { cause: err },
-    );
+  for (;;) {
+    try {
+      aggregate = aggregateModel(run, round, inputModel, updates);
+      break;
+    } catch (err) {
+      if (err instanceof NonFiniteValueError) {
+        // Bounded norms and declared sample counts keep the aggregate finite; should a run's
+        // settings still let it overflow, the largest update goes, not the round.
+        const largest = largestUpdate(updates);
+        updates.splice(updates.indexOf(largest), 1);
+        const record = valid.find((v) => v.record.mspId === largest.mspId)?.record;
+        valid.splice(
+          valid.findIndex((v) => v.record.mspId === largest.mspId),
+          1,
+        );
+        excluded.push({
+          mspId: largest.mspId,
+          sha256: record?.sha256 ?? '',
+          code: 'NON_FINITE',
+          detail: 'the aggregate overflows with this update, the largest, in it',
+          onLedger: true,
+        });
+        decision.valid = valid.length;
+        decision.quorumMet = valid.length >= run.minUpdatesPerRound && valid.length > 0;
+        if (!decision.quorumMet) return sortExcluded(decision);
+        continue;
+      }
+      if (!(err instanceof RangeError)) throw err;
+      throw new RoundDecisionError(
+        'STRATEGY_FAILED',
+        `round ${round.round}: ${run.strategy} cannot aggregate ${updates.length} updates: ${err.message}`,
+        { cause: err },
+      );
+    }
   }
   const selected = new Set(aggregate.selected);
   for (const v of valid) {
@@ -240,4 +265,18 @@ function sortExcluded(decision: RoundDecision): RoundDecision {
     (a, b) => byMsp(a, b) || (a.sha256 < b.sha256 ? -1 : a.sha256 > b.sha256 ? 1 : 0),
   );
   return decision;
+}
+
+/** The update with the largest weighted norm n_k·‖Δ_k‖. */
+function largestUpdate(updates: readonly ClientUpdate[]): ClientUpdate {
+  let best = updates[0] as ClientUpdate;
+  let bestSize = -1;
+  for (const u of updates) {
+    const size = u.sampleCount * l2Norm(u.delta);
+    if (!(size <= bestSize)) {
+      best = u;
+      bestSize = size;
+    }
+  }
+  return best;
 }

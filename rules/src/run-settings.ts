@@ -21,9 +21,10 @@ export interface RunSettings {
 
 /**
  * The L2 bound on updates of a run that names none: 10 √P for a model of P parameters, a
- * root-mean-square change of 10 per parameter. Far above what local training moves a model
- * (FedAvg updates of the reference MLP stay below 1 % of it), it still refuses the overflowing or
- * model-replacing update a dishonest hospital would send.
+ * root-mean-square change of 10 per parameter. Far above what local training moves a model (a
+ * plain local round of the reference MLP, 8,000 rows × 5 epochs, measured ‖Δ‖ 5–11 against a
+ * bound of 1,379), it still refuses the overflowing or model-replacing update a dishonest
+ * hospital would send.
  */
 export function defaultUpdateNormBound(spec: ModelSpec): number {
   const parameters = modelTensorShapes(spec).reduce(

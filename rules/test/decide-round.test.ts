@@ -10,6 +10,7 @@ import type {
   ExcludedUpdate,
   ModelSpec,
   RunRecord,
+  Tensor,
   UpdateRecord,
 } from '@fedledger/protocol';
 import {
@@ -249,6 +250,47 @@ describe('decideRound: what makes an update count', () => {
       expect(d.aggregate).to.not.equal(undefined);
     });
   }
+
+  it('closes a round whose aggregate would overflow by leaving out the largest update', async () => {
+    // A run whose recorded bound lets float32-sized updates through (the gateway's is ≤ 1e12).
+    const loose: RunRecord = {
+      ...RUN,
+      settings: { ...RUN.settings, updateNormBound: 1e39 },
+    };
+    // An input model already at 3e38 in one weight: adding a large Δ overflows float32.
+    const input = sealContainer({
+      ...decodeContainer(INPUT.bytes),
+      tensors: decodeContainer(INPUT.bytes).tensors.map((t): Tensor => {
+        const data = Float32Array.from(t.data);
+        if (t.name === modelTensorShapes(SPEC)[0]!.name) data[0] = 3e38;
+        return { name: t.name, dtype: 'F32', shape: [...t.shape], data };
+      }),
+    });
+    const records: UpdateRecord[] = [];
+    const bytes = new Map<string, Uint8Array>();
+    for (const [i, msp] of MSPS.entries()) {
+      const b = updateBytes(msp, 10, (c) => {
+        if (i > 0) (c.tensors[0]!.data as Float32Array)[0] = 3e38 * (i === 2 ? 1 : 0.99);
+      });
+      const record = recordOf(msp, b, 10);
+      records.push(record);
+      bytes.set(record.sha256, b);
+    }
+    const d = await decideRound({
+      run: { ...loose, minUpdatesPerRound: 1 },
+      round: { round: 0, inputModelHash: input.sha256 },
+      records,
+      bytes,
+      inputModel: input.bytes,
+    });
+    // Largest first: H3 (3e38), then H2 (2.97e38) still overflows; H1 alone is finite.
+    expect(d.excluded.map((e) => [e.mspId, e.code])).to.deep.equal([
+      ['H2', 'NON_FINITE'],
+      ['H3', 'NON_FINITE'],
+    ]);
+    expect(d.included).to.deep.equal(['H1']);
+    expect(d.aggregate).to.not.equal(undefined);
+  });
 
   it('reports uploads without a ledger record as NOT_ON_LEDGER, off the ledger', async () => {
     const d = await decideRound({
