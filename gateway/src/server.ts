@@ -4,7 +4,7 @@
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { createServer as createHttpServer } from 'node:http';
+import { STATUS_CODES, createServer as createHttpServer } from 'node:http';
 import type { Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -24,6 +24,7 @@ import type { AppLimits } from './http/limits';
 import type { AppOptions } from './http/app';
 import { PUBLIC_DIR, createApp } from './http/app';
 import { newGatewayMetrics } from './http/metrics';
+import { PROBLEM_REGISTRY, PROBLEM_TYPE_BASE } from './http/problem-registry';
 
 export type LogFn = (level: 'info' | 'warn' | 'error', message: string, context?: object) => void;
 
@@ -80,6 +81,33 @@ function listen(server: Server, port: number, host: string): Promise<number> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => resolve((server.address() as AddressInfo).port));
+  });
+}
+
+/**
+ * Answers requests Node cannot even parse (headers over the limit, a malformed request line) with
+ * a problem+json 431 or 400, as the application answers everything else.
+ */
+function answerClientErrors(server: Server): void {
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
+    if (err.code === 'ECONNRESET' || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
+    const code = tooLarge ? 'FL_ERR_HEADER_TOO_LARGE' : 'FL_ERR_BAD_REQUEST';
+    const { status, title } = PROBLEM_REGISTRY[code];
+    const body = JSON.stringify({
+      type: `${PROBLEM_TYPE_BASE}${code}`,
+      title,
+      status,
+      code,
+      detail: tooLarge ? 'the request headers exceed 16 KiB' : 'the request cannot be parsed',
+    });
+    socket.end(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nContent-Type: application/problem+json\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
   });
 }
 
@@ -209,6 +237,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     createApp(core.app),
   );
   server.requestTimeout = 10 * 60 * 1000;
+  answerClientErrors(server);
   const port = await listen(server, options.port ?? 0, host);
   let dashboard: Server | undefined;
   let dashboardUrl: string | undefined;
@@ -224,6 +253,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
         createApp({ ...core.app, readOnlyViewer: true }),
       );
     }
+    answerClientErrors(dashboard);
     const dashPort = await listen(dashboard, options.dashboardPort, '127.0.0.1');
     dashboardUrl = `${options.dashboardPublic ? 'http' : 'https'}://127.0.0.1:${dashPort}`;
   }

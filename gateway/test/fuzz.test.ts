@@ -1,6 +1,7 @@
 // The REST API under hostile input (simulated ledger, 127.0.0.1 only): 5,000 seeded requests with
 // random methods, paths (odd run IDs, rounds, hashes, percent-encodings, very long segments),
-// content types, identities (each organisation, a stranger, none) and bodies (random and deeply
+// content types, headers (oversized, many, odd encodings), identities (each organisation, a
+// stranger, none) and bodies (random and deeply
 // nested JSON, oversized and random bytes, truncated and mutated update containers). No answer
 // may be a 5xx; every refusal is problem+json with a code; memory stays bounded; and afterwards a
 // normal round still completes and verifies.
@@ -32,6 +33,7 @@ interface FuzzRequest {
   method: string;
   path: string;
   contentType?: string;
+  headers?: Record<string, string>;
   body?: Buffer;
 }
 
@@ -65,7 +67,7 @@ describe('fuzzing the REST API: no 5xx from any input', function () {
 
   const send = (r: FuzzRequest) =>
     new Promise<{ status: number; type: string; body: string }>((resolve, reject) => {
-      const headers: Record<string, string> = {};
+      const headers: Record<string, string> = { ...r.headers };
       if (r.contentType !== undefined) headers['content-type'] = r.contentType;
       if (r.body) headers['content-length'] = String(r.body.length);
       const req = request(
@@ -229,8 +231,18 @@ describe('fuzzing the REST API: no 5xx from any input', function () {
       ...Array.from({ length: REQUESTS - systematic.length }, () => {
         const body = pick(bodies)();
         const contentType = pick(types);
+        const extra = pick<Record<string, string> | undefined>([
+          undefined,
+          undefined,
+          undefined,
+          { 'x-filler': 'x'.repeat(20_000) },
+          { accept: pick(['*/*', 'text/html', '']), 'accept-encoding': 'gzip, br' },
+          { 'content-encoding': pick(['gzip', 'deflate', 'br', 'identity']) },
+          Object.fromEntries(Array.from({ length: 60 }, (_, i) => [`x-h${i}`, 'v'.repeat(200)])),
+        ]);
         return {
           who: pick(who),
+          ...(extra ? { headers: extra } : {}),
           method: pick(methods),
           path: pick(templates)(),
           ...(contentType !== undefined ? { contentType } : {}),
