@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { Harness, createRun, update } from '@fedledger/gateway/testing';
+import { Harness, createRun, rejection, update } from '@fedledger/gateway/testing';
 import type { SigningLie } from '@fedledger/gateway/testing';
 import { sha256Hex } from '@fedledger/protocol';
 import type { DigestSigner, GatewayTransport, OwnLedgerView } from '@fedledger/trainer';
@@ -23,15 +23,6 @@ import {
 } from '@fedledger/trainer';
 import { networkDir } from './support/network';
 import { REPO_ROOT } from './support/paths';
-
-async function rejection(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected a rejection');
-}
 
 describe('a dishonest gateway on Fabric is refused by the hospital, checking on its own peer', function () {
   this.timeout(300_000);

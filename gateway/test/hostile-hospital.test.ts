@@ -21,6 +21,19 @@ describe('a hostile hospital cannot inflate its weight or overflow the aggregate
     await h.dispose();
   });
 
+  /** POST /v1/runs with a one-hospital run request changed by `fields` (refused before use). */
+  const runRequest = (fields: Record<string, unknown>) =>
+    h.call('coordinator', 'POST', '/v1/runs', {
+      runId: 'refused',
+      participants: ['Hospital1MSP', 'Hospital2MSP', 'Hospital3MSP'],
+      roundsPlanned: 1,
+      minUpdatesPerRound: 1,
+      modelSpec: SPEC,
+      initialModelSha256: 'a'.repeat(64),
+      sampleCounts: { Hospital1MSP: 1, Hospital2MSP: 1, Hospital3MSP: 1 },
+      ...fields,
+    });
+
   const runOf = async (runId: string) =>
     (await h.call('auditor', 'GET', `/v1/runs/${runId}`)).json<{ run: RunRecord }>().run;
 
@@ -64,15 +77,7 @@ describe('a hostile hospital cannot inflate its weight or overflow the aggregate
       { Hospital1MSP: 1, Hospital2MSP: 1 },
       { Hospital1MSP: 1, Hospital2MSP: 1, Hospital3MSP: 1, Stranger: 1 },
     ]) {
-      const reply = await h.call('coordinator', 'POST', '/v1/runs', {
-        runId: 'undeclared',
-        participants: ['Hospital1MSP', 'Hospital2MSP', 'Hospital3MSP'],
-        roundsPlanned: 1,
-        minUpdatesPerRound: 1,
-        modelSpec: SPEC,
-        initialModelSha256: 'a'.repeat(64),
-        ...(sampleCounts ? { sampleCounts } : {}),
-      });
+      const reply = await runRequest({ sampleCounts });
       expect(reply.status).to.equal(400);
       expect(reply.json<{ detail: string }>().detail).to.match(/sampleCounts/);
     }
@@ -88,16 +93,7 @@ describe('a hostile hospital cannot inflate its weight or overflow the aggregate
     const reply = await h.submit('hospital1', 'unbounded', 0, huge);
     expect(reply.status).to.equal(422);
     expect(reply.json<{ code: string }>().code).to.equal('FL_ERR_NORM_EXCEEDED');
-    const none = await h.call('coordinator', 'POST', '/v1/runs', {
-      runId: 'no-bound',
-      participants: ['Hospital1MSP'],
-      roundsPlanned: 1,
-      minUpdatesPerRound: 1,
-      modelSpec: SPEC,
-      initialModelSha256: 'a'.repeat(64),
-      sampleCounts: { Hospital1MSP: 1 },
-      updateNormBound: null,
-    });
+    const none = await runRequest({ updateNormBound: null });
     expect(none.status).to.equal(400);
     expect(none.json<{ detail: string }>().detail).to.match(
       /^updateNormBound must be a positive number/,
@@ -105,16 +101,7 @@ describe('a hostile hospital cannot inflate its weight or overflow the aggregate
   });
 
   it('refuses a round deadline past 90 days with a clear 400', async () => {
-    const reply = await h.call('coordinator', 'POST', '/v1/runs', {
-      runId: 'forever',
-      participants: ['Hospital1MSP'],
-      roundsPlanned: 1,
-      minUpdatesPerRound: 1,
-      modelSpec: SPEC,
-      initialModelSha256: 'a'.repeat(64),
-      sampleCounts: { Hospital1MSP: 1 },
-      roundDeadlineSeconds: 91 * 24 * 3600,
-    });
+    const reply = await runRequest({ roundDeadlineSeconds: 91 * 24 * 3600 });
     expect(reply.status).to.equal(400);
     expect(reply.json<{ detail: string }>().detail).to.equal(
       'roundDeadlineSeconds must be an integer from 1 to 7776000 (90 days)',

@@ -5,21 +5,13 @@
 // trainer refuses each (6/6) with a typed error that says what differed, and in the four signing
 // cases never signs what it was handed (the signer's calls are counted).
 import { expect } from 'chai';
+import { rejection } from '@fedledger/gateway/testing';
 import { sha256Hex } from '@fedledger/protocol';
 import { CommitNotConfirmedError, HashMismatchError } from '../src/client/errors';
 import type { GatewayTransport } from '../src/client/https-transport';
 import type { DigestSigner } from '../src/client/identity';
 import { SigningRefusedError } from '../src/client/signing-check';
 import { GatewayFixture, initialModel, tinyUpdate } from './gateway-client-fixture';
-
-async function rejection(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected a rejection');
-}
 
 describe('a dishonest gateway is refused by the hospital (simulated ledger)', function () {
   this.timeout(30_000);

@@ -1,6 +1,7 @@
 // The gateway client against a real gateway (HTTPS, client certificates, offline signing) on the
 // simulated ledger: submission, refusals with their codes, and the model hash checks.
 import { expect } from 'chai';
+import { rejection } from '@fedledger/gateway/testing';
 import { readFileSync } from 'node:fs';
 import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -17,15 +18,6 @@ import type { GatewayTransport } from '../src/client/https-transport';
 import { loadHospitalIdentity } from '../src/client/identity';
 import { GatewayFixture, initialModel, tinyUpdate } from './gateway-client-fixture';
 import { tempDir } from './helpers';
-
-async function rejection(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected a rejection');
-}
 
 describe('gateway client', function () {
   this.timeout(30_000);

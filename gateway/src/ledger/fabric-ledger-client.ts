@@ -16,8 +16,8 @@ import type {
 import { checkpointers, connect } from '@hyperledger/fabric-gateway';
 import type { UpdateSubmission } from '@fedledger/protocol';
 import { canonicalJson } from '@fedledger/protocol';
-import { LedgerUnavailableError, SignatureError, SubmissionStateError } from '../errors';
-import { verifyDigestSignature } from '../pki/organisations';
+import { LedgerUnavailableError, SubmissionStateError } from '../errors';
+import { checkStepSignature } from '../pki/organisations';
 import type {
   CommitInfo,
   ContractFunctionName,
@@ -267,14 +267,8 @@ export class FabricLedgerClient extends ContractLedger implements LedgerClient {
     const proposalDigest = unsigned.getDigest();
     const txId = unsigned.getTransactionId();
     let transaction: { bytes: Uint8Array; digest: Uint8Array } | undefined;
-    const check = (digest: Uint8Array, signature: Uint8Array, step: string): void => {
-      if (!verifyDigestSignature(submitter.certificatePem, digest, signature)) {
-        throw new SignatureError(
-          `the ${step} signature does not verify against ${submitter.mspId}'s certificate`,
-          { step },
-        );
-      }
-    };
+    const check = (digest: Uint8Array, signature: Uint8Array, step: 'proposal' | 'transaction') =>
+      checkStepSignature(submitter, step, digest, signature);
     const waitForCommit = (id: string): Promise<CommitInfo> => this.waitForCommit(id);
     return Promise.resolve({
       txId,

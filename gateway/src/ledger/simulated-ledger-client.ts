@@ -11,8 +11,8 @@ import type {
   UpdateSubmission,
 } from '@fedledger/protocol';
 import { canonicalJson, sha256Hex } from '@fedledger/protocol';
-import { LedgerUnavailableError, SignatureError, SubmissionStateError } from '../errors';
-import { verifyDigestSignature } from '../pki/organisations';
+import { LedgerUnavailableError, SubmissionStateError } from '../errors';
+import { checkStepSignature } from '../pki/organisations';
 import type {
   CommitInfo,
   ContractFunctionName,
@@ -110,14 +110,8 @@ export class SimulatedLedgerClient extends ContractLedger implements LedgerClien
     const proposalDigest = digestOf(proposalBytes);
     let endorsed: { digest: Uint8Array; writes: { key: string; value: Buffer }[] } | undefined;
     const ledger = this.ledger;
-    const check = (digest: Uint8Array, signature: Uint8Array, step: string): void => {
-      if (!verifyDigestSignature(submitter.certificatePem, digest, signature)) {
-        throw new SignatureError(
-          `the ${step} signature does not verify against ${identity.mspId}'s certificate`,
-          { step },
-        );
-      }
-    };
+    const check = (digest: Uint8Array, signature: Uint8Array, step: 'proposal' | 'transaction') =>
+      checkStepSignature(submitter, step, digest, signature);
     return Promise.resolve({
       txId: proposal.txId,
       format: 'simulated' as const,

@@ -3,7 +3,7 @@
 import { createHash, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { p256 } from '@noble/curves/p256';
-import { AccessDeniedError } from '../errors';
+import { AccessDeniedError, SignatureError } from '../errors';
 import type { IdentityFiles } from './dev-pki';
 
 /** What an organisation may do through the gateway. */
@@ -145,4 +145,22 @@ export function organisationsOf(
     byMsp.set(id.mspId, org);
   }
   return [...byMsp.values()];
+}
+
+/**
+ * Checks a hospital's signature of one offline-signing step.
+ * @throws {SignatureError} naming the step when it does not verify against the certificate.
+ */
+export function checkStepSignature(
+  submitter: { mspId: string; certificatePem: string },
+  step: 'proposal' | 'transaction',
+  digest: Uint8Array,
+  signature: Uint8Array,
+): void {
+  if (!verifyDigestSignature(submitter.certificatePem, digest, signature)) {
+    throw new SignatureError(
+      `the ${step} signature does not verify against ${submitter.mspId}'s certificate`,
+      { step },
+    );
+  }
 }

@@ -2,3 +2,4 @@
 export * from './harness';
 export * from './scenarios';
 export * from './dishonest';
+export * from './rejection';

@@ -236,19 +236,26 @@ function decodeSimulatedTransaction(bytes: Uint8Array): TransactionView {
   };
 }
 
+/** Runs a decoder, turning whatever it throws into an {@link UndecodableError} naming `what`. */
+function decoding<T>(format: SigningFormat, what: string, decode: () => T): T {
+  try {
+    return decode();
+  } catch (err) {
+    if (err instanceof UndecodableError) throw err;
+    throw new UndecodableError(`not a ${format} ${what}: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
+}
+
 /**
  * Decodes a proposal in `format`.
  * @throws {UndecodableError} when the bytes are not a proposal in that format.
  */
 export function decodeProposal(format: SigningFormat, bytes: Uint8Array): ProposalView {
-  try {
-    return format === 'fabric' ? decodeFabricProposal(bytes) : decodeSimulatedProposal(bytes);
-  } catch (err) {
-    if (err instanceof UndecodableError) throw err;
-    throw new UndecodableError(`not a ${format} proposal: ${(err as Error).message}`, {
-      cause: err,
-    });
-  }
+  return decoding(format, 'proposal', () =>
+    format === 'fabric' ? decodeFabricProposal(bytes) : decodeSimulatedProposal(bytes),
+  );
 }
 
 /**
@@ -256,12 +263,7 @@ export function decodeProposal(format: SigningFormat, bytes: Uint8Array): Propos
  * @throws {UndecodableError} when the bytes are not a transaction in that format.
  */
 export function decodeTransaction(format: SigningFormat, bytes: Uint8Array): TransactionView {
-  try {
-    return format === 'fabric' ? decodeFabricTransaction(bytes) : decodeSimulatedTransaction(bytes);
-  } catch (err) {
-    if (err instanceof UndecodableError) throw err;
-    throw new UndecodableError(`not a ${format} transaction: ${(err as Error).message}`, {
-      cause: err,
-    });
-  }
+  return decoding(format, 'transaction', () =>
+    format === 'fabric' ? decodeFabricTransaction(bytes) : decodeSimulatedTransaction(bytes),
+  );
 }
