@@ -37,7 +37,8 @@ export const runCommand: Command = {
 ${GATEWAY_HELP}
   --data CSV                 the hospital's extract
   --schema FILE              its schema JSON
-  --workdir DIR              state: outbox/, preprocessing.json, privacy-<run>.json, final model
+  --workdir DIR              state: outbox/, submitted/ (every update put on the ledger),
+                             preprocessing.json, privacy-<run>.json, final model and its spec
   --preprocessing FILE       use this fitted preprocessing (default: fit once, keep in --workdir)
   --out FILE                 where to save the final model (default DIR/<run>-final.safetensors)
   --epochs N --batch-size N --learning-rate X   (defaults 5, 32, 0.001)
@@ -50,10 +51,15 @@ ${GATEWAY_HELP}
   --poll-ms N                first poll interval while waiting (default 500; grows to 10 s)
   --backend NAME             auto (default), tensorflow-gpu, tensorflow, wasm, cpu
 
-The model spec is the run's (on the ledger). Each round's model is refused unless its SHA-256 is
-the ledger's. An update the gateway cannot take (down, 5xx, ledger unavailable) waits in
+The model spec is the run's (on the ledger). The hospital signs only its own SubmitUpdate: it
+decodes the proposal and the endorsed transaction the gateway hands it and refuses anything else
+(exit 8, "refusing to sign: …", naming what differed). With a Fabric connection.json it reads its
+own peer: each commit is confirmed there and each round's model is refused unless its SHA-256 is
+the one recorded there; on the simulated ledger the gateway's word is all there is, and the
+output says so. An update the gateway cannot take (down, 5xx, ledger unavailable) waits in
 DIR/outbox and is sent again when the gateway is back. Ctrl-C stops cleanly (exit 130).
-One line per round on stdout: round, local accuracy, ε spent, transaction ID, block.
+One line per round on stdout: round, local accuracy, ε spent, transaction ID, block, and where
+the commit was confirmed.
 
 Exit codes: 0 run completed and final model verified, 2 usage, 3 data, 4 model, 5 privacy,
 6 backend, 8 gateway, 9 model bytes contradict the ledger, 130 stopped, 1 internal.`,
