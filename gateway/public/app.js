@@ -110,13 +110,13 @@ function renderTimeline(rounds) {
           el(
             'td',
             { class: included ? 'ok' : excluded ? 'bad' : 'muted' },
-            included ? 'included' : excluded ? `excluded: ${excluded.reason}` : 'pending',
+            included ? 'included' : excluded ? `excluded: ${excluded.code} (${excluded.detail})` : 'pending',
           ),
         );
       });
       const offLedger = (round.excluded || [])
         .filter((e) => !e.onLedger)
-        .map((e) => el('li', { class: 'bad' }, `${e.mspId} ${short(e.sha256)}: ${e.reason}`));
+        .map((e) => el('li', { class: 'bad' }, `${e.mspId} ${short(e.sha256)}: ${e.code} (${e.detail})`));
       const table = el(
         'table',
         {},
