@@ -110,13 +110,19 @@ function renderTimeline(rounds) {
           el(
             'td',
             { class: included ? 'ok' : excluded ? 'bad' : 'muted' },
-            included ? 'included' : excluded ? `excluded: ${excluded.code} (${excluded.detail})` : 'pending',
+            included
+              ? 'included'
+              : excluded
+                ? `excluded: ${excluded.code} (${excluded.detail})`
+                : 'pending',
           ),
         );
       });
       const offLedger = (round.excluded || [])
         .filter((e) => !e.onLedger)
-        .map((e) => el('li', { class: 'bad' }, `${e.mspId} ${short(e.sha256)}: ${e.code} (${e.detail})`));
+        .map((e) =>
+          el('li', { class: 'bad' }, `${e.mspId} ${short(e.sha256)}: ${e.code} (${e.detail})`),
+        );
       const table = el(
         'table',
         {},
