@@ -292,6 +292,23 @@ describe('fuzzing the REST API: no 5xx from any input', function () {
     expect(rssAfter - rssBefore).to.be.below(200 * 1024 * 1024);
   });
 
+  it('answers 40 concurrent uploads of one hospital for one round without a 5xx', async () => {
+    await createRun(h, 'concurrent', { roundsPlanned: 1 });
+    const bytes = update('concurrent', 0, 'Hospital1MSP', 10, 1);
+    const replies = await Promise.all(
+      Array.from({ length: 40 }, () =>
+        send({
+          who: 'hospital1',
+          method: 'POST',
+          path: '/v1/runs/concurrent/rounds/0/updates',
+          contentType: 'application/vnd.fedledger.container',
+          body: Buffer.from(bytes),
+        }),
+      ),
+    );
+    expect(replies.filter((r) => r.status >= 500).map((r) => r.body)).to.deep.equal([]);
+  });
+
   it('completes and verifies a normal round afterwards', async () => {
     await createRun(h, 'after-fuzz', { roundsPlanned: 1 });
     for (const [i, who] of (['hospital1', 'hospital2', 'hospital3'] as const).entries()) {

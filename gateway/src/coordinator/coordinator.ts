@@ -2,6 +2,7 @@
 // updates whose bytes match a committed ledger record created by their hospital. All of its state
 // can be rebuilt from the ledger and the blob store (plus the record of uploads that never reached
 // the ledger), so a restart at any point carries on without losing or double-counting an update.
+import { randomUUID } from 'node:crypto';
 import { mkdir, readFile, readdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type {
@@ -196,8 +197,10 @@ export class Coordinator {
     await mkdir(join(this.stateDir, 'uploads', note.runId, String(note.round)), {
       recursive: true,
     });
-    await writeFile(`${path}.tmp`, JSON.stringify(note));
-    await rename(`${path}.tmp`, path);
+    // A temporary name of its own: two uploads of one hospital at once must not share one.
+    const temporary = `${path}.${randomUUID()}.tmp`;
+    await writeFile(temporary, JSON.stringify(note));
+    await rename(temporary, path);
   }
 
   private async uploadNotes(runId: string, round: number): Promise<UploadNote[]> {
