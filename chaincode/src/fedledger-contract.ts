@@ -189,6 +189,17 @@ export class FedLedgerContract extends Contract {
       );
       accounted.add(item.mspId);
     }
+    // An upload reported as never recorded must be from an organisation with no record here, and
+    // named once: it may not shadow what became of a recorded update.
+    const offLedger = new Set<string>();
+    for (const item of request.excluded.filter((e) => !e.onLedger)) {
+      ensure(
+        !recorded.has(item.mspId) && !offLedger.has(item.mspId),
+        'INVALID_ARGUMENT',
+        `${item.mspId} has a record in round ${round} or is listed twice; it cannot be excluded as not on the ledger`,
+      );
+      offLedger.add(item.mspId);
+    }
     const missing = [...recorded.keys()].filter((msp) => !accounted.has(msp));
     ensure(
       missing.length === 0,

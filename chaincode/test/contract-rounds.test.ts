@@ -192,6 +192,11 @@ describe('contract: closing rounds', () => {
       [{ code: 'NORM_EXCEEDED', detail: 'x'.repeat(501) }, 'INVALID_ARGUMENT'],
       [{ code: 'NORM_EXCEEDED', detail: 'x', onLedger: false }, 'INVALID_ARGUMENT'],
       [{ code: 'NOT_ON_LEDGER', detail: 'x', onLedger: true }, 'INVALID_ARGUMENT'],
+      // An off-ledger entry for an organisation that has a record would shadow its fate.
+      [
+        { code: 'NOT_ON_LEDGER', detail: 'x', onLedger: false, sha256: hashOf('other') },
+        'INVALID_ARGUMENT',
+      ],
     ];
     for (const [fields, code] of cases) {
       await expectRefusal(

@@ -125,7 +125,10 @@ describe('a dishonest aggregator is caught by fedledger-audit verify (simulated 
     expect(withheld.stdout).to.contain(
       '? UNVERIFIABLE_EXCLUSION: round 0, update Hospital2MSP: excluded as BLOB_MISSING; unverifiable: bytes withheld',
     );
-    expect(withheld.stdout).to.contain('(1 exclusion unverifiable: bytes withheld)');
+    expect(withheld.stdout).to.contain('? round 0: aggregate recomputed from');
+    expect(withheld.stdout).to.contain(
+      '1 exclusion unverifiable: bytes withheld (ask the hospital',
+    );
 
     const exported = await hospital2Export('lie-missing');
     const r = await verify('lie-missing', { blobs: [exported] });

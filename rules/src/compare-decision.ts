@@ -77,6 +77,15 @@ export function compareWithDecision(
       problem('UNKNOWN_UPDATE', msp, `round ${r}: ${msp} is included but has no ledger record`);
     }
   }
+  for (const e of round.excluded ?? []) {
+    if (!e.onLedger && recorded.has(e.mspId)) {
+      problem(
+        'UNKNOWN_UPDATE',
+        e.mspId,
+        `round ${r}: ${e.mspId} is listed as never recorded, yet its update is recorded in the round`,
+      );
+    }
+  }
   for (const [msp, e] of ledgerExcluded) {
     if (recorded.get(msp)?.sha256 !== e.sha256) {
       problem(
@@ -175,7 +184,15 @@ export function compareWithDecision(
   const sameSet =
     decision.included.length === ledgerIncluded.size &&
     decision.included.every((msp) => ledgerIncluded.has(msp));
-  if (findings.some((f) => f.severity === 'problem') || !sameSet) return findings;
+  if (findings.some((f) => f.severity === 'problem')) return findings;
+  if (!sameSet) {
+    problem(
+      'SELECTION_MISMATCH',
+      undefined,
+      `round ${r}: the ledger includes ${[...ledgerIncluded].sort().join(', ') || 'nothing'}; the rules include ${decision.included.join(', ') || 'nothing'}`,
+    );
+    return findings;
+  }
   if (!decision.quorumMet || !decision.aggregate) {
     problem(
       'QUORUM_NOT_MET',

@@ -12,7 +12,13 @@ export function verificationExitCode(report: Pick<VerificationReport, 'ok'>): 0 
 export function formatVerificationReport(report: VerificationReport): string {
   const out: string[] = [`Run ${report.runId}, verified against ${report.ledger}`];
   for (const round of report.rounds) {
-    if (round.ok) {
+    const unsure = (round.unverifiable ?? []).length;
+    if (round.ok && unsure > 0) {
+      const included = round.included.length ? round.included.join(', ') : 'no updates';
+      out.push(
+        `? round ${round.round}: aggregate recomputed from ${included}; ${unsure} exclusion${unsure === 1 ? '' : 's'} could not be re-checked`,
+      );
+    } else if (round.ok) {
       const included = round.included.length ? round.included.join(', ') : 'no updates';
       out.push(`✓ round ${round.round}: aggregate recomputed from ${included}`);
     } else {
@@ -26,10 +32,9 @@ export function formatVerificationReport(report: VerificationReport): string {
   const unverifiable = report.rounds.reduce((n, r) => n + (r.unverifiable ?? []).length, 0);
   if (report.ok) {
     out.push(
-      `Verified: all ${report.rounds.length} rounds ✓` +
-        (unverifiable > 0
-          ? ` (${unverifiable} exclusion${unverifiable === 1 ? '' : 's'} unverifiable: bytes withheld)`
-          : ''),
+      unverifiable > 0
+        ? `Verified what could be: no round contradicts the ledger, but ${unverifiable} exclusion${unverifiable === 1 ? '' : 's'} unverifiable: bytes withheld (ask the hospital for fedledger-trainer export-updates)`
+        : `Verified: all ${report.rounds.length} rounds ✓`,
     );
   } else if (failed > 0) {
     out.push(`NOT verified: ${failed} of ${report.rounds.length} rounds ✗`);

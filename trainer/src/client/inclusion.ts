@@ -27,7 +27,11 @@ export function inclusionOf(trail: AuditTrail, mspId: string): RoundInclusion[] 
   return trail.rounds.map((round) => {
     const update = round.updates.find((u) => u.mspId === mspId);
     const recorded = update ? { sha256: update.sha256, txId: update.txId } : {};
-    const excluded = round.excluded?.find((e) => e.mspId === mspId);
+    // The exclusion of this hospital's recorded update, if it has one; an entry for an upload
+    // that never reached the ledger only when nothing is recorded.
+    const excluded = update
+      ? round.excluded?.find((e) => e.mspId === mspId && e.onLedger && e.sha256 === update.sha256)
+      : round.excluded?.find((e) => e.mspId === mspId);
     if (round.status === 'closed' && round.included?.includes(mspId)) {
       return { round: round.round, state: 'included', ...recorded };
     }

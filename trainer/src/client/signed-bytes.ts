@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import { common, gateway, ledger, msp, peer } from '@hyperledger/fabric-protos';
 import type { SigningFormat, SimulatedProposal, SimulatedTransaction } from '@fedledger/protocol';
+import { canonicalJson } from '@fedledger/protocol';
 
 /** A transaction proposal, decoded. */
 export interface ProposalView {
@@ -23,6 +24,13 @@ export interface ProposalView {
   digest: Uint8Array;
   /** Fabric's hash of the proposal, which an endorsement must name (undefined: simulated). */
   proposalHash?: Uint8Array;
+  /** The transaction time the proposal fixes (the ledger records it), ISO 8601 in milliseconds. */
+  timestamp: string;
+  /**
+   * The proposal's headers exactly as signed (Fabric: channel and signature header bytes; the
+   * simulated ledger: its canonical JSON), which the transaction must repeat byte for byte.
+   */
+  headers: string;
 }
 
 /** One key written by a transaction. */
@@ -54,6 +62,10 @@ export interface TransactionView {
   otherWrites: number;
   /** The digest the hospital signs: SHA-256 of the envelope payload (Fabric). */
   digest: Uint8Array;
+  /** The headers the transaction carries, to compare with the proposal's (see ProposalView). */
+  headers: string;
+  /** Fabric: the envelope's header type is ENDORSER_TRANSACTION (true on the simulated ledger). */
+  endorserTransaction: boolean;
 }
 
 /** The bytes are not what their format says; the message says where. */
@@ -70,6 +82,8 @@ const sha256 = (...parts: Uint8Array[]): Uint8Array => {
   return new Uint8Array(hash.digest());
 };
 const text = (bytes: Uint8Array): string => Buffer.from(bytes).toString('utf8');
+const headersOf = (...parts: Uint8Array[]): string =>
+  parts.map((part) => Buffer.from(part).toString('hex')).join('.');
 
 function creatorOf(bytes: Uint8Array): { mspId: string; certificatePem: string } {
   const id = msp.SerializedIdentity.deserializeBinary(bytes);
@@ -106,7 +120,14 @@ function decodeFabricProposal(bytes: Uint8Array): ProposalView {
   // and signature headers and the payload without its transient data.
   const forTx = new peer.ChaincodeProposalPayload();
   forTx.setInput(payload.getInput_asU8());
+  // google.protobuf.Timestamp, typed here as the two getters used.
+  const ts = channelHeader.getTimestamp() as
+    { getSeconds(): number; getNanos(): number } | undefined;
   return {
+    timestamp: new Date(
+      (ts?.getSeconds() ?? 0) * 1000 + Math.floor((ts?.getNanos() ?? 0) / 1e6),
+    ).toISOString(),
+    headers: headersOf(header.getChannelHeader_asU8(), header.getSignatureHeader_asU8()),
     channel: channelHeader.getChannelId(),
     chaincode: extension.getChaincodeId()?.getName() ?? '',
     txId: channelHeader.getTxId(),
@@ -153,9 +174,15 @@ function decodeFabricTransaction(bytes: Uint8Array): TransactionView {
     writes: [],
     otherWrites: 0,
     digest: sha256(payloadBytes),
+    headers: headersOf(header.getChannelHeader_asU8(), header.getSignatureHeader_asU8()),
+    endorserTransaction: channelHeader.getType() === common.HeaderType.ENDORSER_TRANSACTION,
   };
   const action = actions[0];
   if (!action) return view;
+  // The action must carry the proposal's signature header too.
+  if (headersOf(action.getHeader_asU8()) !== headersOf(header.getSignatureHeader_asU8())) {
+    view.endorserTransaction = false;
+  }
   creators.push(
     creatorOf(common.SignatureHeader.deserializeBinary(action.getHeader_asU8()).getCreator_asU8()),
   );
@@ -198,9 +225,20 @@ function decodeFabricTransaction(bytes: Uint8Array): TransactionView {
   };
 }
 
+/** Parses the simulated ledger's JSON, which must be canonical (one way to write each value). */
+function canonicalParse<T>(bytes: Uint8Array, what: string): T {
+  const value = JSON.parse(text(bytes)) as T;
+  if (canonicalJson(value) !== text(bytes)) {
+    throw new UndecodableError(`the ${what} is not canonical JSON`);
+  }
+  return value;
+}
+
 function decodeSimulatedProposal(bytes: Uint8Array): ProposalView {
-  const p = JSON.parse(text(bytes)) as SimulatedProposal;
+  const p = canonicalParse<SimulatedProposal>(bytes, 'proposal');
   return {
+    timestamp: String(p.timestamp),
+    headers: text(bytes),
     channel: String(p.channel),
     chaincode: String(p.chaincode),
     txId: String(p.txId),
@@ -214,9 +252,11 @@ function decodeSimulatedProposal(bytes: Uint8Array): ProposalView {
 }
 
 function decodeSimulatedTransaction(bytes: Uint8Array): TransactionView {
-  const t = JSON.parse(text(bytes)) as SimulatedTransaction;
-  const p = decodeSimulatedProposal(Buffer.from(JSON.stringify(t.proposal ?? {}), 'utf8'));
+  const t = canonicalParse<SimulatedTransaction>(bytes, 'transaction');
+  const p = decodeSimulatedProposal(Buffer.from(canonicalJson(t.proposal ?? {}), 'utf8'));
   return {
+    headers: p.headers,
+    endorserTransaction: true,
     channel: p.channel,
     txId: p.txId,
     creators: [p.creator],

@@ -12,6 +12,9 @@ import { GatewayClientError } from './errors';
 import type { ProposalView, TransactionView } from './signed-bytes';
 import { UndecodableError, decodeProposal, decodeTransaction } from './signed-bytes';
 
+/** How far a proposal's time (which the ledger records) may be from the hospital's clock. */
+const MAX_CLOCK_SKEW_MS = 10 * 60 * 1000;
+
 /** The ledger the hospital takes part in, as its own configuration (connection.json) says. */
 export interface LedgerExpectation {
   format: SigningFormat;
@@ -88,10 +91,16 @@ function differences(actual: unknown, expected: object): string[] {
   const a = actual as Record<string, unknown>;
   const e = expected as Record<string, unknown>;
   const keys = new Set([...Object.keys(a), ...Object.keys(e)]);
+  const has = (o: object, k: string): boolean => Object.prototype.hasOwnProperty.call(o, k);
   return [...keys]
-    .filter((k) => canonicalJson(a[k] ?? null) !== canonicalJson(e[k] ?? null))
+    .filter(
+      (k) => has(a, k) !== has(e, k) || canonicalJson(a[k] ?? null) !== canonicalJson(e[k] ?? null),
+    )
     .sort()
-    .map((k) => `${k} ${short(a[k])} (expected ${short(e[k])})`);
+    .map(
+      (k) =>
+        `${k} ${has(a, k) ? short(a[k]) : '(absent)'} (expected ${has(e, k) ? short(e[k]) : 'no such field'})`,
+    );
 }
 
 function checkSubmissionArgs(
@@ -167,6 +176,13 @@ export function checkProposal(
       'the proposal is not an endorser transaction whose ID derives from its nonce and creator',
     );
   }
+  const skew = Math.abs(Date.parse(p.timestamp) - Date.now());
+  if (!(skew <= MAX_CLOCK_SKEW_MS)) {
+    throw new SigningRefusedError(
+      'proposal.timestamp',
+      `the proposal is dated ${p.timestamp}, more than 10 minutes from this hospital's clock`,
+    );
+  }
   if (p.transientKeys.length > 0) {
     throw new SigningRefusedError(
       'proposal.transient',
@@ -198,6 +214,12 @@ export function checkTransaction(
     throw new SigningRefusedError(
       'transaction.txId',
       `the transaction is ${short(t.txId)} on ${t.channel}, not the proposal ${short(proposal.txId)} just signed`,
+    );
+  }
+  if (t.headers !== proposal.headers || !t.endorserTransaction) {
+    throw new SigningRefusedError(
+      'transaction.header',
+      "the transaction's headers are not the proposal's just signed (or it is not an endorser transaction)",
     );
   }
   if (t.actions !== 1) {
@@ -254,8 +276,9 @@ export function checkTransaction(
   const fingerprint = createHash('sha256')
     .update(derOf(expect.certificatePem) ?? Buffer.alloc(0))
     .digest('hex');
-  const { docType, key: recordKey, creator, txId, timestamp: _ts, ...fields } = record;
+  const { docType, key: recordKey, creator, txId, timestamp, ...fields } = record;
   const diff = differences(fields, s);
+  if (timestamp !== proposal.timestamp) diff.push(`timestamp ${short(timestamp)}`);
   if (docType !== 'update') diff.push(`docType ${short(docType)}`);
   if (txId !== proposal.txId) diff.push(`txId ${short(txId)}`);
   if (recordKey !== readable) diff.push(`key ${short(recordKey)}`);
