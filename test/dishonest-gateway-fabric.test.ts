@@ -8,7 +8,13 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { Harness, createRun, rejection, update } from '@fedledger/gateway/testing';
+import {
+  Harness,
+  createRun,
+  rejection,
+  update,
+  withForgedRoundModel,
+} from '@fedledger/gateway/testing';
 import type { SigningLie } from '@fedledger/gateway/testing';
 import { sha256Hex } from '@fedledger/protocol';
 import type { DigestSigner, GatewayTransport, OwnLedgerView } from '@fedledger/trainer';
@@ -153,27 +159,7 @@ describe('a dishonest gateway on Fabric is refused by the hospital, checking on 
       certPem: id.certPem,
       keyPem: id.keyPem,
     });
-    const forged = update(runId, 0, 'Hospital1MSP', 10, 7);
-    const lying: GatewayTransport = {
-      async send(req) {
-        const reply = await honest.send(req);
-        if (!req.path.endsWith('/rounds/0/model')) return reply;
-        const record = JSON.parse(
-          Buffer.from(String(reply.headers['x-ledger-record']), 'base64').toString('utf8'),
-        ) as { inputModelHash: string };
-        record.inputModelHash = sha256Hex(forged);
-        return {
-          ...reply,
-          body: forged,
-          headers: {
-            ...reply.headers,
-            'x-model-sha256': sha256Hex(forged),
-            'x-ledger-record': Buffer.from(JSON.stringify(record)).toString('base64'),
-          },
-        };
-      },
-      close: () => honest.close(),
-    };
+    const lying = withForgedRoundModel(honest, 0, update(runId, 0, 'Hospital1MSP', 10, 7));
     const c = client(lying);
     try {
       const err = await rejection(c.downloadRoundModel(runId, 0));

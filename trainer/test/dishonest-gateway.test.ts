@@ -5,10 +5,9 @@
 // trainer refuses each (6/6) with a typed error that says what differed, and in the four signing
 // cases never signs what it was handed (the signer's calls are counted).
 import { expect } from 'chai';
-import { rejection } from '@fedledger/gateway/testing';
+import { rejection, withForgedRoundModel } from '@fedledger/gateway/testing';
 import { sha256Hex } from '@fedledger/protocol';
 import { CommitNotConfirmedError, HashMismatchError } from '../src/client/errors';
-import type { GatewayTransport } from '../src/client/https-transport';
 import type { DigestSigner } from '../src/client/identity';
 import { SigningRefusedError } from '../src/client/signing-check';
 import { GatewayFixture, initialModel, tinyUpdate } from './gateway-client-fixture';
@@ -89,27 +88,7 @@ describe('a dishonest gateway is refused by the hospital (simulated ledger)', fu
 
   it('(5) refuses a global model other than the ledger’s, even with headers that agree with it', async () => {
     const other = initialModel('someone-else');
-    const lying: GatewayTransport = {
-      async send(req) {
-        const reply = await honest.send(req);
-        if (!req.path.endsWith('/rounds/0/model')) return reply;
-        const record = JSON.parse(
-          Buffer.from(String(reply.headers['x-ledger-record']), 'base64').toString('utf8'),
-        ) as { inputModelHash: string };
-        record.inputModelHash = other.sha256;
-        return {
-          ...reply,
-          body: other.bytes,
-          headers: {
-            ...reply.headers,
-            'x-model-sha256': other.sha256,
-            'x-ledger-record': Buffer.from(JSON.stringify(record)).toString('base64'),
-          },
-        };
-      },
-      close: () => honest.close(),
-    };
-    const honest = f.transport('hospital1');
+    const lying = withForgedRoundModel(f.transport('hospital1'), 0, other.bytes);
     const own = f.ownLedger('hospital1');
     const client = f.client('hospital1', { transport: lying, ownLedger: own });
     const err = await rejection(client.downloadRoundModel('liar-1', 0));

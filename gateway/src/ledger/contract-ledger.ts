@@ -8,15 +8,35 @@ import type {
   RunConfig,
   RunRecord,
   UpdateRecord,
+  UpdateSubmission,
 } from '@fedledger/protocol';
 import { canonicalJson } from '@fedledger/protocol';
-import type { CommitInfo, ContractFunctionName } from './ledger-client';
+import type {
+  CommitInfo,
+  ContractFunctionName,
+  OfflineSubmission,
+  SubmitterIdentity,
+} from './ledger-client';
 
 export abstract class ContractLedger {
   /** Submits a transaction as the coordinator and waits for its commit. */
   protected abstract write(fn: ContractFunctionName, ...args: string[]): Promise<CommitInfo>;
   /** Evaluates a query; `undefined` when the contract says the record does not exist. */
   protected abstract read<T>(fn: ContractFunctionName, ...args: string[]): Promise<T | undefined>;
+  /** Prepares any transaction under a hospital's certificate for offline signing. */
+  abstract newOfflineTransaction(
+    submitter: SubmitterIdentity,
+    fn: ContractFunctionName,
+    args: string[],
+  ): Promise<OfflineSubmission>;
+
+  /** Prepares a hospital's SubmitUpdate for offline signing. */
+  newSubmission(
+    submitter: SubmitterIdentity,
+    submission: UpdateSubmission,
+  ): Promise<OfflineSubmission> {
+    return this.newOfflineTransaction(submitter, 'SubmitUpdate', [canonicalJson(submission)]);
+  }
 
   createRun(config: RunConfig): Promise<CommitInfo> {
     return this.write('CreateRun', canonicalJson(config));

@@ -14,8 +14,6 @@ import type {
   Signer,
 } from '@hyperledger/fabric-gateway';
 import { checkpointers, connect } from '@hyperledger/fabric-gateway';
-import type { UpdateSubmission } from '@fedledger/protocol';
-import { canonicalJson } from '@fedledger/protocol';
 import { LedgerUnavailableError, SubmissionStateError } from '../errors';
 import { checkStepSignature } from '../pki/organisations';
 import type {
@@ -240,13 +238,6 @@ export class FabricLedgerClient extends ContractLedger implements LedgerClient {
       if (isNotFound(mapped)) return undefined;
       throw mapped;
     }
-  }
-
-  newSubmission(
-    submitter: SubmitterIdentity,
-    submission: UpdateSubmission,
-  ): Promise<OfflineSubmission> {
-    return this.newOfflineTransaction(submitter, 'SubmitUpdate', [canonicalJson(submission)]);
   }
 
   newOfflineTransaction(

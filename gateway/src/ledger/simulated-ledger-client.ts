@@ -5,11 +5,7 @@
 import { X509Certificate, randomBytes } from 'node:crypto';
 import type { SimulatedIdentity, SimulatedLedger } from '@fedledger/chaincode';
 import { newSimulatedIdentity } from '@fedledger/chaincode';
-import type {
-  SimulatedProposal,
-  SimulatedTransaction,
-  UpdateSubmission,
-} from '@fedledger/protocol';
+import type { SimulatedProposal, SimulatedTransaction } from '@fedledger/protocol';
 import { canonicalJson, sha256Hex } from '@fedledger/protocol';
 import { LedgerUnavailableError, SubmissionStateError } from '../errors';
 import { checkStepSignature } from '../pki/organisations';
@@ -81,13 +77,6 @@ export class SimulatedLedgerClient extends ContractLedger implements LedgerClien
       if (isNotFound(mapped)) return undefined;
       throw mapped;
     }
-  }
-
-  newSubmission(
-    submitter: SubmitterIdentity,
-    submission: UpdateSubmission,
-  ): Promise<OfflineSubmission> {
-    return this.newOfflineTransaction(submitter, 'SubmitUpdate', [canonicalJson(submission)]);
   }
 
   newOfflineTransaction(

@@ -5,6 +5,7 @@
 // hospital, it asks for signatures on something other than the hospital's own SubmitUpdate, or
 // reports a commit that never happened. Never used outside tests.
 import { createHash } from 'node:crypto';
+import type { IncomingHttpHeaders } from 'node:http';
 import { common, gateway as fabricGateway, ledger, peer } from '@hyperledger/fabric-protos';
 import type { ExclusionCode, SigningFormat, SimulatedTransaction } from '@fedledger/protocol';
 import { canonicalJson, decodeContainer, updateStateKey } from '@fedledger/protocol';
@@ -241,4 +242,44 @@ export function withSigningLie(
     }
   };
   return liar;
+}
+
+/** The shape of a client transport (the trainer's GatewayTransport), as far as a liar needs it. */
+export interface TransportLike<
+  Req extends { path: string },
+  Rep extends { headers: IncomingHttpHeaders; body: Uint8Array },
+> {
+  send(req: Req): Promise<Rep>;
+  close(): void;
+}
+
+/**
+ * A gateway that serves `forged` as a round's model, with an X-Model-SHA256 and an
+ * X-Ledger-Record that agree with the forgery: only a ledger view of the hospital's own catches it.
+ */
+export function withForgedRoundModel<
+  Req extends { path: string },
+  Rep extends { headers: IncomingHttpHeaders; body: Uint8Array },
+>(honest: TransportLike<Req, Rep>, round: number, forged: Uint8Array): TransportLike<Req, Rep> {
+  const sha256 = createHash('sha256').update(forged).digest('hex');
+  return {
+    async send(req) {
+      const reply = await honest.send(req);
+      if (!req.path.endsWith(`/rounds/${round}/model`)) return reply;
+      const record = JSON.parse(
+        Buffer.from(String(reply.headers['x-ledger-record']), 'base64').toString('utf8'),
+      ) as { inputModelHash: string };
+      record.inputModelHash = sha256;
+      return {
+        ...reply,
+        body: forged,
+        headers: {
+          ...reply.headers,
+          'x-model-sha256': sha256,
+          'x-ledger-record': Buffer.from(JSON.stringify(record)).toString('base64'),
+        },
+      };
+    },
+    close: () => honest.close(),
+  };
 }
