@@ -71,6 +71,22 @@ describe('a hostile hospital cannot inflate its weight or overflow the aggregate
     expect(exact.status, exact.body.toString()).to.equal(200);
   });
 
+  it('refuses a container announcing 200,000 empty tensors before parsing its header (422)', async () => {
+    const entries = Array.from(
+      { length: 200_000 },
+      (_, i) => `"t${i}":{"dtype":"F32","shape":[0],"data_offsets":[0,0]}`,
+    );
+    const header = Buffer.from(`{${entries.join(',')}}`);
+    const length = Buffer.alloc(8);
+    length.writeBigUInt64LE(BigInt(header.length));
+    const reply = await h.submit('hospital2', 'declared', 0, Buffer.concat([length, header]));
+    expect(reply.status).to.equal(422);
+    expect(reply.json<{ code: string; detail: string }>()).to.deep.include({
+      code: 'FL_ERR_MALFORMED_CONTAINER',
+      detail: `the header announces ${header.length} bytes; the limit is 1048576`,
+    });
+  });
+
   it('refuses a run without declared sample counts, or with a non-participant in them', async () => {
     for (const sampleCounts of [
       undefined,

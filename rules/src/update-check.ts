@@ -9,6 +9,13 @@ import type { EncryptedAggregator } from './encrypted';
 import type { RunSettings } from './run-settings';
 import { runSettings } from './run-settings';
 
+/**
+ * Largest header an update may announce: ample for any model's tensors and metadata (the
+ * reference MLP's is under 2 KiB, an encrypted update of a million parameters' under 64 KiB),
+ * and refused before its JSON is parsed, so a header of a million empty tensors costs nothing.
+ */
+export const MAX_UPDATE_HEADER_BYTES = 1024 * 1024;
+
 /** Why an update's bytes break a rule of its run (a "rule" exclusion code). */
 export type RejectionCode = Extract<
   ExclusionCode,
@@ -55,7 +62,7 @@ export function checkUpdate(
 ): CheckedUpdate {
   let container: Container;
   try {
-    container = decodeContainer(bytes);
+    container = decodeContainer(bytes, { maxHeaderBytes: MAX_UPDATE_HEADER_BYTES });
   } catch (err) {
     const code = err instanceof ContainerError ? err.code : undefined;
     if (code === 'CONTAINER_NON_FINITE')
