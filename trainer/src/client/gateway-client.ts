@@ -5,31 +5,26 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type {
   AuditTrail,
   CommitInfo,
-  CommitReply,
-  EndorseReply,
   ModelSpec,
   RoundDetails,
   RoundRecord,
   RunRecord,
   RunStatus,
   UpdateRecord,
-  UpdateSubmission,
-  UploadReply,
 } from '@fedledger/protocol';
-import { CONTAINER_MEDIA_TYPE, decodeContainer, dpFromExtra, sha256Hex } from '@fedledger/protocol';
-import {
-  CommitNotConfirmedError,
-  GatewayReplyError,
-  HashMismatchError,
-  RoundWaitTimeoutError,
-  isTransient,
-} from './errors';
-import type { GatewayTransport, TransportReply } from './https-transport';
+import { CONTAINER_MEDIA_TYPE, sha256Hex } from '@fedledger/protocol';
+import { GatewayReplyError, HashMismatchError, RoundWaitTimeoutError, isTransient } from './errors';
+import type { GatewayTransport } from './https-transport';
 import { newHttpsTransport } from './https-transport';
-import type { DigestSigner } from './identity';
 import type { OwnLedgerView } from './own-ledger';
-import type { LedgerExpectation, SigningExpectation } from './signing-check';
-import { SigningRefusedError, checkProposal, checkTransaction } from './signing-check';
+import { GATEWAY_SOURCE } from './own-ledger';
+import { header, json } from './replies';
+import type { LedgerExpectation } from './signing-check';
+import type { SubmitUpdateInput, SubmittedUpdate } from './update-submission';
+import { submitSignedUpdate } from './update-submission';
+
+export type { SubmitUpdateInput, SubmittedUpdate } from './update-submission';
+export { GATEWAY_SOURCE } from './own-ledger';
 
 /**
  * Reads the input model hash of a round from a source the hospital trusts more than the gateway
@@ -47,32 +42,6 @@ export interface VerifiedModel {
   record?: RoundRecord;
   /** Where the hash the bytes were checked against came from (own peer, or the gateway). */
   checkedAgainst: string;
-}
-
-/** What the trainer says when the only ledger view is the gateway's own word. */
-export const GATEWAY_SOURCE = "the gateway's word (no peer of this hospital's own)";
-
-/** An update committed on the ledger. */
-export interface SubmittedUpdate {
-  submissionId: string;
-  sha256: string;
-  commit: CommitInfo;
-  /** The ledger's update record, as the gateway read it after the commit. */
-  record: CommitReply['record'];
-  /** Ledger key of the record, `update/<run>/<round>/<msp>`. */
-  key: string;
-  /** Where the commit was confirmed: the hospital's own peer, or the gateway's reply. */
-  confirmedBy: string;
-}
-
-/** What {@link GatewayClient.submitUpdate} needs. */
-export interface SubmitUpdateInput {
-  runId: string;
-  round: number;
-  /** The encoded update container. */
-  bytes: Uint8Array;
-  /** Signs the two digests with the hospital's key. */
-  signer: DigestSigner;
 }
 
 /** Progress while waiting for a round: after each poll, or after a poll that failed transiently. */
@@ -250,26 +219,6 @@ export function newGatewayClient(options: Readonly<GatewayClientOptions>): Gatew
     ...(options.ownLedger ? { ownLedger: options.ownLedger } : {}),
     confirmTimeoutMs: options.confirmTimeoutMs ?? 30_000,
   });
-}
-
-function json<T>(reply: TransportReply, what: string): T {
-  try {
-    return JSON.parse(Buffer.from(reply.body).toString('utf8')) as T;
-  } catch (err) {
-    throw new GatewayReplyError(`${what}: the gateway's reply is not JSON.`, { cause: err });
-  }
-}
-
-function header(reply: TransportReply, name: string): string | undefined {
-  const value = reply.headers[name];
-  return Array.isArray(value) ? value[0] : value;
-}
-
-function fromBase64(value: unknown, what: string): Uint8Array {
-  if (typeof value !== 'string' || value === '') {
-    throw new GatewayReplyError(`the gateway's reply has no ${what}.`);
-  }
-  return new Uint8Array(Buffer.from(value, 'base64'));
 }
 
 const seg = encodeURIComponent;
@@ -466,138 +415,8 @@ class HttpsGatewayClient implements GatewayClient {
     return { ...(record ? { record } : {}), source: own?.source ?? GATEWAY_SOURCE };
   }
 
-  async submitUpdate(input: Readonly<SubmitUpdateInput>): Promise<SubmittedUpdate> {
-    const sha256 = sha256Hex(input.bytes);
-    const ledger = this.signing.ledger;
-    if (!ledger) {
-      throw new SigningRefusedError(
-        'ledger',
-        'this client was not told which ledger it signs for (channel and chaincode)',
-      );
-    }
-    // What the hospital's own update calls for; the gateway's proposal must say exactly this.
-    const { metadata, extra } = decodeContainer(input.bytes);
-    const dp = dpFromExtra(extra);
-    const expect: SigningExpectation = {
-      ledger,
-      certificatePem: this.signing.certificatePem,
-      mspId: metadata.mspId,
-      submission: {
-        runId: input.runId,
-        round: input.round,
-        mspId: metadata.mspId,
-        sha256,
-        sampleCount: metadata.sampleCount,
-        byteLength: input.bytes.byteLength,
-        encoding: metadata.encoding,
-        ...(dp ? { dp } : {}),
-      },
-    };
-    const uploadPath = `/v1/runs/${seg(input.runId)}/rounds/${input.round}/updates`;
-    const upload = json<UploadReply>(
-      await this.transport.send({
-        method: 'POST',
-        path: uploadPath,
-        body: input.bytes,
-        contentType: CONTAINER_MEDIA_TYPE,
-      }),
-      uploadPath,
-    );
-    if (upload.sha256 !== sha256) {
-      throw new HashMismatchError(
-        `the gateway stored the update as ${upload.sha256}, but it hashes to ${sha256}.`,
-        sha256,
-        upload.sha256,
-      );
-    }
-    const proposal = checkProposal(
-      upload.proposal?.format ?? ledger.format,
-      fromBase64(upload.proposal?.bytes, 'proposal'),
-      expect,
-    );
-    const session = `/v1/submissions/${seg(upload.submissionId)}`;
-    const endorsed = await this.signed<EndorseReply>(
-      `${session}/proposal-signature`,
-      proposal.digest,
-      input.signer,
-    );
-    const transaction = checkTransaction(
-      fromBase64(endorsed.transaction, 'transaction'),
-      expect,
-      proposal,
-    );
-    const committed = await this.signed<CommitReply>(
-      `${session}/transaction-signature`,
-      transaction.digest,
-      input.signer,
-    );
-    const confirmed = await this.confirmCommit(expect.submission, proposal.txId, committed);
-    return {
-      submissionId: upload.submissionId,
-      sha256,
-      commit: committed.commit,
-      record: confirmed.record,
-      key: committed.key,
-      confirmedBy: confirmed.source,
-    };
-  }
-
-  /**
-   * Confirms that the update record is committed with this hospital's hash under the transaction
-   * it signed: on its own peer when it has one (waiting for the block to arrive there), else from
-   * the gateway's reply.
-   * @throws {CommitNotConfirmedError} when the ledger does not show the commit.
-   */
-  private async confirmCommit(
-    submission: UpdateSubmission,
-    txId: string,
-    committed: CommitReply,
-  ): Promise<{ record: UpdateRecord; source: string }> {
-    const own = this.signing.ownLedger;
-    const what = `round ${submission.round} of run ${submission.runId}`;
-    const matches = (r: UpdateRecord | null | undefined): boolean =>
-      !!r && r.sha256 === submission.sha256 && r.txId === txId;
-    if (!own) {
-      if (committed.record && matches(committed.record)) {
-        return { record: committed.record, source: GATEWAY_SOURCE };
-      }
-      throw new CommitNotConfirmedError(
-        `the gateway reports a commit for ${what}, but its record is not this update's (tx ${txId}).`,
-      );
-    }
-    const deadline = Date.now() + this.signing.confirmTimeoutMs;
-    let wait = 100;
-    for (;;) {
-      const record = await own.getUpdate(submission.runId, submission.round, submission.mspId);
-      if (record && !matches(record)) {
-        throw new CommitNotConfirmedError(
-          `${own.source} holds another record for ${what} (SHA-256 ${record.sha256}, tx ${record.txId}), not this update under tx ${txId}.`,
-        );
-      }
-      if (record) {
-        const status = await own.transactionStatus(txId);
-        if (status === 'VALID') return { record, source: own.source };
-        if (status !== undefined) {
-          throw new CommitNotConfirmedError(`${own.source} marks tx ${txId} ${status}.`);
-        }
-      }
-      if (Date.now() > deadline) {
-        throw new CommitNotConfirmedError(
-          `the gateway reports tx ${txId} committed in block ${committed.commit.blockNumber}, but ${own.source} shows no such commit for ${what} after ${this.signing.confirmTimeoutMs} ms.`,
-        );
-      }
-      await sleep(wait);
-      wait = Math.min(2_000, wait * 2);
-    }
-  }
-
-  private async signed<T>(path: string, digest: Uint8Array, signer: DigestSigner): Promise<T> {
-    const signature = Buffer.from(await signer(digest)).toString('base64');
-    const body = new TextEncoder().encode(JSON.stringify({ signature }));
-    return json<T>(
-      await this.transport.send({ method: 'POST', path, body, contentType: 'application/json' }),
-      path,
-    );
+  submitUpdate(input: Readonly<SubmitUpdateInput>): Promise<SubmittedUpdate> {
+    return submitSignedUpdate({ transport: this.transport, ...this.signing }, input);
   }
 
   async coordinatorCreateRun(input: Readonly<CreateRunInput>): Promise<CreatedRun> {

@@ -8,6 +8,9 @@ import type { AuditTrail, RoundRecord, RunRecord, UpdateRecord } from '@fedledge
 import { connectGateway, loadNetworkProfile } from '@fedledger/protocol/fabric';
 import { peer } from '@hyperledger/fabric-protos';
 
+/** What the trainer says when the only ledger view is the gateway's own word. */
+export const GATEWAY_SOURCE = "the gateway's word (no peer of this hospital's own)";
+
 /** Read-only queries a hospital makes on a ledger view it trusts. */
 export interface OwnLedgerView {
   /** Where the reads come from, for output ("peer0.hospital1, this hospital's own peer"). */
