@@ -76,6 +76,9 @@ export interface EndorseReply {
   transactionDigest: string;
 }
 
+/** The channel the simulated ledger's proposals name (it has no channels). */
+export const SIMULATED_CHANNEL = 'simulated';
+
 /** The proposal a hospital signs on the simulated ledger (canonical JSON, UTF-8). */
 export interface SimulatedProposal {
   channel: string;

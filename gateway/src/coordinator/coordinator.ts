@@ -18,7 +18,7 @@ import type { EncryptedAggregator, RoundDecision, RoundInput } from '@fedledger/
 import { RoundDecisionError, decideRound, flattenTensors, runSettings } from '@fedledger/rules';
 import type { BlobStore } from '../blob/blob-store';
 import { crashPoint } from '../crash-points';
-import { BadRequestError, BlobIntegrityError, GatewayError, NotFoundError } from '../errors';
+import { BadRequestError, GatewayError, NotFoundError } from '../errors';
 import type { ProblemCode } from '../http/problem-registry';
 import type { CommitInfo, LedgerClient } from '../ledger/ledger-client';
 
@@ -301,17 +301,6 @@ export class Coordinator {
     schedule();
   }
 
-  /** The bytes the blob store holds for `sha256`, as stored (decideRound re-hashes them). */
-  private async storedBytes(sha256: string): Promise<Uint8Array | undefined> {
-    try {
-      return await this.blobs.get(sha256);
-    } catch (err) {
-      if (err instanceof BlobIntegrityError) return this.blobs.getUnverified(sha256);
-      if (err instanceof NotFoundError) return undefined;
-      throw err;
-    }
-  }
-
   /**
    * Decides the round with the rules (@fedledger/rules) on the bytes in the blob store, stores
    * the new model, records the close on the ledger and opens the next round. Deterministic: a
@@ -325,7 +314,8 @@ export class Coordinator {
     const started = Date.now();
     const bytes = new Map<string, Uint8Array>();
     for (const record of records) {
-      const stored = await this.storedBytes(record.sha256);
+      // As stored, not re-hashed here: decideRound tells altered bytes from missing ones.
+      const stored = await this.blobs.getUnverified(record.sha256);
       if (stored) bytes.set(record.sha256, stored);
     }
     const settings = runSettings(run);

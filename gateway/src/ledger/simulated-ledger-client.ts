@@ -6,7 +6,7 @@ import { X509Certificate, randomBytes } from 'node:crypto';
 import type { SimulatedIdentity, SimulatedLedger } from '@fedledger/chaincode';
 import { newSimulatedIdentity } from '@fedledger/chaincode';
 import type { SimulatedProposal, SimulatedTransaction } from '@fedledger/protocol';
-import { canonicalJson, sha256Hex } from '@fedledger/protocol';
+import { SIMULATED_CHANNEL, canonicalJson, sha256Hex } from '@fedledger/protocol';
 import { LedgerUnavailableError, SubmissionStateError } from '../errors';
 import { checkStepSignature } from '../pki/organisations';
 import type {
@@ -38,9 +38,6 @@ function utf8(text: string): Uint8Array {
 function digestOf(bytes: Uint8Array): Uint8Array {
   return Buffer.from(sha256Hex(bytes), 'hex');
 }
-
-/** The channel name the simulated ledger's proposals carry (there is no channel). */
-export const SIMULATED_CHANNEL = 'simulated';
 
 /** LedgerClient for a {@link SimulatedLedger}; `coordinator` is the gateway's own identity. */
 export class SimulatedLedgerClient extends ContractLedger implements LedgerClient {

@@ -215,26 +215,17 @@ export function withSigningLie(
         const key = updateStateKey(submission.runId, submission.round + 1, submission.mspId);
         return {
           ...genuine,
-          txId: genuine.txId,
-          format: genuine.format,
-          proposalBytes: genuine.proposalBytes,
-          proposalDigest: genuine.proposalDigest,
           async endorse(signature) {
             const endorsed = await genuine.endorse(signature);
             const bytes = rewriteWriteKey(genuine.format, endorsed.bytes, key);
             return { bytes, digest: transactionDigest(genuine.format, bytes) };
           },
-          submit: (signature) => genuine.submit(signature),
         };
       }
       case 'fake-commit': {
         const genuine = await inner.newSubmission(submitter, submission);
         return {
-          txId: genuine.txId,
-          format: genuine.format,
-          proposalBytes: genuine.proposalBytes,
-          proposalDigest: genuine.proposalDigest,
-          endorse: (signature) => genuine.endorse(signature),
+          ...genuine,
           // The hospital's signed transaction is dropped; a commit is reported anyway.
           submit: () => Promise.resolve({ txId: genuine.txId, blockNumber: 9999, status: 'VALID' }),
         };

@@ -7,7 +7,7 @@
 // itself. Anything else is refused with SigningRefusedError, saying what differed.
 import { X509Certificate, createHash } from 'node:crypto';
 import type { SigningFormat, UpdateSubmission } from '@fedledger/protocol';
-import { canonicalJson, updateKey, updateStateKey } from '@fedledger/protocol';
+import { SIMULATED_CHANNEL, canonicalJson, updateKey, updateStateKey } from '@fedledger/protocol';
 import { GatewayClientError } from './errors';
 import type { ProposalView, TransactionView } from './signed-bytes';
 import { UndecodableError, decodeProposal, decodeTransaction } from './signed-bytes';
@@ -25,7 +25,7 @@ export interface LedgerExpectation {
 /** The simulated ledger's proposals (no channel; the contract is fedledger). */
 export const SIMULATED_LEDGER: LedgerExpectation = Object.freeze({
   format: 'simulated',
-  channel: 'simulated',
+  channel: SIMULATED_CHANNEL,
   chaincode: 'fedledger',
 });
 
