@@ -439,7 +439,7 @@ supervise_chaincode() {
   trap '[ -z "$child" ] || kill "$child" 2>/dev/null; rm -f "$RUN_DIR/chaincode-server.pid"; exit 0' TERM INT
   while :; do
     say "starting the chaincode server on 127.0.0.1:$(chaincode_port) ($package_id)"
-    CORE_CHAINCODE_LOGGING_LEVEL=$CC_LOG_LEVEL node "$ROOT/node_modules/fabric-shim/cli.js" server \
+    FEDLEDGER_COORDINATOR_MSPS=${FEDLEDGER_COORDINATOR_MSPS:-CoordinatorMSP} CORE_CHAINCODE_LOGGING_LEVEL=$CC_LOG_LEVEL node "$ROOT/node_modules/fabric-shim/cli.js" server \
       --chaincode-address "127.0.0.1:$(chaincode_port)" --chaincode-id "$package_id" \
       --chaincode-tls-cert-file "$CC_DIR/tls/server.crt" --chaincode-tls-key-file "$CC_DIR/tls/server.key" \
       --module-path "$ROOT/chaincode" &

@@ -209,6 +209,29 @@ describe('Fabric network (4 BFT orderers, 4 peers, CCaaS chaincode)', function (
     expect(history[0]?.txId).to.equal(record.txId);
   });
 
+  it('refuses a run created by a hospital calling the chaincode directly (NOT_CONSORTIUM_COORDINATOR)', async function () {
+    const runId = `hospital-run-${randomUUID().slice(0, 8)}`;
+    const config: RunConfig = {
+      runId,
+      modelSpecHash: sha256(`${runId}/spec`),
+      initialModelHash: sha256(`${runId}/model-0`),
+      participants: ['Hospital1MSP'],
+      roundsPlanned: 1,
+      minUpdatesPerRound: 1,
+      strategy: 'fedavg',
+      sampleCounts: { Hospital1MSP: 1000 },
+      settings: { test: 'hospital-run' },
+    };
+    await expectRefusal(
+      as('hospital1').contract.submitTransaction('CreateRun', JSON.stringify(config)),
+      'NOT_CONSORTIUM_COORDINATOR',
+    );
+    await expectRefusal(
+      as('auditor').contract.evaluateTransaction('GetRun', runId),
+      'RUN_NOT_FOUND',
+    );
+  });
+
   it('refuses a hospital submitting in the name of another (MSP_MISMATCH)', async function () {
     const runId = await openRun('mismatch');
     await expectRefusal(submitUpdate('hospital2', runId, 'Hospital1MSP'), 'MSP_MISMATCH');

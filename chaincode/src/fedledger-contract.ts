@@ -6,24 +6,50 @@ import * as args from './arguments';
 import { LedgerState } from './ledger-state';
 import { LedgerRuleError, ensure } from './rule-error';
 
+/**
+ * The organisations the consortium names as coordinators, from the chaincode server's
+ * configuration (`FEDLEDGER_COORDINATOR_MSPS`, comma-separated MSP IDs; default CoordinatorMSP).
+ * Every organisation's chaincode reads its own copy: a hospital that edits its copy endorses alone,
+ * and a run needs the endorsement of a majority of hospitals.
+ */
+export function consortiumCoordinators(env: NodeJS.ProcessEnv = process.env): string[] {
+  const listed = (env.FEDLEDGER_COORDINATOR_MSPS ?? 'CoordinatorMSP')
+    .split(',')
+    .map((msp) => msp.trim())
+    .filter((msp) => msp.length > 0);
+  return listed;
+}
+
 @Info({ title: 'fedledger', description: 'Ledger of federated-learning runs, rounds and updates' })
 export class FedLedgerContract extends Contract {
-  constructor() {
+  private readonly coordinators: readonly string[];
+
+  constructor(coordinators: readonly string[] = consortiumCoordinators()) {
     super('fedledger');
+    this.coordinators = coordinators;
   }
 
-  /** Creates a run; the caller becomes its coordinator. Emits RunCreated. */
+  /**
+   * Creates a run; the caller, who must belong to an organisation the consortium names as
+   * coordinator, becomes its coordinator. Emits RunCreated.
+   */
   @Transaction()
   @Returns('string')
   async CreateRun(ctx: Context, configJson: string): Promise<string> {
-    const config = args.runConfig(args.parseObject(configJson, 'run config'));
     const state = new LedgerState(ctx);
+    const caller = state.caller();
+    ensure(
+      this.coordinators.includes(caller.mspId),
+      'NOT_CONSORTIUM_COORDINATOR',
+      `${caller.mspId} may not create runs; the consortium's coordinators are ${this.coordinators.join(', ') || 'none'}`,
+    );
+    const config = args.runConfig(args.parseObject(configJson, 'run config'));
     ensure(!(await state.getRun(config.runId)), 'RUN_EXISTS', `run ${config.runId} already exists`);
     const record: RunRecord = {
       ...config,
       docType: 'run',
       key: runKey(config.runId),
-      coordinator: state.caller(),
+      coordinator: caller,
       status: 'active',
       createdAt: state.txTime(),
       txId: state.txId(),

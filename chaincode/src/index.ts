@@ -2,7 +2,7 @@
 import './log-level';
 import { FedLedgerContract } from './fedledger-contract';
 
-export { FedLedgerContract } from './fedledger-contract';
+export { FedLedgerContract, consortiumCoordinators } from './fedledger-contract';
 export { LedgerRuleError } from './rule-error';
 
 export const contracts: (typeof FedLedgerContract)[] = [FedLedgerContract];

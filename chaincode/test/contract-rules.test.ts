@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { MAX_BLOB_BYTES } from '@fedledger/protocol';
 import type { RoundRecord, RunConfig, RunRecord } from '@fedledger/protocol';
-import { SimulatedLedger } from '../src';
+import { SimulatedLedger, consortiumCoordinators } from '../src';
 import { certificateFingerprint } from '../src/ledger-state';
 import {
   INITIAL,
@@ -23,6 +23,34 @@ import {
 } from './fixtures';
 
 describe('contract: creating runs', () => {
+  it('rejects a run created by a hospital or the auditor: only the consortium coordinator creates runs', async () => {
+    const ledger = new SimulatedLedger();
+    for (const caller of [h1, auditor]) {
+      await expectRefusal(
+        ledger.submit(caller, 'CreateRun', JSON.stringify(runConfig())),
+        'NOT_CONSORTIUM_COORDINATOR',
+      );
+    }
+    await expectRefusal(ledger.evaluate(auditor, 'GetRun', 'run-1'), 'RUN_NOT_FOUND');
+  });
+
+  it('accepts a run from an organisation the consortium configuration names', async () => {
+    const ledger = new SimulatedLedger({ coordinators: ['Hospital1MSP'] });
+    await ledger.submit(h1, 'CreateRun', JSON.stringify(runConfig()));
+    await expectRefusal(
+      ledger.submit(coordinator, 'CreateRun', JSON.stringify(runConfig({ runId: 'run-2' }))),
+      'NOT_CONSORTIUM_COORDINATOR',
+    );
+  });
+
+  it('reads the consortium coordinators from FEDLEDGER_COORDINATOR_MSPS', () => {
+    expect(consortiumCoordinators({})).to.deep.equal(['CoordinatorMSP']);
+    expect(
+      consortiumCoordinators({ FEDLEDGER_COORDINATOR_MSPS: ' OperatorMSP, , BackupMSP ' }),
+    ).to.deep.equal(['OperatorMSP', 'BackupMSP']);
+    expect(consortiumCoordinators({ FEDLEDGER_COORDINATOR_MSPS: ' , ' })).to.deep.equal([]);
+  });
+
   it('rejects a second run with the same ID', async () => {
     const ledger = await ledgerWithOpenRound();
     await expectRefusal(

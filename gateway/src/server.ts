@@ -41,6 +41,8 @@ export interface GatewayCoreOptions {
   decide?: CoordinatorOptions['decide'];
   /** Told of every round the coordinator closes, besides the gateway's logs and metrics. */
   observer?: CoordinatorObserver;
+  /** Delays between tries of a ledger step that failed (default 1 s doubling to 15 s). */
+  retryBackoff?: CoordinatorOptions['backoff'];
   /**
    * Resume every active run on the ledger at start (default true). A simulation sharing a
    * channel with other runs turns it off, so it does not take those over.
@@ -140,6 +142,7 @@ async function assemble(options: GatewayCoreOptions): Promise<GatewayCore> {
     stateDir: options.stateDir,
     ...(options.encrypted ? { encrypted: options.encrypted } : {}),
     ...(options.decide ? { decide: options.decide } : {}),
+    ...(options.retryBackoff ? { backoff: options.retryBackoff } : {}),
     observer: {
       roundClosed: (e, ms) => {
         metrics.roundClosed(ms / 1000);

@@ -186,6 +186,8 @@ export const LEDGER_ERROR_CODES = {
   RUN_NOT_FOUND: 'No run has this ID.',
   RUN_COMPLETED: 'The run has finished all its rounds.',
   NOT_COORDINATOR: "Only the run's coordinator (its creator) may do this.",
+  NOT_CONSORTIUM_COORDINATOR:
+    'Only an organisation the consortium names as coordinator may create a run.',
   NOT_PARTICIPANT: "The caller's organisation is not a participant of the run.",
   MSP_MISMATCH: 'An organisation may submit only for itself.',
   ROUND_EXISTS: 'The round has already been opened.',

@@ -52,6 +52,8 @@ export type ContractFunction =
 export interface SimulatedLedgerOptions {
   /** Clock for transaction timestamps; defaults to the system clock. */
   now?: () => Date;
+  /** MSP IDs the consortium names as coordinators (default: the chaincode's configuration). */
+  coordinators?: readonly string[];
 }
 
 type ContractMethod = (ctx: Context, ...args: string[]) => Promise<string>;
@@ -72,7 +74,7 @@ export interface ProposedTx {
 export class SimulatedLedger {
   readonly label = SIMULATED_LEDGER_LABEL;
   private readonly state = new MemoryWorldState();
-  private readonly contract = new FedLedgerContract();
+  private readonly contract: FedLedgerContract;
   private readonly listeners = new Set<(event: SimulatedEvent) => void>();
   private readonly events: SimulatedEvent[] = [];
   private readonly now: () => Date;
@@ -82,6 +84,7 @@ export class SimulatedLedger {
 
   constructor(options: SimulatedLedgerOptions = {}) {
     this.now = options.now ?? (() => new Date());
+    this.contract = new FedLedgerContract(options.coordinators);
   }
 
   /** Number of blocks committed so far. */

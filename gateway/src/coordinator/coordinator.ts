@@ -2,6 +2,9 @@
 // updates whose bytes match a committed ledger record created by their hospital. All of its state
 // can be rebuilt from the ledger and the blob store (plus the record of uploads that never reached
 // the ledger), so a restart at any point carries on without losing or double-counting an update.
+// Every step is driven by what the ledger says (which round is open or closed, when it opened):
+// a step that fails, say while the orderers cannot reach consensus, is tried again with backoff
+// until it succeeds or the gateway stops, so the run never waits for a restart.
 import { randomUUID } from 'node:crypto';
 import { mkdir, readFile, readdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -18,12 +21,20 @@ import type { EncryptedAggregator, RoundDecision, RoundInput } from '@fedledger/
 import { RoundDecisionError, decideRound, flattenTensors, runSettings } from '@fedledger/rules';
 import type { BlobStore } from '../blob/blob-store';
 import { crashPoint } from '../crash-points';
-import { BadRequestError, GatewayError, NotFoundError } from '../errors';
+import { BadRequestError, GatewayError, LedgerRuleError, NotFoundError } from '../errors';
 import type { ProblemCode } from '../http/problem-registry';
 import type { CommitInfo, LedgerClient } from '../ledger/ledger-client';
+import type { Backoff } from './run-schedule';
+import { RunSchedule } from './run-schedule';
 
-/** The longest delay Node's setTimeout honours (2^31 − 1 ms, about 24.9 days). */
-const MAX_TIMER_MS = 2 ** 31 - 1;
+/**
+ * A round's deadline counts as reached this long before it: a timer may fire a little early, and
+ * the ledger's time of opening comes from a clock of its own.
+ */
+const DEADLINE_SLACK_MS = 250;
+
+/** Refusals that no retry can change: the run is someone else's, or over. */
+const FINAL_REFUSALS = new Set(['NOT_COORDINATOR', 'RUN_COMPLETED', 'RUN_NOT_FOUND']);
 
 /** An upload that a hospital made for a round (it may or may not have reached the ledger). */
 export interface UploadNote {
@@ -72,6 +83,8 @@ export interface CoordinatorOptions {
    * coordinator. Production code never sets it.
    */
   decide?: (input: RoundInput) => Promise<RoundDecision>;
+  /** Delays between tries of a failed ledger step (default 1 s doubling to 15 s). */
+  backoff?: Partial<Backoff>;
 }
 
 /** Serialises work per run, so a round is never closed twice concurrently. */
@@ -95,10 +108,9 @@ export class Coordinator {
   private readonly stateDir: string;
   private readonly observer: CoordinatorObserver;
   private readonly locks = new RunLocks();
-  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private readonly schedule: RunSchedule;
   private readonly now: () => Date;
   private readonly decide: (input: RoundInput) => Promise<RoundDecision>;
-  private stopped = false;
 
   constructor(private readonly options: CoordinatorOptions) {
     this.ledger = options.ledger;
@@ -107,31 +119,58 @@ export class Coordinator {
     this.observer = options.observer ?? {};
     this.now = options.now ?? (() => new Date());
     this.decide = options.decide ?? decideRound;
+    this.schedule = new RunSchedule({
+      now: this.now,
+      ...(options.backoff ? { backoff: options.backoff } : {}),
+    });
   }
 
   /**
    * Picks up every active run on the ledger: finishes a close that a crash interrupted, opens a
-   * missing next round, closes rounds that are complete, and arms deadline timers.
+   * missing next round, closes rounds that are complete, and arms deadline timers. A run whose
+   * step fails is tried again in the background; it does not keep the gateway from serving.
    */
   async resume(): Promise<void> {
     await mkdir(join(this.stateDir, 'uploads'), { recursive: true });
     for (const run of await this.ledger.listRuns()) {
       if (run.status !== 'active') continue;
-      // One run that cannot be resumed (another coordinator's, missing blobs, quorum not met yet)
-      // must not keep the gateway from serving the others.
-      try {
-        await this.locks.run(run.runId, () => this.reconcile(run.runId));
-      } catch (err) {
-        this.observer.error?.(`run ${run.runId} was not resumed`, err);
-      }
+      await this.converge(run.runId, 'resuming');
     }
   }
 
-  /** Stops deadline timers. */
+  /** Stops deadline and retry timers. */
   stop(): void {
-    this.stopped = true;
-    for (const timer of this.timers.values()) clearTimeout(timer);
-    this.timers.clear();
+    this.schedule.stop();
+  }
+
+  /**
+   * Brings a run to where its ledger state says it should be ({@link reconcile}). When that
+   * fails, tries again after a backoff, and again, until it succeeds, the refusal is final (the
+   * run is another coordinator's or over) or the coordinator stops. Never rejects.
+   */
+  private async converge(runId: string, step: string): Promise<void> {
+    try {
+      await this.locks.run(runId, () => this.reconcile(runId));
+      this.schedule.succeeded(runId);
+    } catch (err) {
+      this.retryLater(runId, step, err);
+    }
+  }
+
+  private retryLater(runId: string, step: string, err: unknown): void {
+    if (
+      err instanceof NotFoundError ||
+      (err instanceof LedgerRuleError && FINAL_REFUSALS.has(err.ledgerCode))
+    ) {
+      this.schedule.cancel(runId);
+      this.observer.error?.(`${step} run ${runId} stopped: the ledger refuses for good`, err);
+      return;
+    }
+    const delay = this.schedule.retry(runId, () => void this.converge(runId, step));
+    this.observer.error?.(
+      `${step} run ${runId} failed (${this.schedule.failuresOf(runId)} in a row); trying again in ${delay} ms`,
+      err,
+    );
   }
 
   /**
@@ -166,9 +205,16 @@ export class Coordinator {
     if (settings.encoding === 'float32') flattenTensors(initial.tensors, settings.modelSpec);
     return this.locks.run(config.runId, async () => {
       const created = await this.ledger.createRun(config);
-      const opened = await this.ledger.openRound(config.runId, 0, config.initialModelHash);
+      let opened: CommitInfo;
+      try {
+        opened = await this.ledger.openRound(config.runId, 0, config.initialModelHash);
+      } catch (err) {
+        // The run is on the ledger: its round 0 opens in the background once the ledger allows.
+        this.retryLater(config.runId, 'opening round 0 of', err);
+        throw err;
+      }
       const run = await this.requireRun(config.runId);
-      this.armDeadline(run, 0, this.now());
+      await this.armDeadlineFromLedger(run, 0);
       return { run, created, opened };
     });
   }
@@ -220,85 +266,101 @@ export class Coordinator {
 
   // --- closing ------------------------------------------------------------------------------
 
-  /** Called after an update commits: closes the round if every participant has submitted. */
+  /**
+   * Called after an update commits: closes the round if every participant has submitted. A close
+   * that fails is tried again in the background.
+   */
   async updateCommitted(runId: string, round: number): Promise<RoundClosed | undefined> {
-    return this.locks.run(runId, async () => {
-      const run = await this.requireRun(runId);
-      const current = await this.ledger.getRound(runId, round);
-      if (!current || current.status !== 'open') return undefined;
-      const updates = await this.ledger.listUpdates(runId, round);
-      if (updates.length < run.participants.length) return undefined;
-      return this.close(run, current, updates);
-    });
+    try {
+      return await this.locks.run(runId, async () => {
+        const run = await this.requireRun(runId);
+        const current = await this.ledger.getRound(runId, round);
+        if (!current || current.status !== 'open') return undefined;
+        const updates = await this.ledger.listUpdates(runId, round);
+        if (updates.length < run.participants.length) return undefined;
+        return this.close(run, current, updates);
+      });
+    } catch (err) {
+      this.retryLater(runId, `closing round ${round} of`, err);
+      throw err;
+    }
   }
 
   /**
-   * Closes the open round now if the quorum of valid updates is there (operator action, and what
-   * the deadline timer does).
+   * Closes the open round now if the quorum of valid updates is there (operator action). A close
+   * the ledger could not record is tried again in the background, at the deadline's pace (a
+   * quorum not met now waits for the deadline, as without this call).
    */
   async closeNow(runId: string): Promise<RoundClosed | undefined> {
-    return this.locks.run(runId, async () => {
-      const run = await this.requireRun(runId);
-      const open = await this.openRound(runId);
-      if (!open) return undefined;
-      return this.close(run, open, await this.ledger.listUpdates(runId, open.round));
-    });
+    try {
+      return await this.locks.run(runId, async () => {
+        const run = await this.requireRun(runId);
+        const open = await this.openRound(runId);
+        if (!open) return undefined;
+        return this.close(run, open, await this.ledger.listUpdates(runId, open.round));
+      });
+    } catch (err) {
+      this.retryLater(runId, 'closing by hand', err);
+      throw err;
+    }
   }
 
+  /**
+   * Does the one step the run's ledger state calls for: opens round 0, opens the round after a
+   * closed one, closes an open round that is complete or past its deadline, or waits for the
+   * deadline of the open round, measured from when the ledger says it opened.
+   */
   private async reconcile(runId: string): Promise<void> {
     const trail = await this.ledger.getAuditTrail(runId);
-    if (!trail || trail.run.status !== 'active') return;
+    if (!trail || trail.run.status !== 'active') {
+      this.schedule.cancel(runId);
+      return;
+    }
     const run = trail.run;
     const last = trail.rounds[trail.rounds.length - 1];
     if (!last) {
       await this.ledger.openRound(runId, 0, run.initialModelHash);
-      this.armDeadline(run, 0, this.now());
+      await this.armDeadlineFromLedger(run, 0);
       return;
     }
     if (last.status === 'closed') {
-      // Crashed between CloseRound and OpenRound: open the next round with the closed aggregate.
+      // Stopped between CloseRound and OpenRound: open the next round with the closed aggregate.
       if (last.round + 1 < run.roundsPlanned && last.aggregateHash) {
         await this.ledger.openRound(runId, last.round + 1, last.aggregateHash);
-        this.armDeadline(run, last.round + 1, this.now());
+        await this.armDeadlineFromLedger(run, last.round + 1);
       }
       return;
     }
-    if (last.updates.length >= run.participants.length) {
+    const dueAt = this.deadlineOf(run, last);
+    if (
+      last.updates.length >= run.participants.length ||
+      this.now().getTime() >= dueAt - DEADLINE_SLACK_MS
+    ) {
       await this.close(run, last, last.updates);
       return;
     }
-    this.armDeadline(run, last.round, new Date(last.openedAt));
+    this.schedule.at(
+      runId,
+      dueAt,
+      () => void this.converge(runId, `the deadline of round ${last.round} of`),
+    );
   }
 
-  private armDeadline(run: RunRecord, round: number, openedAt: Date): void {
-    if (this.stopped) return;
-    const key = run.runId;
-    const existing = this.timers.get(key);
-    if (existing) clearTimeout(existing);
-    const dueAt = openedAt.getTime() + runSettings(run).roundDeadlineSeconds * 1000;
-    const fire = (): void => {
-      this.timers.delete(key);
-      this.closeNow(run.runId).catch((err: unknown) => {
-        this.observer.error?.(
-          `round ${round} of run ${run.runId} could not close at its deadline`,
-          err,
-        );
-        // Try again later: quorum may still come.
-        this.armDeadline(run, round, this.now());
-      });
-    };
-    // Node fires a delay above 2^31 − 1 ms at once; a long deadline is waited for in steps.
-    const schedule = (): void => {
-      const remaining = dueAt - this.now().getTime();
-      const step = remaining > MAX_TIMER_MS;
-      const timer = setTimeout(
-        step ? schedule : fire,
-        step ? MAX_TIMER_MS : Math.max(1000, remaining),
-      );
-      timer.unref();
-      this.timers.set(key, timer);
-    };
-    schedule();
+  private deadlineOf(run: RunRecord, round: RoundRecord): number {
+    return new Date(round.openedAt).getTime() + runSettings(run).roundDeadlineSeconds * 1000;
+  }
+
+  /** Arms the deadline of a round just opened, from the opening time the ledger recorded. */
+  private async armDeadlineFromLedger(run: RunRecord, round: number): Promise<void> {
+    const record = await this.ledger.getRound(run.runId, round);
+    const dueAt = record
+      ? this.deadlineOf(run, record)
+      : this.now().getTime() + runSettings(run).roundDeadlineSeconds * 1000;
+    this.schedule.at(
+      run.runId,
+      dueAt,
+      () => void this.converge(run.runId, `the deadline of round ${round} of`),
+    );
   }
 
   /**
@@ -381,11 +443,9 @@ export class Coordinator {
       const openStarted = Date.now();
       event.next = await this.ledger.openRound(run.runId, next, model.sha256);
       event.openLatencyMs = Date.now() - openStarted;
-      this.armDeadline(run, next, this.now());
+      await this.armDeadlineFromLedger(run, next);
     } else {
-      const timer = this.timers.get(run.runId);
-      if (timer) clearTimeout(timer);
-      this.timers.delete(run.runId);
+      this.schedule.cancel(run.runId);
     }
     this.observer.roundClosed?.(event, Date.now() - started);
     return event;

@@ -28,6 +28,8 @@ import { ckksAggregator } from '@fedledger/rules';
 import { ensureDevIdentities, ensureServerTls } from '../pki/dev-pki';
 import type { SigningLie } from './dishonest';
 import { withSigningLie } from './dishonest';
+import type { Outage } from './outage';
+import { newOutage, withOutage } from './outage';
 import { startGateway } from '../server';
 
 export const ORGS = [
@@ -119,6 +121,12 @@ export class Harness {
    */
   signingLie: SigningLie | undefined;
 
+  /** Writes that fail while set, as with too few orderers for consensus (simulated ledger). */
+  readonly outage: Outage = newOutage();
+
+  /** Delays between the coordinator's tries of a failed ledger step (short in tests). */
+  retryBackoff: GatewayOptions['retryBackoff'] = { initialMs: 50, maxMs: 400 };
+
   private async newLedger(): Promise<LedgerClient> {
     if (this.backend === 'fabric') {
       const fabric = fabricLedgerFor(loadNetworkProfile(this.connectionJson), 'coordinator');
@@ -129,7 +137,7 @@ export class Harness {
       mspId: 'CoordinatorMSP',
       certificatePem: this.pem('coordinator', 'certPath'),
     });
-    return withSigningLie(simulated, () => this.signingLie);
+    return withSigningLie(withOutage(simulated, this.outage), () => this.signingLie);
   }
 
   pem(name: OrgName, what: 'certPath' | 'keyPath'): string {
@@ -146,6 +154,7 @@ export class Harness {
       tls: this.tls,
       ...(limits ? { limits } : {}),
       ...(this.decide ? { decide: this.decide } : {}),
+      ...(this.retryBackoff ? { retryBackoff: this.retryBackoff } : {}),
     });
     await this.gateway.ready;
   }

@@ -3,3 +3,4 @@ export * from './harness';
 export * from './scenarios';
 export * from './dishonest';
 export * from './rejection';
+export * from './outage';
