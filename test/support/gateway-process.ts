@@ -44,10 +44,13 @@ export function startGatewayProcess(options: {
   networkDir: string;
   port: number;
   env?: Record<string, string>;
+  /** Options for node itself (`--unhandled-rejections=strict`). */
+  nodeOptions?: string[];
 }): Promise<GatewayProcess> {
   const child: ChildProcess = spawn(
     process.execPath,
     [
+      ...(options.nodeOptions ?? []),
       GATEWAY_CLI,
       'serve',
       '--ledger',

@@ -20,7 +20,7 @@ import { decodeContainer } from '@fedledger/protocol';
 import type { EncryptedAggregator, RoundDecision, RoundInput } from '@fedledger/rules';
 import { RoundDecisionError, decideRound, flattenTensors, runSettings } from '@fedledger/rules';
 import type { BlobStore } from '../blob/blob-store';
-import { crashPoint } from '../crash-points';
+import { crashPoint, pausePoint } from '../crash-points';
 import { BadRequestError, GatewayError, LedgerRuleError, NotFoundError } from '../errors';
 import type { ProblemCode } from '../http/problem-registry';
 import type { CommitInfo, LedgerClient } from '../ledger/ledger-client';
@@ -381,6 +381,7 @@ export class Coordinator {
       if (stored) bytes.set(record.sha256, stored);
     }
     const settings = runSettings(run);
+    await pausePoint('before-close', round.round);
     crashPoint('while-aggregating', run.runId);
     const decision = await this.decide({
       run,
@@ -444,6 +445,7 @@ export class Coordinator {
       event.next = await this.ledger.openRound(run.runId, next, model.sha256);
       event.openLatencyMs = Date.now() - openStarted;
       await this.armDeadlineFromLedger(run, next);
+      await pausePoint('round-opened', next);
     } else {
       this.schedule.cancel(run.runId);
     }

@@ -14,6 +14,7 @@ import type {
   Signer,
 } from '@hyperledger/fabric-gateway';
 import { checkpointers, connect } from '@hyperledger/fabric-gateway';
+import { pausePoint } from '../crash-points';
 import { LedgerUnavailableError, SubmissionStateError } from '../errors';
 import { checkStepSignature } from '../pki/organisations';
 import type {
@@ -210,6 +211,13 @@ export class FabricLedgerClient extends ContractLedger implements LedgerClient {
     try {
       const proposal = this.contract.newProposal(fn, { arguments: args });
       const transaction = await proposal.endorse();
+      if (fn === 'CloseRound' || fn === 'OpenRound') {
+        const round =
+          fn === 'OpenRound'
+            ? Number(args[1])
+            : (JSON.parse(args[0] ?? '{}') as { round: number }).round;
+        await pausePoint(fn === 'CloseRound' ? 'close-endorsed' : 'open-endorsed', round);
+      }
       const submitted = await transaction.submit();
       const status = await submitted.getStatus();
       const info: CommitInfo = {

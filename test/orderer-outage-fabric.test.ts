@@ -1,0 +1,200 @@
+// Liveness on the real network: 2 of the 4 BFT orderers (no consensus quorum) are taken down at
+// four moments of a round: when the round has just opened, right after its last update commits,
+// during CloseRound (endorsed, not yet ordered) and during OpenRound. The gateway, a process of
+// its own run with --unhandled-rejections=strict, is never restarted: once the orderers are back
+// the run completes by itself, every update included exactly once, every round closed once, with
+// no round closed by its deadline, and fedledger-audit verify passes from the auditor's peer.
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect } from 'chai';
+import type { AuditIo } from '@fedledger/gateway';
+import { AUDIT_EXIT, PAUSE_POINTS, runAudit } from '@fedledger/gateway';
+import { SPEC, initialModel, update } from '@fedledger/gateway/testing';
+import type { HistoryEntry } from '@fedledger/protocol';
+import { roundKey } from '@fedledger/protocol';
+import { connectGateway, loadNetworkProfile } from '@fedledger/protocol/fabric';
+import {
+  connectOwnPeer,
+  loadHospitalIdentity,
+  newGatewayClient,
+  newOutbox,
+  participateInRun,
+} from '@fedledger/trainer';
+import { freePort, startGatewayProcess } from './support/gateway-process';
+import { eventually, networkDir, startNode, stopNode } from './support/network';
+
+const HOSPITALS = ['hospital1', 'hospital2', 'hospital3'] as const;
+const ROUNDS = 2;
+/** Two of four: SmartBFT with n = 4 tolerates one fault, so no block can be ordered. */
+const DOWN = ['orderer3', 'orderer4'];
+
+describe('2 of 4 orderers down at four moments of a round: the run goes on by itself (Fabric)', function () {
+  this.timeout(600_000);
+  const connectionJson = () => join(networkDir(), 'connection.json');
+  let scratch: string;
+
+  before(async () => {
+    scratch = await mkdtemp(join(tmpdir(), 'fedledger-outage-'));
+  });
+  after(async () => {
+    // Whatever happened, the orderers are up again for the suites that follow.
+    for (const orderer of DOWN) await startNode(orderer).catch(() => undefined);
+    await rm(scratch, { recursive: true, force: true });
+  });
+
+  for (const point of PAUSE_POINTS) {
+    // Round 1's open for the OpenRound point (round 0 opens when the run is created).
+    const round = point === 'open-endorsed' || point === 'round-opened' ? 1 : 0;
+    it(`${point} (round ${round}): the run completes without a gateway restart`, async () => {
+      const runId = `outage-${point}-${Date.now()}`;
+      const pauseFile = join(scratch, `${point}.paused`);
+      const gw = await startGatewayProcess({
+        stateDir: join(scratch, point, 'gateway'),
+        networkDir: networkDir(),
+        port: await freePort(),
+        nodeOptions: ['--unhandled-rejections=strict'],
+        env: {
+          FEDLEDGER_PAUSE_AT: point,
+          FEDLEDGER_PAUSE_ROUND: String(round),
+          FEDLEDGER_PAUSE_FILE: pauseFile,
+        },
+      });
+      const owns = HOSPITALS.map((h) => connectOwnPeer(connectionJson(), h));
+      const auditor = connectGateway(loadNetworkProfile(connectionJson()), 'auditor');
+      const clients: { close(): void }[] = [auditor];
+      try {
+        const coordinator = loadHospitalIdentity(connectionJson(), 'coordinator');
+        const operator = newGatewayClient({
+          url: gw.url,
+          caCertPem: readFileSync(gw.caCertPath),
+          certPem: coordinator.certPem,
+          keyPem: coordinator.keyPem,
+        });
+        clients.push(operator);
+        await operator.coordinatorCreateRun({
+          runId,
+          participants: ['Hospital1MSP', 'Hospital2MSP', 'Hospital3MSP'],
+          roundsPlanned: ROUNDS,
+          minUpdatesPerRound: 2,
+          modelSpec: SPEC,
+          initialModel: initialModel(runId).bytes,
+          updateNormBound: 10,
+          roundDeadlineSeconds: 3600,
+          sampleCounts: { Hospital1MSP: 1000, Hospital2MSP: 1000, Hospital3MSP: 1000 },
+        });
+        const logs: string[] = [];
+        const participating = Promise.all(
+          HOSPITALS.map(async (name, i) => {
+            const id = loadHospitalIdentity(connectionJson(), name);
+            const client = newGatewayClient({
+              url: gw.url,
+              caCertPem: readFileSync(gw.caCertPath),
+              certPem: id.certPem,
+              keyPem: id.keyPem,
+              ledger: id.ledger,
+              ownLedger: owns[i],
+              timeoutMs: 90_000,
+            });
+            clients.push(client);
+            return participateInRun({
+              client,
+              outbox: newOutbox({
+                workdir: join(scratch, point, name),
+                client,
+                signer: id.signer,
+                log: (line) => logs.push(`${id.mspId} ${line}`),
+              }),
+              runId,
+              mspId: id.mspId,
+              trainRound: ({ round: r }) =>
+                Promise.resolve({
+                  bytes: update(runId, r, id.mspId, 10 * (i + 1), r * 3 + i),
+                  accuracy: 0,
+                }),
+              pollMs: 200,
+              maxPollMs: 1000,
+              log: (line) => logs.push(`${id.mspId} ${line}`),
+            });
+          }),
+        );
+        // The gateway holds at the moment; the orderers go down; it carries on into the outage.
+        await eventually(`the gateway to reach ${point}`, () =>
+          Promise.resolve(existsSync(pauseFile) ? true : undefined),
+        );
+        for (const orderer of DOWN) await stopNode(orderer);
+        await rm(pauseFile);
+        // Not a fixed wait: the outage lasts until the gateway has seen the ledger refuse it
+        // (a coordinator step retried, or a hospital's submission failed).
+        await eventually(
+          'the ledger to refuse a write during the outage',
+          () =>
+            Promise.resolve(
+              /trying again in \d+ ms/.test(gw.output()) ||
+                /kept in the outbox/.test(logs.join('\n'))
+                ? true
+                : undefined,
+            ),
+          180_000,
+        );
+        for (const orderer of DOWN) await startNode(orderer);
+
+        const results = await participating;
+        const trail = await owns[0]!.getAuditTrail(runId);
+        expect(trail?.run.status, gw.output()).to.equal('completed');
+        expect(trail?.rounds).to.have.length(ROUNDS);
+        for (const r of trail!.rounds) {
+          // All three: no round was closed by its deadline (an hour) or with an update missing.
+          expect(r.included, `round ${r.round}`).to.deep.equal([
+            'Hospital1MSP',
+            'Hospital2MSP',
+            'Hospital3MSP',
+          ]);
+          expect(r.updates).to.have.length(3);
+          const history = JSON.parse(
+            Buffer.from(
+              await auditor.contract.evaluateTransaction('GetHistory', roundKey(runId, r.round)),
+            ).toString('utf8'),
+          ) as HistoryEntry[];
+          expect(history, `writes of round ${r.round}`).to.have.length(2);
+        }
+        for (const result of results) {
+          expect(result.finalModel.sha256).to.equal(trail!.run.finalModelHash);
+        }
+        // The outage really refused the step held at that moment, and it was tried again.
+        if (point !== 'round-opened') {
+          expect(gw.output()).to.match(/failed \(\d+ in a row\); trying again in \d+ ms/);
+        }
+        // The same process all along, and no promise rejected unhandled (strict would kill it).
+        expect(await Promise.race([gw.exited, Promise.resolve('running')])).to.equal('running');
+        expect(gw.output()).not.to.match(/Unhandled|uncaught/i);
+        let out = '';
+        const io: AuditIo = { out: (t) => void (out += t), err: (t) => void (out += t) };
+        const code = await runAudit(
+          [
+            'verify',
+            runId,
+            '--blobs',
+            gw.url,
+            '--gateway-ca',
+            gw.caCertPath,
+            '--network-dir',
+            networkDir(),
+            '--identity',
+            'auditor',
+            '--peer',
+            'peer0.auditor',
+          ],
+          { io },
+        );
+        expect(code, out).to.equal(AUDIT_EXIT.OK);
+      } finally {
+        for (const orderer of DOWN) await startNode(orderer).catch(() => undefined);
+        for (const c of clients) c.close();
+        for (const o of owns) o.close();
+        await gw.stop();
+      }
+    });
+  }
+});
