@@ -292,11 +292,11 @@ describe('fuzzing the REST API: no 5xx from any input', function () {
     expect(rssAfter - rssBefore).to.be.below(200 * 1024 * 1024);
   });
 
-  it('answers 40 concurrent uploads of one hospital for one round without a 5xx', async () => {
+  it('accepts one of 60 concurrent uploads of one hospital for one round, 409 for the rest, no 5xx', async () => {
     await createRun(h, 'concurrent', { roundsPlanned: 1 });
     const bytes = update('concurrent', 0, 'Hospital1MSP', 10, 1);
     const replies = await Promise.all(
-      Array.from({ length: 40 }, () =>
+      Array.from({ length: 60 }, () =>
         send({
           who: 'hospital1',
           method: 'POST',
@@ -307,6 +307,78 @@ describe('fuzzing the REST API: no 5xx from any input', function () {
       ),
     );
     expect(replies.filter((r) => r.status >= 500).map((r) => r.body)).to.deep.equal([]);
+    expect(replies.filter((r) => r.status === 201)).to.have.length(1);
+    const refused = replies.filter((r) => r.status !== 201);
+    expect(refused).to.have.length(59);
+    for (const r of refused) {
+      expect(r.status, r.body).to.equal(409);
+      expect((JSON.parse(r.body) as { code: string }).code).to.equal(
+        'FL_ERR_SUBMISSION_IN_PROGRESS',
+      );
+    }
+    // The accepted one completes; after that, the ledger's record answers any further upload.
+    const accepted = JSON.parse(replies.find((r) => r.status === 201)?.body ?? '{}') as {
+      submissionId: string;
+      proposalDigest: string;
+    };
+    const endorsed = await h.call(
+      'hospital1',
+      'POST',
+      `/v1/submissions/${accepted.submissionId}/proposal-signature`,
+      { signature: await h.sign('hospital1', accepted.proposalDigest) },
+    );
+    const committed = await h.call(
+      'hospital1',
+      'POST',
+      `/v1/submissions/${accepted.submissionId}/transaction-signature`,
+      {
+        signature: await h.sign(
+          'hospital1',
+          endorsed.json<{ transactionDigest: string }>().transactionDigest,
+        ),
+      },
+    );
+    expect(committed.status, committed.body.toString()).to.equal(200);
+    const again = await h.call('hospital1', 'POST', '/v1/runs/concurrent/rounds/0/updates', bytes);
+    expect(again.json<{ code: string }>().code).to.equal('FL_ERR_UPDATE_EXISTS');
+  });
+
+  it('lets a hospital upload again once its submission failed at a signing step', async () => {
+    await createRun(h, 'after-failure', { roundsPlanned: 1 });
+    const bytes = update('after-failure', 0, 'Hospital2MSP', 10, 2);
+    const path = '/v1/runs/after-failure/rounds/0/updates';
+    const first = await h.call('hospital2', 'POST', path, bytes);
+    expect(first.status).to.equal(201);
+    expect((await h.call('hospital2', 'POST', path, bytes)).status).to.equal(409);
+    // A signature by someone else: the step fails and the claim is released.
+    const { submissionId, proposalDigest } = first.json<{
+      submissionId: string;
+      proposalDigest: string;
+    }>();
+    const bad = await h.call(
+      'hospital2',
+      'POST',
+      `/v1/submissions/${submissionId}/proposal-signature`,
+      {
+        signature: await h.sign('hospital3', proposalDigest),
+      },
+    );
+    expect(bad.status).to.be.within(400, 499);
+    expect((await h.submit('hospital2', 'after-failure', 0, bytes)).status).to.equal(200);
+  });
+
+  it('lets a hospital abandon its own unsigned session, and only its own', async () => {
+    await createRun(h, 'abandon', { roundsPlanned: 1 });
+    const bytes = update('abandon', 0, 'Hospital3MSP', 10, 3);
+    const path = '/v1/runs/abandon/rounds/0/updates';
+    const first = await h.call('hospital3', 'POST', path, bytes);
+    const { submissionId } = first.json<{ submissionId: string }>();
+    const session = `/v1/submissions/${submissionId}`;
+    expect((await h.call('hospital2', 'DELETE', session)).status).to.equal(404);
+    expect((await h.call('hospital3', 'POST', path, bytes)).status).to.equal(409);
+    expect((await h.call('hospital3', 'DELETE', session)).status).to.equal(204);
+    expect((await h.call('hospital3', 'GET', session)).status).to.equal(404);
+    expect((await h.submit('hospital3', 'abandon', 0, bytes)).status).to.equal(200);
   });
 
   it('completes and verifies a normal round afterwards', async () => {

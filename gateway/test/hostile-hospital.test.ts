@@ -83,7 +83,7 @@ describe('a hostile hospital cannot inflate its weight or overflow the aggregate
     expect(reply.status).to.equal(422);
     expect(reply.json<{ code: string; detail: string }>()).to.deep.include({
       code: 'FL_ERR_MALFORMED_CONTAINER',
-      detail: `the header announces ${header.length} bytes; the limit is 1048576`,
+      detail: `the header announces ${header.length} bytes; an update of this run's model (4 tensors) needs at most 67584`,
     });
   });
 

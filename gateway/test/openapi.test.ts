@@ -28,7 +28,7 @@ describe('OpenAPI document', function () {
     for (const [path, ops] of Object.entries(doc.paths)) {
       expect(path).to.match(/^\//);
       for (const [method, op] of Object.entries(ops)) {
-        expect(['get', 'post']).to.include(method);
+        expect(['get', 'post', 'delete']).to.include(method);
         expect(op.operationId).to.match(/^[A-Za-z0-9]+$/);
         expect(ids.has(op.operationId), `duplicate operationId ${op.operationId}`).to.equal(false);
         ids.add(op.operationId);

@@ -42,6 +42,11 @@ export interface SafetensorsContent {
 export interface ReadLimits {
   /** Largest accepted header, in bytes. Default 100 MB. */
   maxHeaderBytes?: number;
+  /**
+   * Most tensors the header may describe, counted before any entry is examined or any tensor
+   * allocated. Default: no limit.
+   */
+  maxTensors?: number;
 }
 
 export const DEFAULT_MAX_HEADER_BYTES = 100 * 1024 * 1024;
@@ -321,6 +326,15 @@ export function readSafetensors(bytes: Uint8Array, limits: ReadLimits = {}): Saf
     );
   }
   const header = parseHeaderJson(bytes.subarray(8, 8 + headerLength));
+  if (limits.maxTensors !== undefined) {
+    let count = 0;
+    for (const name in header) if (name !== METADATA_KEY) count++;
+    if (count > limits.maxTensors) {
+      throw new InvalidHeaderError(
+        `the header describes ${count} tensors; at most ${limits.maxTensors} are accepted`,
+      );
+    }
+  }
   const metadata = parseMetadata(header[METADATA_KEY]);
   const entries = Object.entries(header)
     .filter(([name]) => name !== METADATA_KEY)

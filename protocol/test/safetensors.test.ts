@@ -95,6 +95,16 @@ describe('safetensors', () => {
     expect(() => readSafetensors(small, { maxHeaderBytes: 16 })).to.throw(HeaderTooLargeError);
   });
 
+  it('rejects more tensors than the limit, and accepts exactly the limit', () => {
+    const bytes = writeSafetensors(sample());
+    const count = readSafetensors(bytes).tensors.length;
+    expect(() => readSafetensors(bytes, { maxTensors: count - 1 })).to.throw(
+      InvalidHeaderError,
+      `the header describes ${count} tensors; at most ${count - 1} are accepted`,
+    );
+    expect(readSafetensors(bytes, { maxTensors: count }).tensors).to.have.length(count);
+  });
+
   it('rejects a file truncated inside the tensor data', () => {
     const bytes = writeSafetensors(sample());
     expect(() => readSafetensors(bytes.subarray(0, bytes.length - 3))).to.throw(

@@ -3,7 +3,14 @@
 // exclusion codes: the same code is the HTTP problem (FL_ERR_<code>) at upload time and the
 // exclusion code recorded on the ledger at close time.
 import type { Container, ExclusionCode, RunRecord } from '@fedledger/protocol';
-import { ContainerError, checkTensorsMatchSpec, decodeContainer } from '@fedledger/protocol';
+import type { ReadLimits } from '@fedledger/protocol';
+import {
+  ContainerError,
+  checkTensorsMatchSpec,
+  decodeContainer,
+  modelTensorShapes,
+  parameterCount,
+} from '@fedledger/protocol';
 import { flattenTensors, l2Norm } from './strategies';
 import type { EncryptedAggregator } from './encrypted';
 import type { RunSettings } from './run-settings';
@@ -16,6 +23,36 @@ import { runSettings } from './run-settings';
  */
 export const MAX_UPDATE_HEADER_BYTES = 1024 * 1024;
 
+/** Slots of one CKKS ciphertext under the one accepted parameter set (8192 / 2). */
+export const CKKS_SLOTS = 4096;
+
+/** Header room for the container's metadata and extra keys (metrics, DP accounting, CKKS). */
+const HEADER_BASE_BYTES = 64 * 1024;
+/** Header room per tensor entry (name, dtype, shape, offsets: under 100 bytes in practice). */
+const HEADER_BYTES_PER_TENSOR = 512;
+
+/**
+ * What an update of `run` may announce, from the run's model spec: the spec's tensors, or one CKKS
+ * ciphertext per {@link CKKS_SLOTS} parameters, whichever is more, and a header sized for
+ * them. Checked before the header's JSON is parsed (its size) and before any tensor is examined
+ * (its count), so an update of a million empty tensors is refused without allocating them.
+ */
+export function updateReadLimits(run: RunRecord): Required<ReadLimits> {
+  const settings = runSettings(run);
+  // The larger of the two encodings' counts, so that an update in the other encoding is refused
+  // for its encoding (UNSUPPORTED_ENCODING), not for its tensor count.
+  const maxTensors = Math.max(
+    Math.ceil(parameterCount(settings.modelSpec) / CKKS_SLOTS),
+    modelTensorShapes(settings.modelSpec).length,
+  );
+  return {
+    maxTensors,
+    maxHeaderBytes: Math.min(
+      MAX_UPDATE_HEADER_BYTES,
+      HEADER_BASE_BYTES + HEADER_BYTES_PER_TENSOR * maxTensors,
+    ),
+  };
+}
 /** Why an update's bytes break a rule of its run (a "rule" exclusion code). */
 export type RejectionCode = Extract<
   ExclusionCode,
@@ -62,7 +99,7 @@ export function checkUpdate(
 ): CheckedUpdate {
   let container: Container;
   try {
-    container = decodeContainer(bytes, { maxHeaderBytes: MAX_UPDATE_HEADER_BYTES });
+    container = decodeContainer(bytes, updateReadLimits(run));
   } catch (err) {
     const code = err instanceof ContainerError ? err.code : undefined;
     if (code === 'CONTAINER_NON_FINITE')

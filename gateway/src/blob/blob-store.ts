@@ -23,6 +23,13 @@ export interface PutOptions {
    * re-thrown. Validation of uploads happens here so refused uploads leave nothing behind.
    */
   inspect?: (staged: StagedBlob) => Promise<void>;
+  /**
+   * Runs once the first `headBytes` bytes have arrived (or the stream ended shorter), before the
+   * rest is read; if it throws, reading stops, nothing is kept and the error is re-thrown.
+   */
+  inspectHead?: (head: Uint8Array) => void;
+  /** How many leading bytes `inspectHead` needs (default 8). */
+  headBytes?: number;
 }
 
 /** Where update and model bytes live. Writes are atomic; reads are re-verified. */

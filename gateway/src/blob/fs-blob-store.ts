@@ -48,14 +48,26 @@ export function newFsBlobStore(options: Readonly<FsBlobStoreOptions>): FsBlobSto
     const hash = newSha256Stream();
     let byteLength = 0;
     const max = putOptions.maxBytes ?? Number.POSITIVE_INFINITY;
+    const headBytes = putOptions.headBytes ?? 8;
+    let head: Uint8Array[] | undefined = putOptions.inspectHead ? [] : undefined;
+    const checkHead = (): void => {
+      if (!head || !putOptions.inspectHead) return;
+      putOptions.inspectHead(Buffer.concat(head).subarray(0, headBytes));
+      head = undefined;
+    };
     try {
       for await (const chunk of source) {
         byteLength += chunk.length;
         if (byteLength > max) throw new SizeLimitError(max);
+        if (head) {
+          head.push(chunk);
+          if (byteLength >= headBytes) checkHead();
+        }
         hash.update(chunk);
         if (!out.write(chunk))
           await new Promise<void>((resolve) => out.once('drain', () => resolve()));
       }
+      checkHead();
       out.end();
       await finished(out);
       const sha256 = hash.digestHex();

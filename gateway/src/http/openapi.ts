@@ -3,13 +3,13 @@
 import { PROBLEM_REGISTRY } from './problem-registry';
 
 interface Operation {
-  method: 'get' | 'post';
+  method: 'get' | 'post' | 'delete';
   path: string;
   summary: string;
   /** Who may call it; `open` needs no client certificate. */
   access: 'open' | 'any' | 'hospital' | 'coordinator';
   body?: 'json' | 'container';
-  response: 'json' | 'container' | 'text' | 'event-stream';
+  response: 'json' | 'container' | 'text' | 'event-stream' | 'none';
 }
 
 /** Every operation of the API. */
@@ -133,6 +133,13 @@ export const OPERATIONS: readonly Operation[] = [
     response: 'json',
   },
   {
+    method: 'delete',
+    path: '/v1/submissions/{id}',
+    summary: 'Abandons a signing session (before the signed transaction); uploads are free again',
+    access: 'hospital',
+    response: 'none',
+  },
+  {
     method: 'get',
     path: '/v1/submissions/{id}',
     summary: 'State of a signing session',
@@ -169,7 +176,7 @@ export const OPERATIONS: readonly Operation[] = [
   },
 ];
 
-const MEDIA: Record<Operation['response'], string> = {
+const MEDIA: Record<Exclude<Operation['response'], 'none'>, string> = {
   json: 'application/json',
   container: 'application/vnd.fedledger.container',
   text: 'text/plain',
@@ -193,7 +200,9 @@ export function openApiDocument(): Record<string, unknown> {
       security: op.access === 'open' ? [] : [{ mutualTLS: [] }],
       'x-fedledger-access': op.access,
       responses: {
-        '200': { description: 'OK', content: { [MEDIA[op.response]]: {} } },
+        ...(op.response === 'none'
+          ? { '204': { description: 'Done; no content' } }
+          : { '200': { description: 'OK', content: { [MEDIA[op.response]]: {} } } }),
         default: {
           description: 'A problem (RFC 9457)',
           content: {

@@ -34,6 +34,11 @@ const GATEWAY_PROBLEMS = {
     status: 409,
     title: 'Stored bytes no longer hash to their recorded SHA-256.',
   },
+  FL_ERR_SUBMISSION_IN_PROGRESS: {
+    status: 409,
+    title:
+      'This hospital already has a submission for this round in progress; finish it, or upload again once it failed or expired.',
+  },
   FL_ERR_SUBMISSION_STATE: {
     status: 409,
     title: 'The signing step does not follow the previous one.',

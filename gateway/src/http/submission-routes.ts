@@ -15,7 +15,7 @@ import type {
 } from '@fedledger/protocol';
 import { CONTAINER_MEDIA_TYPE, dpFromExtra, updateKey } from '@fedledger/protocol';
 import type { EncryptedAggregator } from '@fedledger/rules';
-import { UpdateCheckError, checkUpdateBytes } from '@fedledger/rules';
+import { UpdateCheckError, checkUpdateBytes, updateReadLimits } from '@fedledger/rules';
 import type { BlobStore } from '../blob/blob-store';
 import { crashPoint } from '../crash-points';
 import type { Coordinator } from '../coordinator/coordinator';
@@ -63,9 +63,33 @@ export interface SubmissionRouteDeps {
 export function registerSubmissionRoutes(app: express.Express, deps: SubmissionRouteDeps): void {
   const { ledger, blobs, coordinator, metrics, limits, log, json, requireRole, runOr404 } = deps;
   const sessions = new Map<string, Session>();
+  /**
+   * One submission at a time per (run, round, hospital): the upload in flight, then its signing
+   * session until it commits, fails or expires. A concurrent second upload is a 409, not a race.
+   */
+  const claims = new Map<string, { sessionId?: string }>();
+  const claimKey = (runId: string, round: number, mspId: string): string =>
+    JSON.stringify([runId, round, mspId]);
+  const liveClaim = (key: string): Session | 'uploading' | undefined => {
+    const claim = claims.get(key);
+    if (!claim) return undefined;
+    if (claim.sessionId === undefined) return 'uploading';
+    const session = sessions.get(claim.sessionId);
+    if (session && session.state !== 'committed' && session.expiresAt >= Date.now()) {
+      return session;
+    }
+    claims.delete(key);
+    return undefined;
+  };
+  /** Lets the hospital upload again after a signing step failed. */
+  const release = (session: Session): void => {
+    const key = claimKey(session.runId, session.round, session.principal.mspId);
+    if (claims.get(key)?.sessionId === session.id) claims.delete(key);
+  };
   const sweep = (): void => {
     const now = Date.now();
     for (const [id, s] of sessions) if (s.expiresAt < now - 60_000) sessions.delete(id);
+    for (const key of claims.keys()) liveClaim(key);
   };
 
   app.post('/v1/runs/:runId/rounds/:round/updates', async (req, res) => {
@@ -103,10 +127,58 @@ export function registerSubmissionRoutes(app: express.Express, deps: SubmissionR
         `${p.mspId} already submitted for round ${round}`,
       );
     }
+    const key = claimKey(runId, round, p.mspId);
+    const live = liveClaim(key);
+    if (live !== undefined) {
+      req.resume();
+      throw new SubmissionStateError(
+        'FL_ERR_SUBMISSION_IN_PROGRESS',
+        live === 'uploading'
+          ? `another upload of ${p.mspId} for round ${round} is being received`
+          : `${p.mspId} has a submission for round ${round} in progress (session ${live.id}, ${live.state}, until ${new Date(live.expiresAt).toISOString()}); finish it, or upload again once it has failed or expired`,
+      );
+    }
+    const claim: { sessionId?: string } = {};
+    claims.set(key, claim);
+    try {
+      const reply = await receiveUpload(req, p, run, runId, round);
+      claim.sessionId = reply.submissionId;
+      res.status(201).json(reply);
+    } catch (err) {
+      if (claims.get(key) === claim) claims.delete(key);
+      // Refused before the body was read to its end: the rest is discarded, not stored.
+      if (!req.complete) req.resume();
+      throw err;
+    }
+  });
+
+  /** Stores, checks and records an upload, and opens its signing session. */
+  const receiveUpload = async (
+    req: Request,
+    p: Principal,
+    run: RunRecord,
+    runId: string,
+    round: number,
+  ): Promise<UploadReply> => {
     let sampleCount = 0;
     let dp: DpAccounting | undefined;
-    const stored = await blobs.put(req, {
+    const readLimits = updateReadLimits(run);
+    // Not destroyed when reading stops early: a refused body is drained, and the refusal reaches
+    // the hospital instead of a reset connection.
+    const stored = await blobs.put(req.iterator({ destroyOnReturn: false }), {
       maxBytes: limits.maxUploadBytes,
+      // The header's announced size, from the first 8 bytes: a container announcing more than
+      // an update of this run's model needs is refused before the rest arrives.
+      inspectHead: (head) => {
+        const announced = head.length < 8 ? 0n : Buffer.from(head).readBigUInt64LE(0);
+        if (announced > BigInt(readLimits.maxHeaderBytes)) {
+          metrics.updateRejected('MALFORMED_CONTAINER');
+          throw new UpdateRejectedError(
+            'FL_ERR_MALFORMED_CONTAINER',
+            `the header announces ${announced} bytes; an update of this run's model (${readLimits.maxTensors} tensors) needs at most ${readLimits.maxHeaderBytes}`,
+          );
+        }
+      },
       inspect: async (staged) => {
         try {
           const bytes = await staged.readBytes();
@@ -167,8 +239,8 @@ export function registerSubmissionRoutes(app: express.Express, deps: SubmissionR
       proposalDigest: b64(offline.proposalDigest),
       expiresAt: new Date(session.expiresAt).toISOString(),
     };
-    res.status(201).json(reply);
-  });
+    return reply;
+  };
 
   const sessionFor = (req: Request, expected: Session['state']): Session => {
     const p = requireRole(req, 'hospital');
@@ -213,6 +285,7 @@ export function registerSubmissionRoutes(app: express.Express, deps: SubmissionR
       res.json(reply);
     } catch (err) {
       session.state = 'proposed';
+      release(session);
       throw err;
     }
   });
@@ -227,6 +300,7 @@ export function registerSubmissionRoutes(app: express.Express, deps: SubmissionR
       commit = await session.offline.submit(signature);
     } catch (err) {
       session.state = 'endorsed';
+      release(session);
       throw err;
     }
     session.state = 'committed';
@@ -257,6 +331,28 @@ export function registerSubmissionRoutes(app: express.Express, deps: SubmissionR
         error: String(err),
       });
     });
+  });
+
+  /**
+   * The hospital abandons its submission (it refused to sign what the gateway prepared, or will
+   * upload again): possible until the signed transaction is handed over, since nothing of it can
+   * reach the ledger without that signature.
+   */
+  app.delete('/v1/submissions/:id', (req, res) => {
+    const p = requireRole(req, 'hospital');
+    const session = sessions.get(param(req, 'id'));
+    if (!session || session.principal.fingerprint !== p.fingerprint) {
+      throw new NotFoundError('FL_ERR_SUBMISSION_NOT_FOUND', 'no signing session has this ID');
+    }
+    if (session.state !== 'proposed' && session.state !== 'endorsed') {
+      throw new SubmissionStateError(
+        'FL_ERR_SUBMISSION_STATE',
+        `the session is ${session.state}; only a proposed or endorsed one can be abandoned`,
+      );
+    }
+    sessions.delete(session.id);
+    release(session);
+    res.status(204).end();
   });
 
   app.get('/v1/submissions/:id', (req, res) => {

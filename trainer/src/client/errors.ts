@@ -43,7 +43,9 @@ export class GatewayRequestError extends GatewayClientError {
       this.code === 'FL_ERR_LEDGER_UNAVAILABLE' ||
       this.code === 'FL_ERR_SUBMISSION_NOT_FOUND' ||
       this.code === 'FL_ERR_SUBMISSION_EXPIRED' ||
-      this.code === 'FL_ERR_SUBMISSION_STATE'
+      this.code === 'FL_ERR_SUBMISSION_STATE' ||
+      // Another upload of this hospital for the round is under way (a concurrent retry).
+      this.code === 'FL_ERR_SUBMISSION_IN_PROGRESS'
     );
   }
 }

@@ -16,7 +16,7 @@ import { GatewayRequestError, GatewayUnavailableError } from './errors';
 
 /** One request to the gateway. */
 export interface TransportRequest {
-  method: 'GET' | 'POST';
+  method: 'GET' | 'POST' | 'DELETE';
   /** Path and query, e.g. `/v1/runs/run-1`. */
   path: string;
   body?: Uint8Array;

@@ -105,30 +105,41 @@ export async function submitSignedUpdate(
     }),
     uploadPath,
   );
-  if (upload.sha256 !== sha256) {
-    throw new HashMismatchError(
-      `the gateway stored the update as ${upload.sha256}, but it hashes to ${sha256}.`,
-      sha256,
-      upload.sha256,
-    );
-  }
-  const proposal = checkProposal(
-    upload.proposal?.format ?? ledger.format,
-    fromBase64(upload.proposal?.bytes, 'proposal'),
-    expect,
-  );
   const session = `/v1/submissions/${seg(upload.submissionId)}`;
-  const endorsed = await signed<EndorseReply>(
-    ctx,
-    `${session}/proposal-signature`,
-    proposal.digest,
-    input.signer,
-  );
-  const transaction = checkTransaction(
-    fromBase64(endorsed.transaction, 'transaction'),
-    expect,
-    proposal,
-  );
+  let proposal: ReturnType<typeof checkProposal>;
+  let transaction: ReturnType<typeof checkTransaction>;
+  try {
+    if (upload.sha256 !== sha256) {
+      throw new HashMismatchError(
+        `the gateway stored the update as ${upload.sha256}, but it hashes to ${sha256}.`,
+        sha256,
+        upload.sha256,
+      );
+    }
+    proposal = checkProposal(
+      upload.proposal?.format ?? ledger.format,
+      fromBase64(upload.proposal?.bytes, 'proposal'),
+      expect,
+    );
+    const endorsed = await signed<EndorseReply>(
+      ctx,
+      `${session}/proposal-signature`,
+      proposal.digest,
+      input.signer,
+    );
+    transaction = checkTransaction(
+      fromBase64(endorsed.transaction, 'transaction'),
+      expect,
+      proposal,
+    );
+  } catch (err) {
+    // Refused here: the session is abandoned, so that the next upload is not a 409. Best effort;
+    // a session left behind expires by itself.
+    if (err instanceof SigningRefusedError || err instanceof HashMismatchError) {
+      await ctx.transport.send({ method: 'DELETE', path: session }).catch(() => undefined);
+    }
+    throw err;
+  }
   const committed = await signed<CommitReply>(
     ctx,
     `${session}/transaction-signature`,
