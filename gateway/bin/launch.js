@@ -44,7 +44,15 @@ function build(name) {
  */
 function launch(name, entry, exit) {
   const target = join(PACKAGE_DIR, entry);
-  if (!existsSync(target)) build(name);
+  if (!existsSync(target)) {
+    build(name);
+    if (!existsSync(target)) {
+      fail(
+        name,
+        `${entry} is missing after compiling; run \`npx tsc -b --force\` in the repository root`,
+      );
+    }
+  }
   const cli = require(target);
   cli.main(process.argv.slice(2)).then(
     (code) => {

@@ -54,6 +54,7 @@ export const RunRequestSchema = strictObject(
       }),
     ),
     sampleCounts: Type.Record(MspId, Type.Integer({ minimum: 1, maximum: MAX_SAMPLE_COUNT }), {
+      additionalProperties: false,
       description:
         "each participant's sample count, declared before training and public on the ledger: an update may claim at most this many",
     }),
@@ -115,7 +116,12 @@ export function checkAgainst(schema: TSchema, value: unknown): SchemaViolation |
   if (!first) return undefined;
   const field = first.path.split('/').slice(1).join('.');
   if (first.message.startsWith('Unexpected property')) {
-    return { field, message: 'is not a field of this request; check its spelling' };
+    return {
+      field,
+      message: field.includes('.')
+        ? 'is not allowed here; check its spelling'
+        : 'is not a field of this request; check its spelling',
+    };
   }
   const message = first.message.charAt(0).toLowerCase() + first.message.slice(1);
   return { field, message: `${message}${describe(first.schema)}` };
