@@ -24,6 +24,7 @@ import {
   SignatureRequestSchema,
   SubmissionStatusSchema,
   UploadReplySchema,
+  UUID_PATTERN,
   VerificationReportSchema,
   problemSchema,
 } from '@fedledger/protocol/schema';
@@ -261,7 +262,7 @@ const PATH_PARAMETERS: Record<string, TSchema> = {
   runId: Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$' }),
   round: Type.Integer({ minimum: 0 }),
   sha256: Type.String({ pattern: '^[0-9a-f]{64}$' }),
-  id: Type.String({ format: 'uuid' }),
+  id: Type.String({ pattern: UUID_PATTERN }),
 };
 
 /** A schema as plain JSON (TypeBox's own markers are symbols, which JSON leaves out). */

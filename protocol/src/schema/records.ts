@@ -30,6 +30,9 @@ export function nullable<S extends TSchema>(schema: S) {
   return Type.Union([schema, Type.Null()]);
 }
 
+/** A signing session's ID (a UUID). */
+export const UUID_PATTERN = '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$';
+
 export const Sha256Hex = Type.String({
   pattern: '^[0-9a-f]{64}$',
   description: 'a SHA-256 as 64 lowercase hexadecimal characters',

@@ -12,6 +12,7 @@ import {
   Strategy,
   Timestamp,
   UpdateRecordSchema,
+  UUID_PATTERN,
   UpdateSubmissionSchema,
   literals,
   nullable,
@@ -96,7 +97,7 @@ export const RoundClosedReplySchema = strictObject({
 
 const signingFormat = literals(['fabric', 'simulated'] as const);
 export const UploadReplySchema = strictObject({
-  submissionId: Type.String({ format: 'uuid' }),
+  submissionId: Type.String({ pattern: UUID_PATTERN }),
   sha256: Sha256Hex,
   byteLength: Type.Integer({ minimum: 1 }),
   submission: UpdateSubmissionSchema,
