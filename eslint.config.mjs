@@ -38,6 +38,20 @@ export default tseslint.config(
     ...tseslint.configs.disableTypeChecked,
   },
   {
+    // The packages' bins: plain CommonJS launchers that exist before anything is compiled.
+    files: ['*/bin/*.js'],
+    languageOptions: {
+      sourceType: 'commonjs',
+      globals: {
+        require: 'readonly',
+        module: 'writable',
+        __dirname: 'readonly',
+        process: 'readonly',
+      },
+    },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
+  {
     files: ['**/bin/**', '**/cli/**', 'scripts/**', '**/test/**', 'test/**'],
     rules: { 'no-console': 'off' },
   },

@@ -2,16 +2,19 @@
 // the in-process SIMULATED ledger): network up, gateway, three synthetic hospitals training with
 // DP-SGD at ε = 1, every round recorded on the ledger, the audit verification, a summary table and
 // a report folder. Everything it starts, it stops (also on Ctrl-C).
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { AuditTrail } from '@fedledger/protocol';
 import { decodeContainer, validateModelSpec } from '@fedledger/protocol';
 import type { Dataset } from '@fedledger/trainer';
 import {
+  createRun,
   loadHospitalIdentity,
+  loadRunFile,
   newGatewayClient,
+  newHttpsTransport,
   concatDatasets,
   evaluateTensors,
   prepareHospitalData,
@@ -271,23 +274,34 @@ export async function demo(options: DemoOptions): Promise<DemoSummary> {
     });
     const modelSpec = validateModelSpec(JSON.parse(readFileSync(specPath, 'utf8')));
     const createStarted = Date.now();
-    await operator.coordinatorCreateRun({
-      runId: options.runId,
-      participants: HOSPITALS.map((h) => h.mspId),
-      roundsPlanned: options.rounds,
-      minUpdatesPerRound: 2,
-      modelSpec,
-      initialModel: readFileSync(initial),
-      roundDeadlineSeconds: 3600,
-      // Declared before training, public on the ledger: each hospital's patients (its training
-      // split is 80 % of them), so no update can claim a larger FedAvg weight.
-      sampleCounts: Object.fromEntries(HOSPITALS.map((h) => [h.mspId, options.patients])),
-      dp: {
-        mechanism: 'dp-sgd',
-        targetEpsilon: String(options.epsilon),
-        delta: String(options.delta),
-      },
+    // The run is created as an operator creates one: a run file, read by fedledger-run's code.
+    const runFile = join(work, 'run.json');
+    writeFileSync(
+      runFile,
+      `${JSON.stringify(
+        {
+          runId: options.runId,
+          model: { spec: relative(work, specPath), initial: relative(work, initial) },
+          // Declared before training, public on the ledger: each hospital's patients (its
+          // training split is 80 % of them), so no update can claim a larger FedAvg weight.
+          participants: Object.fromEntries(HOSPITALS.map((h) => [h.mspId, options.patients])),
+          rounds: options.rounds,
+          quorum: 2,
+          deadline: '1h',
+          dp: { mechanism: 'dp-sgd', epsilon: options.epsilon, delta: options.delta },
+        },
+        null,
+        2,
+      )}\n`,
+    );
+    const coordinatorTransport = newHttpsTransport({
+      url: info.url,
+      caCertPem: readFileSync(info.caCertPath, 'utf8'),
+      certPem: coordinator.certPem,
+      keyPem: coordinator.keyPem,
     });
+    await createRun(coordinatorTransport, loadRunFile(runFile));
+    coordinatorTransport.close();
     latencies.push((Date.now() - createStarted) / 1000);
 
     // 5. Three hospitals, each with its own identity and process.

@@ -39,3 +39,5 @@ export * from './client/inclusion';
 export * from './client/participation';
 export * from './client/signing-check';
 export * from './client/own-ledger';
+export * from './operator/run-file';
+export * from './operator/run-operations';

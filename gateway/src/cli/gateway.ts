@@ -198,7 +198,8 @@ async function serve(argv: string[]): Promise<number> {
 
 class UsageError extends Error {}
 
-async function main(argv: string[]): Promise<number> {
+/** Runs the command line with `argv` (without node and script) and returns the exit code. */
+export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (command === undefined || command === '--help' || command === 'help') {
     process.stdout.write(`${USAGE}\n`);

@@ -1,6 +1,6 @@
 // What a run is created from: the body of POST /v1/runs checked field by field and turned into the
 // ledger's RunConfig, whose settings (RunSettings, from @fedledger/rules) every round obeys.
-import type { ModelSpec, RunConfig, StrategyName } from '@fedledger/protocol';
+import type { ModelSpec, RunConfig } from '@fedledger/protocol';
 import {
   MSP_ID_PATTERN,
   RUN_ID_PATTERN,
@@ -10,36 +10,20 @@ import {
   validateModelSpec,
 } from '@fedledger/protocol';
 import { checkParams } from '@fedledger/protocol/ckks';
+import type { RunRequestBody } from '@fedledger/protocol/schema';
+import {
+  MAX_ROUND_DEADLINE_SECONDS,
+  RunRequestSchema,
+  checkAgainst,
+} from '@fedledger/protocol/schema';
 import { BadRequestError } from '../errors';
-import type { RunSettings, StrategyParams } from '@fedledger/rules';
+import type { RunSettings } from '@fedledger/rules';
 import { defaultUpdateNormBound } from '@fedledger/rules';
 
-/** Body of `POST /v1/runs`. */
-export interface RunRequest {
-  runId: string;
-  participants: string[];
-  roundsPlanned: number;
-  minUpdatesPerRound: number;
-  strategy?: StrategyName;
-  strategyParams?: StrategyParams;
-  /** Largest L2 norm of an update; default {@link defaultUpdateNormBound} of the model spec. */
-  updateNormBound?: number;
-  /** Seconds from a round's opening to its close with the quorum; 1 s to 90 days (default 600). */
-  roundDeadlineSeconds?: number;
-  /**
-   * Each participant's sample count for the run, declared before training: an update may claim
-   * at most this many (its FedAvg weight is capped by it). Public on the ledger.
-   */
-  sampleCounts: Record<string, number>;
-  modelSpec: unknown;
-  /** SHA-256 of the initial model, uploaded before with `POST /v1/models`. */
-  initialModelSha256: string;
-  dp?: Record<string, unknown> | null;
-  he?: Record<string, unknown> | null;
-}
+/** Body of `POST /v1/runs`: the type of its JSON Schema (`RunRequestSchema`, in the OpenAPI document). */
+export type RunRequest = RunRequestBody;
 
-/** Longest round deadline: 90 days. */
-export const MAX_ROUND_DEADLINE_SECONDS = 90 * 24 * 3600;
+export { MAX_ROUND_DEADLINE_SECONDS };
 
 function bad(message: string): BadRequestError {
   return new BadRequestError('FL_ERR_BAD_REQUEST', message);
@@ -50,7 +34,10 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 }
 
 /**
- * Checks a run request field by field and turns it into the ledger's RunConfig.
+ * Checks a run request field by field and turns it into the ledger's RunConfig: first the checks
+ * with a sentence per field and those across fields (sample counts against participants), then
+ * the request's JSON Schema (the one the OpenAPI document serves), which refuses anything else
+ * it does not describe, such as a misspelt field.
  * @throws {BadRequestError} naming the first field to fix.
  */
 export function runConfigFromRequest(body: unknown): RunConfig {
@@ -135,6 +122,8 @@ export function runConfigFromRequest(body: unknown): RunConfig {
   if (he !== null && strategy !== 'fedavg') {
     throw bad('encrypted runs aggregate with fedavg only (the gateway cannot read the updates)');
   }
+  const violation = checkAgainst(RunRequestSchema, body);
+  if (violation) throw bad(`${violation.field || 'the body'}: ${violation.message}`);
   const settings: RunSettings = {
     modelSpec,
     strategyParams: r.strategyParams ?? {},

@@ -6,7 +6,17 @@ import type { TLSSocket } from 'node:tls';
 import { join } from 'node:path';
 import express from 'express';
 import type { NextFunction, Request, Response } from 'express';
-import type { AuditTrail, RoundDetails, RunStatus } from '@fedledger/protocol';
+import type { Static } from '@sinclair/typebox';
+import type { AuditTrail, RoundDetails, RunRecord, RunStatus } from '@fedledger/protocol';
+import type {
+  HealthReplySchema,
+  HistoryReplySchema,
+  MetricsReplySchema,
+  ModelStoredReplySchema,
+  ReadyReplySchema,
+  RunCreatedReplySchema,
+  RunListReplySchema,
+} from '@fedledger/protocol/schema';
 import {
   CONTAINER_MEDIA_TYPE,
   decodeContainer,
@@ -90,10 +100,11 @@ export function createApp(options: AppOptions): express.Express {
 
   // --- open routes ---------------------------------------------------------------------------
   app.get('/healthz', (_req, res) => {
-    res.json({ status: 'ok' });
+    res.json({ status: 'ok' } satisfies Static<typeof HealthReplySchema>);
   });
   app.get('/readyz', (_req, res) => {
-    if (options.isReady()) res.json({ status: 'ready', ledger: ledger.label });
+    if (options.isReady())
+      res.json({ status: 'ready', ledger: ledger.label } satisfies Static<typeof ReadyReplySchema>);
     else problem(res, 'FL_ERR_NOT_READY', 'the gateway is still resuming from the ledger');
   });
   app.get('/metrics', async (_req, res) => {
@@ -173,7 +184,7 @@ export function createApp(options: AppOptions): express.Express {
         strategy: r.strategy,
         createdAt: r.createdAt,
       })),
-    });
+    } satisfies Static<typeof RunListReplySchema>);
   });
 
   app.post('/v1/models', async (req, res) => {
@@ -195,14 +206,22 @@ export function createApp(options: AppOptions): express.Express {
         }
       },
     });
-    res.status(201).json({ sha256: stored.sha256, byteLength: stored.byteLength });
+    res.status(201).json({
+      sha256: stored.sha256,
+      byteLength: stored.byteLength,
+    } satisfies Static<typeof ModelStoredReplySchema>);
   });
 
   app.post('/v1/runs', json, async (req, res) => {
     requireRole(req, 'coordinator');
     const config = runConfigFromRequest(req.body);
     const { run, created, opened } = await coordinator.createRun(config);
-    res.status(201).json({ run, created, opened });
+    const reply: Omit<Static<typeof RunCreatedReplySchema>, 'run'> & { run: RunRecord } = {
+      run,
+      created,
+      opened,
+    };
+    res.status(201).json(reply);
   });
 
   app.get('/v1/runs/:runId', async (req, res) => {
@@ -273,7 +292,9 @@ export function createApp(options: AppOptions): express.Express {
     const trail = await ledger.getAuditTrail(param(req, 'runId'));
     if (!trail)
       throw new NotFoundError('FL_ERR_NOT_FOUND', `run ${param(req, 'runId')} does not exist`);
-    res.json({ metrics: await metricsOf(trail, blobs) });
+    res.json({ metrics: await metricsOf(trail, blobs) } satisfies Static<
+      typeof MetricsReplySchema
+    >);
   });
 
   app.post('/v1/runs/:runId/close', async (req, res) => {
@@ -335,7 +356,10 @@ export function createApp(options: AppOptions): express.Express {
         'key must be a readable ledger key such as update/<run>/<round>/<msp>',
       );
     }
-    res.json({ key, history: await ledger.getHistory(key) });
+    res.json({
+      key,
+      history: await ledger.getHistory(key),
+    } satisfies Static<typeof HistoryReplySchema>);
   });
 
   app.post('/v1/audit/runs/:runId/verify', async (req, res) => {
@@ -401,15 +425,16 @@ export function createApp(options: AppOptions): express.Express {
   return app;
 }
 
+/** One point of GET /v1/runs/{run}/metrics: the update's round and organisation, ε and its metrics. */
+export type MetricsPoint = Static<typeof MetricsReplySchema>['metrics'][number] &
+  Record<string, number | string>;
+
 /** One point per included update: local validation metrics and ε, read from its container. */
-export async function metricsOf(
-  trail: AuditTrail,
-  blobs: BlobStore,
-): Promise<Record<string, string | number>[]> {
-  const out: Record<string, string | number>[] = [];
+export async function metricsOf(trail: AuditTrail, blobs: BlobStore): Promise<MetricsPoint[]> {
+  const out: MetricsPoint[] = [];
   for (const round of trail.rounds) {
     for (const u of round.updates) {
-      const point: Record<string, string | number> = { round: round.round, mspId: u.mspId };
+      const point: MetricsPoint = { round: round.round, mspId: u.mspId };
       if (u.dp) point['epsilon'] = Number(u.dp.epsilonSpent);
       try {
         const c = decodeContainer(await blobs.get(u.sha256));

@@ -1,6 +1,39 @@
-// The OpenAPI 3.1 description of REST API v1, served at /openapi.json. A test checks that it
-// lists exactly the routes the application serves.
+// The OpenAPI 3.1 description of REST API v1, served at /openapi.json. Every request body and
+// reply schema is the JSON Schema object the gateway checks bodies with, or the one the compiler
+// holds equal to the reply's type (@fedledger/protocol/schema); a test checks that the document
+// lists exactly the routes the application serves, and another validates recorded requests and
+// replies of a whole run against it.
+import type { TSchema } from '@sinclair/typebox';
+import { Type } from '@sinclair/typebox';
+import { CONTAINER_MEDIA_TYPE } from '@fedledger/protocol';
+import {
+  AuditTrailSchema,
+  CommitReplySchema,
+  EndorseReplySchema,
+  HealthReplySchema,
+  HistoryReplySchema,
+  MetricsReplySchema,
+  ModelStoredReplySchema,
+  ReadyReplySchema,
+  RoundClosedReplySchema,
+  RoundDetailsSchema,
+  RunCreatedReplySchema,
+  RunListReplySchema,
+  RunRequestSchema,
+  RunStatusSchema,
+  SignatureRequestSchema,
+  SubmissionStatusSchema,
+  UploadReplySchema,
+  UUID_PATTERN,
+  VerificationReportSchema,
+  problemSchema,
+} from '@fedledger/protocol/schema';
 import { PROBLEM_REGISTRY } from './problem-registry';
+
+/** A body of a request or reply: JSON with a schema, or bytes of another media type. */
+type Body =
+  | { media: 'application/json'; schema: TSchema }
+  | { media: typeof CONTAINER_MEDIA_TYPE | 'text/plain' | 'text/event-stream'; schema: TSchema };
 
 interface Operation {
   method: 'get' | 'post' | 'delete';
@@ -8,201 +41,291 @@ interface Operation {
   summary: string;
   /** Who may call it; `open` needs no client certificate. */
   access: 'open' | 'any' | 'hospital' | 'coordinator';
-  body?: 'json' | 'container';
-  response: 'json' | 'container' | 'text' | 'event-stream' | 'none';
+  request?: Body;
+  /** The success status and its body (none with 204). */
+  status: 200 | 201 | 204;
+  reply?: Body;
+  /** Headers of the success reply. */
+  headers?: Record<string, string>;
+  query?: Record<string, string>;
 }
+
+const json = (schema: TSchema): Body => ({ media: 'application/json', schema });
+const CONTAINER: Body = {
+  media: CONTAINER_MEDIA_TYPE,
+  schema: Type.String({
+    contentMediaType: CONTAINER_MEDIA_TYPE,
+    description:
+      'a safetensors file: 8-byte little-endian header length, JSON header with fedledger metadata, tensor bytes',
+  }),
+};
 
 /** Every operation of the API. */
 export const OPERATIONS: readonly Operation[] = [
-  { method: 'get', path: '/healthz', summary: 'Liveness', access: 'open', response: 'json' },
+  {
+    method: 'get',
+    path: '/healthz',
+    summary: 'Liveness',
+    access: 'open',
+    status: 200,
+    reply: json(HealthReplySchema),
+  },
   {
     method: 'get',
     path: '/readyz',
-    summary: 'Readiness (resumed from the ledger)',
+    summary: 'Readiness (resumed from the ledger); FL_ERR_NOT_READY (503) until then',
     access: 'open',
-    response: 'json',
+    status: 200,
+    reply: json(ReadyReplySchema),
   },
   {
     method: 'get',
     path: '/metrics',
     summary: 'Prometheus metrics',
     access: 'open',
-    response: 'text',
+    status: 200,
+    reply: { media: 'text/plain', schema: Type.String({ description: 'Prometheus text format' }) },
   },
   {
     method: 'get',
     path: '/openapi.json',
     summary: 'This document',
     access: 'open',
-    response: 'json',
+    status: 200,
+    reply: json(Type.Object({ openapi: Type.Literal('3.1.0') })),
   },
   {
     method: 'get',
     path: '/v1/runs',
     summary: 'Runs on the ledger',
     access: 'any',
-    response: 'json',
+    status: 200,
+    reply: json(RunListReplySchema),
   },
   {
     method: 'post',
     path: '/v1/runs',
-    summary: 'Create a run and open round 0',
+    summary: 'Create a run and open round 0 (the initial model first with POST /v1/models)',
     access: 'coordinator',
-    body: 'json',
-    response: 'json',
+    request: json(RunRequestSchema),
+    status: 201,
+    reply: json(RunCreatedReplySchema),
   },
   {
     method: 'post',
     path: '/v1/models',
-    summary: 'Upload an initial model',
+    summary: 'Upload an initial model (a container of kind "model")',
     access: 'coordinator',
-    body: 'container',
-    response: 'json',
+    request: CONTAINER,
+    status: 201,
+    reply: json(ModelStoredReplySchema),
   },
   {
     method: 'get',
     path: '/v1/runs/{runId}',
     summary: 'A run, its rounds and the open round',
     access: 'any',
-    response: 'json',
+    status: 200,
+    reply: json(RunStatusSchema),
   },
   {
     method: 'get',
     path: '/v1/runs/{runId}/rounds/{round}',
     summary: 'A round and its update records',
     access: 'any',
-    response: 'json',
+    status: 200,
+    reply: json(RoundDetailsSchema),
   },
   {
     method: 'get',
     path: '/v1/runs/{runId}/rounds/{round}/model',
-    summary: "A round's input model (X-Model-SHA256, X-Ledger-Tx-Id)",
+    summary: "A round's input model, with its ledger record in the headers",
     access: 'any',
-    response: 'container',
+    status: 200,
+    reply: CONTAINER,
+    headers: {
+      'X-Model-SHA256': 'the SHA-256 of the model, as the round record names it',
+      'X-Ledger-Tx-Id': 'the transaction that opened the round',
+      'X-Ledger-Record': 'the round record (base64 JSON)',
+    },
   },
   {
     method: 'get',
     path: '/v1/runs/{runId}/model',
     summary: 'The final model of a completed run',
     access: 'any',
-    response: 'container',
+    status: 200,
+    reply: CONTAINER,
+    headers: { 'X-Model-SHA256': 'the SHA-256 of the model' },
   },
   {
     method: 'get',
     path: '/v1/runs/{runId}/metrics',
     summary: 'Validation metrics and ε reported with each update',
     access: 'any',
-    response: 'json',
+    status: 200,
+    reply: json(MetricsReplySchema),
   },
   {
     method: 'post',
     path: '/v1/runs/{runId}/close',
-    summary: 'Close the open round now (quorum permitting)',
+    summary:
+      'Close the open round now with the updates recorded so far (quorum permitting) and open the next',
     access: 'coordinator',
-    response: 'json',
+    status: 200,
+    reply: json(RoundClosedReplySchema),
   },
   {
     method: 'get',
     path: '/v1/blobs/{sha256}',
     summary: 'Stored bytes by SHA-256 (hospitals: models and their own updates)',
     access: 'any',
-    response: 'container',
+    status: 200,
+    reply: CONTAINER,
+    headers: { 'X-Content-SHA256': 'the SHA-256 asked for' },
   },
   {
     method: 'post',
     path: '/v1/runs/{runId}/rounds/{round}/updates',
-    summary: 'Upload an update; returns the proposal digest to sign',
+    summary: 'Upload an update; returns the proposal (and its digest) to check and sign',
     access: 'hospital',
-    body: 'container',
-    response: 'json',
+    request: CONTAINER,
+    status: 201,
+    reply: json(UploadReplySchema),
   },
   {
     method: 'post',
     path: '/v1/submissions/{id}/proposal-signature',
-    summary: 'Signed proposal; returns the transaction digest to sign',
+    summary: 'Signed proposal; returns the endorsed transaction (and its digest) to check and sign',
     access: 'hospital',
-    body: 'json',
-    response: 'json',
+    request: json(SignatureRequestSchema),
+    status: 200,
+    reply: json(EndorseReplySchema),
   },
   {
     method: 'post',
     path: '/v1/submissions/{id}/transaction-signature',
     summary: 'Signed transaction; submits and returns the commit',
     access: 'hospital',
-    body: 'json',
-    response: 'json',
+    request: json(SignatureRequestSchema),
+    status: 200,
+    reply: json(CommitReplySchema),
   },
   {
     method: 'delete',
     path: '/v1/submissions/{id}',
     summary: 'Abandons a signing session (before the signed transaction); uploads are free again',
     access: 'hospital',
-    response: 'none',
+    status: 204,
   },
   {
     method: 'get',
     path: '/v1/submissions/{id}',
     summary: 'State of a signing session',
     access: 'hospital',
-    response: 'json',
+    status: 200,
+    reply: json(SubmissionStatusSchema),
   },
   {
     method: 'get',
     path: '/v1/audit/runs/{runId}/trail',
     summary: 'Audit trail of a run from the ledger',
     access: 'any',
-    response: 'json',
+    status: 200,
+    reply: json(AuditTrailSchema),
   },
   {
     method: 'get',
     path: '/v1/audit/history',
-    summary: 'History of a ledger key (?key=update/<run>/<round>/<msp>)',
+    summary: 'History of a ledger key',
     access: 'any',
-    response: 'json',
+    status: 200,
+    reply: json(HistoryReplySchema),
+    query: { key: 'a ledger key: run/<run>, round/<run>/<round> or update/<run>/<round>/<msp>' },
   },
   {
     method: 'post',
     path: '/v1/audit/runs/{runId}/verify',
     summary: 'Re-verify every hash and aggregate of a run',
     access: 'any',
-    response: 'json',
+    status: 200,
+    reply: json(VerificationReportSchema),
   },
   {
     method: 'get',
     path: '/v1/events',
-    summary: 'Ledger events (server-sent events)',
+    summary:
+      'Ledger events (server-sent events: RunCreated, RoundOpened, UpdateSubmitted, RoundClosed)',
     access: 'any',
-    response: 'event-stream',
+    status: 200,
+    reply: {
+      media: 'text/event-stream',
+      schema: Type.String({ description: 'event: <name>, data: the event with its record (JSON)' }),
+    },
   },
 ];
 
-const MEDIA: Record<Exclude<Operation['response'], 'none'>, string> = {
-  json: 'application/json',
-  container: 'application/vnd.fedledger.container',
-  text: 'text/plain',
-  'event-stream': 'text/event-stream',
+const PATH_PARAMETERS: Record<string, TSchema> = {
+  runId: Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$' }),
+  round: Type.Integer({ minimum: 0 }),
+  sha256: Type.String({ pattern: '^[0-9a-f]{64}$' }),
+  id: Type.String({ pattern: UUID_PATTERN }),
 };
+
+/** A schema as plain JSON (TypeBox's own markers are symbols, which JSON leaves out). */
+function plain(schema: TSchema): Record<string, unknown> {
+  return JSON.parse(JSON.stringify(schema)) as Record<string, unknown>;
+}
+
+function operationId(op: Operation): string {
+  return `${op.method}${op.path
+    .replace(/[{}]/g, '')
+    .replace(/[^A-Za-z0-9]+(.)?/g, (_, c: string | undefined) => (c ?? '').toUpperCase())}`;
+}
 
 /** The OpenAPI document. */
 export function openApiDocument(): Record<string, unknown> {
   const paths: Record<string, Record<string, unknown>> = {};
   for (const op of OPERATIONS) {
-    const parameters = [...op.path.matchAll(/\{(\w+)\}/g)].map((m) => ({
-      name: m[1],
-      in: 'path',
-      required: true,
-      schema: m[1] === 'round' ? { type: 'integer', minimum: 0 } : { type: 'string' },
-    }));
+    const parameters = [
+      ...[...op.path.matchAll(/\{(\w+)\}/g)].map((m) => ({
+        name: m[1],
+        in: 'path',
+        required: true,
+        schema: plain(PATH_PARAMETERS[m[1] as string] ?? Type.String()),
+      })),
+      ...Object.entries(op.query ?? {}).map(([name, description]) => ({
+        name,
+        in: 'query',
+        required: true,
+        description,
+        schema: { type: 'string' },
+      })),
+    ];
     const operation: Record<string, unknown> = {
-      operationId: `${op.method}${op.path.replace(/[{}]/g, '').replace(/[^A-Za-z0-9]+(.)?/g, (_, c: string | undefined) => (c ?? '').toUpperCase())}`,
+      operationId: operationId(op),
       summary: op.summary,
       parameters,
       security: op.access === 'open' ? [] : [{ mutualTLS: [] }],
       'x-fedledger-access': op.access,
       responses: {
-        ...(op.response === 'none'
-          ? { '204': { description: 'Done; no content' } }
-          : { '200': { description: 'OK', content: { [MEDIA[op.response]]: {} } } }),
+        [String(op.status)]: {
+          description:
+            op.status === 201 ? 'Created' : op.status === 204 ? 'Done; no content' : 'OK',
+          ...(op.reply
+            ? { content: { [op.reply.media]: { schema: plain(op.reply.schema) } } }
+            : {}),
+          ...(op.headers
+            ? {
+                headers: Object.fromEntries(
+                  Object.entries(op.headers).map(([name, description]) => [
+                    name,
+                    { description, schema: { type: 'string' } },
+                  ]),
+                ),
+              }
+            : {}),
+        },
         default: {
           description: 'A problem (RFC 9457)',
           content: {
@@ -211,10 +334,10 @@ export function openApiDocument(): Record<string, unknown> {
         },
       },
     };
-    if (op.body) {
+    if (op.request) {
       operation['requestBody'] = {
         required: true,
-        content: { [op.body === 'json' ? 'application/json' : MEDIA.container]: {} },
+        content: { [op.request.media]: { schema: plain(op.request.schema) } },
       };
     }
     paths[op.path] = { ...paths[op.path], [op.method]: operation };
@@ -228,19 +351,7 @@ export function openApiDocument(): Record<string, unknown> {
       securitySchemes: {
         mutualTLS: { type: 'mutualTLS', description: "Your organisation's client certificate" },
       },
-      schemas: {
-        Problem: {
-          type: 'object',
-          required: ['type', 'title', 'status', 'code', 'detail'],
-          properties: {
-            type: { type: 'string' },
-            title: { type: 'string' },
-            status: { type: 'integer' },
-            code: { type: 'string', enum: Object.keys(PROBLEM_REGISTRY) },
-            detail: { type: 'string' },
-          },
-        },
-      },
+      schemas: { Problem: plain(problemSchema(Object.keys(PROBLEM_REGISTRY))) },
     },
   };
 }

@@ -1,6 +1,7 @@
 // Small pieces every route of the REST API uses: problem+json replies, path and body parsing.
 import type { Request, Response } from 'express';
 import { RUN_ID_PATTERN } from '@fedledger/protocol';
+import { SignatureRequestSchema, checkAgainst } from '@fedledger/protocol/schema';
 import { BadRequestError } from '../errors';
 import type { ProblemCode } from './problem-registry';
 import { PROBLEM_REGISTRY, PROBLEM_TYPE_BASE } from './problem-registry';
@@ -29,9 +30,13 @@ export function b64(bytes: Uint8Array): string {
   return Buffer.from(bytes).toString('base64');
 }
 
+/**
+ * The signature of a signature request, checked against its JSON Schema (SignatureRequestSchema).
+ * @throws {BadRequestError} saying what the body must be.
+ */
 export function signatureFrom(body: unknown): Uint8Array {
   const value = (body as { signature?: unknown } | undefined)?.signature;
-  if (typeof value !== 'string' || !/^[A-Za-z0-9+/=]{8,400}$/.test(value)) {
+  if (typeof value !== 'string' || checkAgainst(SignatureRequestSchema, body)) {
     throw new BadRequestError(
       'FL_ERR_BAD_REQUEST',
       'the body must be {"signature": "<base64 DER ECDSA signature>"}',

@@ -1,0 +1,3 @@
+#!/usr/bin/env node
+// fedledger-gateway: the REST gateway (gateway/src/cli/gateway.ts; see bin/launch.js for why this file).
+require('./launch').launch('fedledger-gateway', 'dist/src/cli/gateway.js', 'now');
