@@ -1,6 +1,7 @@
 // The demo's command line: options, their checks, and Node's parseArgs messages said plainly.
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { describeParseArgsError } from '@fedledger/gateway';
 
 export interface DemoOptions {
   ledger: 'fabric' | 'simulated';
@@ -24,23 +25,12 @@ export const USAGE = `Usage: npm run demo -- [--ledger fabric|simulated] [--roun
   --keep-network   leave the Fabric network (and so the ledger) up for a later audit
 Exit codes: 0 run verified, 1 failed or not verified, 2 bad command line`;
 
-/** Node's parseArgs messages, said plainly. */
-export function parseArgsMessage(err: Error & { code?: string }): string {
-  const option = /'(-[^']*)'/.exec(err.message)?.[1];
-  if (err.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && option) return `unknown option ${option}`;
-  if (err.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && option)
-    return `${option.split(' ')[0] ?? option} needs a value`;
-  if (err.code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL')
-    return `unexpected argument ${option ?? ''}`.trim();
-  return err.message;
-}
-
 export function parseOptions(argv: string[]): DemoOptions {
   let parsed;
   try {
     parsed = parseDemoArgs(argv);
   } catch (err) {
-    throw new Error(parseArgsMessage(err as Error & { code?: string }));
+    throw new Error(describeParseArgsError(err) ?? (err as Error).message);
   }
   const { values } = parsed;
   if (values.help) {

@@ -5,6 +5,7 @@ import { statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { describeParseArgsError } from '@fedledger/gateway';
 import type { LedgerKind } from './experiment-ledger';
 
 export const USAGE = `Usage: npm run experiment -- [options]
@@ -125,7 +126,7 @@ export function parseExperimentOptions(argv: readonly string[]): ExperimentOptio
       },
     }));
   } catch (err) {
-    throw new UsageError((err as Error).message);
+    throw new UsageError(describeParseArgsError(err) ?? (err as Error).message);
   }
   if (values.help) return undefined;
   if (values.ledger !== 'simulated' && values.ledger !== 'fabric') {

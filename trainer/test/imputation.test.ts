@@ -34,7 +34,7 @@ describe('imputed cells', () => {
     return file;
   };
 
-  it('counts unreadable and missing cells per column and names the first three', () => {
+  it('counts unreadable and missing cells per column and names the first ones', () => {
     const file = write(
       'cells.csv',
       csv((i) => ({
@@ -44,14 +44,15 @@ describe('imputed cells', () => {
       })),
     );
     const table = loadTable(file, SCHEMA);
+    expect(table.imputed[0]?.firstMissing.map((c) => c.row)).to.deep.equal([12, 13, 14]);
     expect(table.imputed.map((c) => [c.column, c.unreadable, c.missing])).to.deep.equal([
       ['age', 1, 4],
       ['sex', 1, 0],
     ]);
     expect(imputationWarnings(table.imputed)).to.deep.equal([
       `column "age": 1 unreadable cell imputed with the column mean (${file}:5 "eighty")`,
-      `column "age": 4 missing cells imputed with the column mean (first: ${file}:12, ${file}:13, ${file}:14, …)`,
       `column "sex": 1 unreadable cell imputed with the column mode (${file}:9 "Q")`,
+      `4 missing cells imputed with the column mean (numbers) or mode (categories): "age" 4 (first ${file}:12)`,
     ]);
   });
 

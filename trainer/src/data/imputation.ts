@@ -100,23 +100,30 @@ function places(cells: readonly ImputedCell[], total: number, withValues: boolea
 }
 
 /**
- * One warning per column and kind, e.g. `column "age": 1 unreadable cell imputed with the
- * column mean (data.csv:5 "eighty")`.
+ * The warnings for imputed cells: one per column with unreadable cells, naming the first ones
+ * with their text (`column "age": 1 unreadable cell imputed with the column mean (data.csv:5
+ * "eighty")`), then one line for the missing cells (empty or a missing-value marker, common in
+ * health records), counted per column with the first one named.
  */
 export function imputationWarnings(imputations: readonly ColumnImputation[]): string[] {
   const lines: string[] = [];
   for (const c of imputations) {
+    if (c.unreadable === 0) continue;
     const by = `imputed with the column ${c.kind === 'numeric' ? 'mean' : 'mode'}`;
-    if (c.unreadable > 0) {
-      lines.push(
-        `column "${c.column}": ${count(c.unreadable, 'unreadable cell')} ${by} (${places(c.firstUnreadable, c.unreadable, true)})`,
-      );
-    }
-    if (c.missing > 0) {
-      lines.push(
-        `column "${c.column}": ${count(c.missing, 'missing cell')} ${by} (${places(c.firstMissing, c.missing, false)})`,
-      );
-    }
+    lines.push(
+      `column "${c.column}": ${count(c.unreadable, 'unreadable cell')} ${by} (${places(c.firstUnreadable, c.unreadable, true)})`,
+    );
+  }
+  const missing = imputations.filter((c) => c.missing > 0);
+  if (missing.length > 0) {
+    const total = missing.reduce((n, c) => n + c.missing, 0);
+    const columns = missing.map((c) => {
+      const first = c.firstMissing[0];
+      return `"${c.column}" ${c.missing.toLocaleString('en')}${first ? ` (${c.missing > 1 ? 'first ' : ''}${first.file}:${first.row})` : ''}`;
+    });
+    lines.push(
+      `${count(total, 'missing cell')} imputed with the column mean (numbers) or mode (categories): ${columns.join(', ')}`,
+    );
   }
   return lines;
 }
