@@ -46,9 +46,14 @@ Exit codes:
 /** Runs the CLI with `argv` (without node and script) and returns the exit code. */
 export async function main(argv: readonly string[]): Promise<number> {
   const [first, ...others] = argv;
-  if (first === undefined || first === '--help' || first === '-h' || first === 'help') {
+  if (first === undefined) {
+    // No command is a usage error: the help goes to stderr, with its exit code.
+    console.error(usage());
+    return EXIT.USAGE;
+  }
+  if (first === '--help' || first === '-h' || first === 'help') {
     console.log(usage());
-    return first === undefined ? EXIT.USAGE : EXIT.OK;
+    return EXIT.OK;
   }
   // Two-word commands (`keys init`) take precedence over one-word ones.
   const pair = COMMANDS.find((c) => c.name === `${first} ${others[0]}`);
