@@ -52,7 +52,7 @@ describe('imputed cells', () => {
     expect(imputationWarnings(table.imputed)).to.deep.equal([
       `column "age": 1 unreadable cell imputed with the column mean (${file}:5 "eighty")`,
       `column "sex": 1 unreadable cell imputed with the column mode (${file}:9 "Q")`,
-      `4 missing cells imputed with the column mean (numbers) or mode (categories): "age" 4 (first ${file}:12)`,
+      `4 missing cells in ${file} imputed with the column mean (numbers) or mode (categories): "age" 4 (first row 12)`,
     ]);
   });
 
@@ -78,5 +78,17 @@ describe('imputed cells', () => {
       `column "age": 4 unreadable cells imputed with the column mean (first: ${a}:2 "old", ${b}:3 "?x", ${b}:4 "?x", …)`,
     ]);
     expect(mergeImputations([])).to.deep.equal([]);
+    // Missing cells in pooled files: each first cell named with its file.
+    const c = write(
+      'c.csv',
+      csv((i) => (i === 4 ? { sex: 'NA' } : {})),
+    );
+    const d = write(
+      'd.csv',
+      csv((i) => (i === 6 ? { age: '' } : {})),
+    );
+    expect(prepareHospitalData({ csvFile: [c, d], schema: SCHEMA }).warnings).to.deep.equal([
+      `2 missing cells imputed with the column mean (numbers) or mode (categories): "sex" 1 (${c}:6), "age" 1 (${d}:8)`,
+    ]);
   });
 });

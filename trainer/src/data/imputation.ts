@@ -61,7 +61,10 @@ export class ImputationTally {
   }
 }
 
-/** The imputations of several tables read with one schema, added up per column. */
+/**
+ * The imputations of several tables read with one schema, added up per column (in the order the
+ * columns first appear).
+ */
 export function mergeImputations(
   lists: readonly (readonly ColumnImputation[])[],
 ): ColumnImputation[] {
@@ -117,12 +120,20 @@ export function imputationWarnings(imputations: readonly ColumnImputation[]): st
   const missing = imputations.filter((c) => c.missing > 0);
   if (missing.length > 0) {
     const total = missing.reduce((n, c) => n + c.missing, 0);
+    // One file (the usual case): named once, then rows; pooled files: each place in full.
+    const files = new Set(missing.flatMap((c) => c.firstMissing.map((m) => m.file)));
+    const only = files.size === 1 ? [...files][0] : undefined;
     const columns = missing.map((c) => {
       const first = c.firstMissing[0];
-      return `"${c.column}" ${c.missing.toLocaleString('en')}${first ? ` (${c.missing > 1 ? 'first ' : ''}${first.file}:${first.row})` : ''}`;
+      const where = first
+        ? only !== undefined
+          ? `row ${first.row}`
+          : `${first.file}:${first.row}`
+        : '';
+      return `"${c.column}" ${c.missing.toLocaleString('en')}${first ? ` (${c.missing > 1 ? 'first ' : ''}${where})` : ''}`;
     });
     lines.push(
-      `${count(total, 'missing cell')} imputed with the column mean (numbers) or mode (categories): ${columns.join(', ')}`,
+      `${count(total, 'missing cell')}${only !== undefined ? ` in ${only}` : ''} imputed with the column mean (numbers) or mode (categories): ${columns.join(', ')}`,
     );
   }
   return lines;
