@@ -13,9 +13,7 @@ describe('prediction warnings', () => {
       [129, 0, 0],
     ];
     expect(predictionWarnings(majorityOnly, classes)).to.deep.equal([
-      'the model predicts a single class ("home") for all 1,000 rows',
-      'recall of class "readmitted" is 0: none of its 200 rows is recognised',
-      'recall of class "died" is 0: none of its 129 rows is recognised',
+      'the model predicts a single class ("home") for all 1,000 rows: the recall of "readmitted" (200 rows) and "died" (129 rows) is 0',
     ]);
   });
 
@@ -47,8 +45,7 @@ describe('prediction warnings', () => {
         [3, 0],
       ]),
     ).to.deep.equal([
-      'the model predicts a single class ("0") for all 8 rows',
-      'recall of class "1" is 0: none of its 3 rows is recognised',
+      'the model predicts a single class ("0") for all 8 rows: the recall of "1" (3 rows) is 0',
     ]);
   });
 });

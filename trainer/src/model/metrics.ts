@@ -87,19 +87,25 @@ export function predictionWarnings(
     confusion.reduce((n, row) => n + (row[c] ?? 0), 0),
   );
   const used = predicted.flatMap((n, c) => (n > 0 ? [c] : []));
+  const support = (c: number): number => (confusion[c] ?? []).reduce((a, b) => a + b, 0);
+  const missed = Array.from({ length: classes }, (_, c) => c).filter(
+    (c) => support(c) > 0 && (confusion[c]?.[c] ?? 0) === 0,
+  );
+  const rowsOf = (c: number): string => `${name(c)} (${support(c).toLocaleString('en')} rows)`;
   const warnings: string[] = [];
   if (used.length === 1) {
+    // One line says it all: every other class is missed.
+    const others = missed.map(rowsOf);
     warnings.push(
-      `the model predicts a single class (${name(used[0] as number)}) for all ${rows.toLocaleString('en')} rows`,
+      `the model predicts a single class (${name(used[0] as number)}) for all ${rows.toLocaleString('en')} rows` +
+        (others.length > 0 ? `: the recall of ${others.join(' and ')} is 0` : ''),
     );
+    return warnings;
   }
-  for (let c = 0; c < classes; c++) {
-    const actual = (confusion[c] ?? []).reduce((a, b) => a + b, 0);
-    if (actual > 0 && (confusion[c]?.[c] ?? 0) === 0) {
-      warnings.push(
-        `recall of class ${name(c)} is 0: none of its ${actual.toLocaleString('en')} rows is recognised`,
-      );
-    }
+  for (const c of missed) {
+    warnings.push(
+      `recall of class ${name(c)} is 0: none of its ${support(c).toLocaleString('en')} rows is recognised`,
+    );
   }
   return warnings;
 }
