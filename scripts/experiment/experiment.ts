@@ -23,9 +23,10 @@ import { openExperimentLedger } from './experiment-ledger';
 import { defaultNetworkDir } from '@fedledger/gateway';
 import { chainBytes } from '../network-files/chain-size';
 import { localNetwork } from '../network-files/local-network';
-import { onInterrupt, start, stopAll } from '../demo/processes';
+import { onInterrupt, stopAll } from '../demo/processes';
 import { formatDuration, progressLine } from '../demo/eta';
 import { runFederatedCell } from './federated-cell';
+import { AUDIT_FAILED_EXIT, cellId, runCellsInJobs } from './cell-jobs';
 import type { ExperimentOptions } from './options';
 import {
   SYNTHETIC_DATA_SEED,
@@ -334,77 +335,6 @@ async function fabricLedgerCell(
 /** What Ctrl-C must stop besides the child processes (the Fabric network it started). */
 let stopOnInterrupt: (() => Promise<void>) | undefined;
 
-/** Exit code of an `--only-cell` job whose run failed its audit (a crash exits 1). */
-const AUDIT_FAILED_EXIT = 4;
-
-/** The `--only-cell` form of a cell. */
-function cellId(arm: Arm, repeat: number): string {
-  return `${armId(arm)}@${repeat}`;
-}
-
-/**
- * Runs the pending cells `options.jobs` at a time, each in a child process of this script with
- * `--only-cell` (local training is single-threaded, so jobs use one core each). Returns false
- * when a federated run failed its audit.
- * @throws {Error} naming a cell whose process failed.
- */
-async function runCellsInJobs(
-  options: Readonly<ExperimentOptions>,
-  argv: readonly string[],
-  pending: readonly { arm: Arm; repeat: number }[],
-  hospitals: number,
-): Promise<boolean> {
-  // The dev identities of the simulated ledger are made once here, not by racing children.
-  if (pending.some((p) => p.arm.kind !== 'centralised')) {
-    await (
-      await openExperimentLedger(options.ledger, hospitals, join(options.out, '.work', 'pki'))
-    ).close();
-  }
-  const jobs = Math.min(options.jobs, pending.length);
-  say(`running ${jobs} cells at a time, each in its own process`);
-  // Longest first (centralised and plain federated train on oversampled rows), so that the last
-  // jobs to finish are short ones.
-  const cost = (arm: Arm): number => (arm.kind === 'federated-dp' ? 1 : 0);
-  const queue = [...pending].sort((a, b) => cost(a.arm) - cost(b.arm) || a.repeat - b.repeat);
-  let done = 0;
-  let verified = true;
-  const started = performance.now();
-  const worker = async (): Promise<void> => {
-    for (let next = queue.shift(); next; next = queue.shift()) {
-      const id = cellId(next.arm, next.repeat);
-      const code = await start('experiment', process.execPath, [
-        __filename,
-        ...argv,
-        '--only-cell',
-        id,
-      ]).exited;
-      if (code === AUDIT_FAILED_EXIT) verified = false;
-      else if (code !== 0) throw new Error(`the process for cell ${id} exited with code ${code}`);
-      done += 1;
-      if (done < pending.length) {
-        say(
-          progressLine(
-            {
-              done,
-              total: pending.length,
-              elapsedSeconds: (performance.now() - started) / 1000,
-              parallel: jobs,
-            },
-            'cell',
-          ),
-        );
-      }
-    }
-  };
-  try {
-    await Promise.all(Array.from({ length: jobs }, worker));
-  } catch (err) {
-    await stopAll(); // the other jobs stop too; the cells they finished stay saved
-    throw err;
-  }
-  return verified;
-}
-
 /** Runs the experiment; returns the process exit code. */
 export async function experiment(argv: readonly string[]): Promise<number> {
   let options: ExperimentOptions | undefined;
@@ -458,7 +388,7 @@ export async function experiment(argv: readonly string[]): Promise<number> {
     // The jobs load the data quietly: bad data is reported (or stops the run) here, once.
     if (inJobs) loadSources(data, undefined, true);
     verified = inJobs
-      ? await runCellsInJobs(options, argv, pending, data.files.length)
+      ? await runCellsInJobs(options, __filename, argv, pending, data.files.length)
       : await runPendingCells(options, store, fingerprint, pending, data);
   }
   let ledgerCells: CellResult[] | undefined;
