@@ -10,7 +10,13 @@ import { promisify } from 'node:util';
 import { expect } from 'chai';
 import type { CellResult } from '../experiment/cells';
 import { CONVERGENCE_TOLERANCE, epochsToConverge } from '../experiment/convergence';
-import { meanSd, meanSdText, spreadNote, tableOne } from '../experiment/results-report';
+import {
+  meanSd,
+  meanSdText,
+  spreadNote,
+  tableOne,
+  warningsSection,
+} from '../experiment/results-report';
 import type { ArmSummary } from '../experiment/results-report';
 import { ledgerFiguresArm } from '../experiment/experiment';
 import { parseExperimentOptions } from '../experiment/options';
@@ -82,6 +88,15 @@ describe('experiment: epochs to converge and mean ± sd', function () {
     const table = tableOne([summary]);
     expect(table).to.not.include('±');
     expect(table.split('\n')[2]).to.match(/^federated\s+1\s+50\.0\s+85\.3\s+50\.0/);
+    // A cell whose final model predicts one class is named in the warnings.
+    const single = {
+      repeat: 0,
+      test: { warnings: ['the model predicts a single class ("home")'] },
+    };
+    expect(
+      warningsSection([{ ...summary, cells: [single as unknown as CellResult] }]),
+    ).to.deep.equal(['', 'federated, repeat 0: the model predicts a single class ("home")']);
+    expect(warningsSection([summary])).to.deep.equal([]);
   });
 });
 
