@@ -4,7 +4,8 @@
 # chaincode as a service. See network/README.md for the layout, the ports and connection.json.
 #
 #   scripts/network.sh up                  create (or resume) the network; no-op when healthy
-#   scripts/network.sh down                stop every process it started and delete its data
+#   scripts/network.sh down                stop every process it started and delete its data,
+#                                          the ledger included (no run on it can be audited after)
 #   scripts/network.sh status              list the nodes and their health (exit 1 if any is down)
 #   scripts/network.sh stop-node NAME      stop one node (orderer1..4, peer0.hospital1, ...,
 #   scripts/network.sh start-node NAME       peer0.auditor, chaincode) and start it again
@@ -244,6 +245,7 @@ cmd_down() {
     say "no network in $NET_DIR; nothing to do"
     return 0
   fi
+  say "stopping the network and DELETING its data, the ledger included: the runs on it can no longer be audited"
   say "stopping the chaincode server, peers and orderers"
   stop_node chaincode
   for org in $PEER_ORGS; do
@@ -253,7 +255,7 @@ cmd_down() {
     stop_node "orderer$i"
   done
   rm -rf "$NET_DIR"
-  say "removed $NET_DIR"
+  say "removed $NET_DIR (the ledger with it)"
 }
 
 cmd_status() {

@@ -52,7 +52,7 @@ describe('demo on the Fabric network (short)', function () {
       );
       expect(output).to.match(
         new RegExp(
-          `\\[Hospital${n}MSP\\] round 2/2 .* confirmed on peer0\\.hospital${n}, this hospital's own peer`,
+          `\\[Hospital${n}MSP\\] round 1 \\(2 of 2\\) .* confirmed on peer0\\.hospital${n}, this hospital's own peer`,
         ),
       );
     }
@@ -61,6 +61,12 @@ describe('demo on the Fabric network (short)', function () {
     expect(output).to.match(/^pooled\s+\d+\.\d%\s+0\.\d{3}\s+0\.\d{3}\s+0\.\d{3}/m);
     // Chain growth is read from peer0.auditor's block files: it must have been measured.
     expect(output).to.match(/chain growth: \d+\.\d KiB \(\d+\.\d KiB per transaction/);
+    // An estimate of the time left after the first round; how to audit the run again.
+    expect(output).to.match(/\[demo\] training: 1\/2 rounds done in .*; about .* left/);
+    expect(output).to.include(`npx fedledger-audit verify ${runId} --blobs `);
+    // The report folder is the run's own, and latest points at it.
+    const folder = join(out, runId);
+    expect(readFileSync(join(out, 'latest', 'report.md'), 'utf8')).to.include(runId);
     for (const file of [
       'report.md',
       'rounds.csv',
@@ -69,11 +75,12 @@ describe('demo on the Fabric network (short)', function () {
       'epsilon.svg',
       'ledger-latency.svg',
     ]) {
-      expect(existsSync(join(out, file)), file).to.equal(true);
+      expect(existsSync(join(folder, file)), file).to.equal(true);
     }
-    const report = readFileSync(join(out, 'report.md'), 'utf8');
+    const report = readFileSync(join(folder, 'report.md'), 'utf8');
     expect(report).to.include(runId);
     expect(report).to.not.include('Simulated ledger');
-    expect(readFileSync(join(out, 'accuracy.svg'), 'utf8')).to.include('<svg');
+    expect(report).to.include('## Auditing this run again');
+    expect(readFileSync(join(folder, 'accuracy.svg'), 'utf8')).to.include('<svg');
   });
 });

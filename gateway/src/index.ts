@@ -26,3 +26,4 @@ export * from './audit/report-format';
 export * from './audit/block-info';
 export * from './audit/audit-cli';
 export * from './ledger/contract-ledger';
+export * from './parse-args-error';

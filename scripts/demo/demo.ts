@@ -5,7 +5,6 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import type { AuditTrail } from '@fedledger/protocol';
 import { decodeContainer, validateModelSpec } from '@fedledger/protocol';
 import type { Dataset } from '@fedledger/trainer';
@@ -17,11 +16,23 @@ import {
   newHttpsTransport,
   concatDatasets,
   evaluateTensors,
+  predictionWarnings,
   prepareHospitalData,
   selectBackend,
 } from '@fedledger/trainer';
+import { formatDuration, progressLine } from './eta';
 import type { DemoSummary, RoundSummary, SplitMetrics } from './report';
-import { finalModelTable, roundsTable, ledgerLines, writeReport } from './report';
+import {
+  finalModelTable,
+  ledgerLines,
+  reauditLines,
+  roundsTable,
+  warningLines,
+  writeReport,
+} from './report';
+import { pointLatest, reportFolderFor } from './report-folder';
+import type { DemoOptions } from './demo-options';
+import { USAGE, parseOptions } from './demo-options';
 import { onInterrupt, run, start, stopAll } from './processes';
 import type { Child } from './processes';
 import type { RunVerification } from '@fedledger/trainer';
@@ -37,71 +48,6 @@ const HOSPITALS = [
   { name: 'hospital2', mspId: 'Hospital2MSP' },
   { name: 'hospital3', mspId: 'Hospital3MSP' },
 ];
-
-export interface DemoOptions {
-  ledger: 'fabric' | 'simulated';
-  rounds: number;
-  epochs: number;
-  patients: number;
-  epsilon: number;
-  delta: number;
-  seed: number;
-  out: string;
-  keepNetwork: boolean;
-  runId: string;
-}
-
-function parseOptions(argv: string[]): DemoOptions {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      ledger: { type: 'string', default: 'fabric' },
-      rounds: { type: 'string', default: '10' },
-      epochs: { type: 'string', default: '5' },
-      patients: { type: 'string', default: '50000' },
-      epsilon: { type: 'string', default: '1' },
-      delta: { type: 'string', default: '1e-5' },
-      seed: { type: 'string', default: '20240917' },
-      out: { type: 'string', default: 'report' },
-      'run-id': { type: 'string' },
-      'keep-network': { type: 'boolean', default: false },
-      help: { type: 'boolean', default: false },
-    },
-  });
-  if (values.help) {
-    process.stdout
-      .write(`Usage: npm run demo -- [--ledger fabric|simulated] [--rounds 10] [--epochs 5]
-       [--patients 50000] [--epsilon 1] [--delta 1e-5] [--seed N] [--out report] [--keep-network]
-`);
-    process.exit(0);
-  }
-  const positive = (name: string, value: string, integer: boolean): number => {
-    const n = Number(value);
-    if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) {
-      throw new Error(
-        `--${name} must be a positive ${integer ? 'integer' : 'number'}; got "${value}"`,
-      );
-    }
-    return n;
-  };
-  if (values.ledger !== 'fabric' && values.ledger !== 'simulated') {
-    throw new Error('--ledger must be fabric or simulated');
-  }
-  return {
-    ledger: values.ledger,
-    rounds: positive('rounds', values.rounds, true),
-    epochs: positive('epochs', values.epochs, true),
-    patients: positive('patients', values.patients, true),
-    epsilon: positive('epsilon', values.epsilon, false),
-    delta: positive('delta', values.delta, false),
-    seed: positive('seed', values.seed, true),
-    out: resolve(values.out),
-    keepNetwork: values['keep-network'],
-    runId:
-      values['run-id'] ??
-      `demo-${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '')}`,
-  };
-}
 
 let stepNo = 0;
 const STEPS = 8;
@@ -132,19 +78,30 @@ async function waitForFile(path: string, child: Child, what: string): Promise<vo
 
 function metricsOf(
   split: string,
-  m: { accuracy: number; macroPrecision: number; macroRecall: number; macroF1: number },
+  m: {
+    accuracy: number;
+    macroPrecision: number;
+    macroRecall: number;
+    macroF1: number;
+    confusion: number[][];
+  },
+  classes: readonly string[],
 ): SplitMetrics {
+  const warnings = predictionWarnings(m.confusion, classes);
   return {
     split,
     accuracy: m.accuracy,
     precision: m.macroPrecision,
     recall: m.macroRecall,
     f1: m.macroF1,
+    ...(warnings.length > 0 ? { warnings } : {}),
   };
 }
 
 export async function demo(options: DemoOptions): Promise<DemoSummary> {
   const started = Date.now();
+  // Checked first: a second run never writes over an earlier run's report.
+  const reportDir = reportFolderFor(options.out, options.runId);
   const work = join(ROOT, '.fedledger', 'demo', options.runId);
   const networkDir = process.env['FEDLEDGER_NETWORK_DIR'] ?? join(ROOT, '.fedledger', 'network');
   const network = localNetwork((line) => process.stdout.write(`[demo] ${line}\n`));
@@ -194,6 +151,8 @@ export async function demo(options: DemoOptions): Promise<DemoSummary> {
     await mkdir(work, { recursive: true });
     const latencies: number[] = [];
     const closes = new Map<number, { block: number; included: string[] }>();
+    // Set when the trainers start; each round's close then prints an estimate of the time left.
+    const training: { started?: number } = {};
     const gatewayDir = join(work, 'gateway');
     const gateway = start(
       'gateway',
@@ -233,6 +192,16 @@ export async function demo(options: DemoOptions): Promise<DemoSummary> {
             process.stdout.write(
               `[ledger] round ${round} closed in block ${block}: ${(entry['included'] as string[]).length} updates aggregated${excluded ? `, ${excluded} excluded` : ''}, model ${String(entry['aggregate']).slice(0, 12)}…${entry['nextRoundBlock'] !== undefined ? `; round ${round + 1} opened in block ${entry['nextRoundBlock'] as number}` : ''}\n`,
             );
+            if (training.started !== undefined) {
+              const progress = {
+                done: closes.size,
+                total: options.rounds,
+                elapsedSeconds: (Date.now() - training.started) / 1000,
+              };
+              process.stdout.write(
+                `[demo] training: ${progressLine(progress, 'round')}${closes.size < options.rounds ? '; then the audit and the evaluation' : ''}\n`,
+              );
+            }
           } else if (entry['level'] !== 'info') {
             process.stdout.write(`[gateway] ${String(entry['level'])}: ${String(entry['msg'])}\n`);
           }
@@ -306,6 +275,10 @@ export async function demo(options: DemoOptions): Promise<DemoSummary> {
 
     // 5. Three hospitals, each with its own identity and process.
     step('three hospital trainers (own identity, own process)');
+    training.started = Date.now();
+    process.stdout.write(
+      `[demo] rounds are numbered from 0, as on the ledger; an estimate of the time left follows each round\n`,
+    );
     const trainers = HOSPITALS.map((h) =>
       start(h.mspId, process.execPath, [
         TRAINER,
@@ -384,6 +357,7 @@ export async function demo(options: DemoOptions): Promise<DemoSummary> {
     const tests: Dataset[] = HOSPITALS.map(
       (h) => prepareHospitalData({ csvFile: join(dataDir, `${h.name}.csv`), schema }).test,
     );
+    const classes = tests[0]?.classes ?? [];
     const pooled = concatDatasets(tests);
     const rounds: RoundSummary[] = [];
     for (const r of trail.rounds) {
@@ -392,9 +366,9 @@ export async function demo(options: DemoOptions): Promise<DemoSummary> {
         readFileSync(join(blobDir, 'sha256', r.aggregateHash.slice(0, 2), r.aggregateHash)),
       ).tensors;
       const evaluations = HOSPITALS.map((h, i) =>
-        metricsOf(h.mspId, evaluateTensors(modelSpec, tensors, tests[i] as Dataset)),
+        metricsOf(h.mspId, evaluateTensors(modelSpec, tensors, tests[i] as Dataset), classes),
       );
-      evaluations.push(metricsOf('pooled', evaluateTensors(modelSpec, tensors, pooled)));
+      evaluations.push(metricsOf('pooled', evaluateTensors(modelSpec, tensors, pooled), classes));
       const close = closes.get(r.round);
       rounds.push({
         round: r.round,
@@ -415,7 +389,7 @@ export async function demo(options: DemoOptions): Promise<DemoSummary> {
       trail.rounds.reduce((n, r) => n + r.updates.length, 0);
 
     // 8. Summary and report.
-    step(`summary and report (${options.out})`);
+    step(`summary and report (${reportDir})`);
     const summary: DemoSummary = {
       runId: options.runId,
       wallSeconds: (Date.now() - started) / 1000,
@@ -428,6 +402,7 @@ export async function demo(options: DemoOptions): Promise<DemoSummary> {
         kind: options.ledger,
         txCount,
         latencies,
+        latencyNote: 'CreateRun and round 0’s OpenRound are one request, timed together',
         ...(chainBefore !== undefined && chainAfter !== undefined
           ? { chainBytes: chainAfter - chainBefore }
           : {}),
@@ -440,14 +415,22 @@ export async function demo(options: DemoOptions): Promise<DemoSummary> {
           problems: r.problems.map((p) => p.message),
         })),
       },
+      reaudit: {
+        blobDir: relative(ROOT, blobDir) || blobDir,
+        networkKept: options.ledger === 'fabric' && (options.keepNetwork || !network.startedHere),
+      },
     };
-    const files = await writeReport(options.out, summary);
+    const files = await writeReport(reportDir, summary);
+    const latest = pointLatest(options.out, options.runId);
+    const warnings = warningLines(summary).map((w) => `WARNING: ${w}`);
     process.stdout.write(
-      `\n${roundsTable(summary)}\n\n${finalModelTable(summary)}\n\n${ledgerLines(summary).join('\n')}\n`,
+      `\n${roundsTable(summary)}\n\n${finalModelTable(summary)}\n${warnings.length > 0 ? `\n${warnings.join('\n')}\n` : ''}\n${ledgerLines(summary).join('\n')}\n\n${reauditLines(summary).join('\n')}\n`,
     );
-    process.stdout.write(`\n[demo] report: ${files.join(', ')}\n`);
     process.stdout.write(
-      `[demo] finished in ${summary.wallSeconds.toFixed(0)} s${report.ok ? '' : ' — VERIFICATION FAILED'}\n`,
+      `\n[demo] report: ${reportDir} (${files.length} files; ${latest} points at it)\n`,
+    );
+    process.stdout.write(
+      `[demo] finished in ${formatDuration(summary.wallSeconds)}${report.ok ? '' : ' — VERIFICATION FAILED'}\n`,
     );
     return summary;
   } finally {
@@ -459,8 +442,9 @@ if (require.main === module) {
   let options: DemoOptions;
   try {
     options = parseOptions(process.argv.slice(2));
+    reportFolderFor(options.out, options.runId);
   } catch (err) {
-    process.stderr.write(`demo: ${(err as Error).message}\n`);
+    process.stderr.write(`demo: ${(err as Error).message}\n\n${USAGE}\n`);
     process.exit(2);
   }
   demo(options).then(

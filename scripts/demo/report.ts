@@ -11,6 +11,8 @@ export interface SplitMetrics {
   precision: number;
   recall: number;
   f1: number;
+  /** A single predicted class, classes never recognised (see predictionWarnings). */
+  warnings?: string[];
 }
 
 export interface RoundSummary {
@@ -32,6 +34,16 @@ export interface LedgerSummary {
   latencies: number[];
   /** Bytes of block data written by the run, when measurable (Fabric block files). */
   chainBytes?: number;
+  /** Why there are fewer timings than transactions, when there are. */
+  latencyNote?: string;
+}
+
+/** What an auditor needs to check the run again later, and whether the ledger is still there. */
+export interface ReauditInfo {
+  /** The folder of the run's stored bytes (the gateway's blob store). */
+  blobDir: string;
+  /** Whether the Fabric network, and so the ledger, was left running after the demo. */
+  networkKept: boolean;
 }
 
 export interface VerificationSummary {
@@ -49,6 +61,7 @@ export interface DemoSummary {
   rounds: RoundSummary[];
   ledger: LedgerSummary;
   verification: VerificationSummary;
+  reaudit?: ReauditInfo;
 }
 
 function mean(values: readonly number[]): number {
@@ -136,6 +149,40 @@ export function finalModelTable(summary: DemoSummary): string {
   );
 }
 
+/**
+ * Warnings about the final model, e.g. `pooled: the model predicts a single class ("home") for all
+ * 2,400 rows`: accuracy alone would report such a model as a success.
+ */
+export function warningLines(summary: DemoSummary): string[] {
+  const last = summary.rounds[summary.rounds.length - 1];
+  if (!last) return [];
+  return last.evaluations.flatMap((e) =>
+    (e.warnings ?? []).map((w) => `${e.split} (round ${last.round} model): ${w}`),
+  );
+}
+
+/** How to verify the run again from the ledger, and whether that is still possible. */
+export function reauditLines(summary: DemoSummary): string[] {
+  const r = summary.reaudit;
+  if (summary.ledger.kind === 'simulated') {
+    return [
+      'The simulated ledger lived in the gateway process and ended with it: this run cannot be audited again.',
+      'For a run that can be, use the Fabric ledger with --keep-network: `npm run demo -- --keep-network`.',
+    ];
+  }
+  if (!r) return [];
+  const args = `verify ${summary.runId} --blobs ${r.blobDir}`;
+  return [
+    'To verify this run again from the ledger, through the auditor’s own peer:',
+    `  npx fedledger-audit ${args}`,
+    'or, from the repository without npx:',
+    `  node gateway/dist/src/cli/audit.js ${args}`,
+    r.networkKept
+      ? 'The Fabric network is still up, so its ledger holds this run; `scripts/network.sh down` stops it and DELETES the ledger, after which the run cannot be audited again.'
+      : 'The demo took down the Fabric network it had started, and `scripts/network.sh down` deleted its ledger with it: this run can no longer be audited. Run `npm run demo -- --keep-network` to keep the network, and so the ledger, for a later audit.',
+  ];
+}
+
 /** Ledger and verification lines printed under the rounds table. */
 export function ledgerLines(summary: DemoSummary): string[] {
   const l = summary.ledger;
@@ -145,7 +192,10 @@ export function ledgerLines(summary: DemoSummary): string[] {
       : 'SIMULATED ledger (in-process, not Fabric)';
   return [
     `ledger: ${label}`,
-    `transactions: ${l.txCount}; submit→commit mean ${mean(l.latencies).toFixed(3)} s, p95 ${quantile(l.latencies, 0.95).toFixed(3)} s`,
+    `transactions: ${l.txCount}; submit→commit mean ${mean(l.latencies).toFixed(3)} s, p95 ${quantile(l.latencies, 0.95).toFixed(3)} s` +
+      (l.latencies.length === l.txCount
+        ? ''
+        : ` over ${l.latencies.length} timings${l.latencyNote ? ` (${l.latencyNote})` : ''}`),
     l.chainBytes === undefined
       ? `chain growth: not measured${l.kind === 'simulated' ? ' (the simulated ledger writes no blocks)' : ''}`
       : `chain growth: ${(l.chainBytes / 1024).toFixed(1)} KiB (${(l.chainBytes / 1024 / Math.max(1, l.txCount)).toFixed(1)} KiB per transaction, blocks included)`,
@@ -168,22 +218,24 @@ export async function writeReport(dir: string, summary: DemoSummary): Promise<st
     name: n,
     points: summary.rounds.flatMap((r) => {
       const e = r.evaluations.find((x) => x.split === n);
-      return e ? [{ x: r.round + 1, y: e.accuracy }] : [];
+      return e ? [{ x: r.round, y: e.accuracy }] : [];
     }),
   }));
   const files: Record<string, string> = {
     'accuracy.svg': lineChartSvg(accuracySeries, {
       title: 'Test accuracy of the global model after each round',
-      xLabel: 'round',
+      xLabel: 'round (numbered from 0, as on the ledger)',
       yLabel: 'accuracy',
+      integerX: true,
       formatY: (y) => pct(y),
     }),
     'epsilon.svg': lineChartSvg(
-      [{ name: 'ε spent', points: summary.rounds.map((r) => ({ x: r.round + 1, y: r.epsilon })) }],
+      [{ name: 'ε spent', points: summary.rounds.map((r) => ({ x: r.round, y: r.epsilon })) }],
       {
         title: `Privacy budget spent (target ε = ${summary.targetEpsilon}, δ = ${summary.delta})`,
-        xLabel: 'round',
+        xLabel: 'round (numbered from 0, as on the ledger)',
         yLabel: 'ε',
+        integerX: true,
         yMin: 0,
         formatY: (y) => y.toFixed(2),
       },
@@ -197,8 +249,9 @@ export async function writeReport(dir: string, summary: DemoSummary): Promise<st
       ],
       {
         title: `Ledger transaction latency (${summary.ledger.kind})`,
-        xLabel: 'transaction',
+        xLabel: summary.ledger.latencyNote ? 'timing (see ledger.csv)' : 'transaction',
         yLabel: 'seconds',
+        integerX: true,
         yMin: 0,
         formatY: (y) => y.toFixed(2),
       },
@@ -234,6 +287,8 @@ export async function writeReport(dir: string, summary: DemoSummary): Promise<st
       ...summary.ledger.latencies.map((s, i) => [i + 1, s]),
     ]),
   };
+  const warnings = warningLines(summary);
+  const reaudit = reauditLines(summary);
   const simulatedNote =
     summary.ledger.kind === 'simulated'
       ? '\n> **Simulated ledger.** This run used the in-process simulated ledger (the real contract code, no Fabric network, no ordering service). Ledger figures below are not Fabric figures.\n'
@@ -241,8 +296,18 @@ export async function writeReport(dir: string, summary: DemoSummary): Promise<st
   files['report.md'] = [
     `# fedledger demo report: ${summary.runId}`,
     simulatedNote,
-    `Three hospitals × ${summary.patientsPerHospital.toLocaleString('en')} synthetic patients, ${summary.rounds.length} rounds × ${summary.epochs} local epochs, DP-SGD at ε = ${summary.targetEpsilon} (δ = ${summary.delta}). Wall time ${(summary.wallSeconds / 60).toFixed(1)} min.`,
+    `Three hospitals × ${summary.patientsPerHospital.toLocaleString('en')} synthetic patients, ${summary.rounds.length} rounds × ${summary.epochs} local epochs, DP-SGD at ε = ${summary.targetEpsilon} (δ = ${summary.delta}). Wall time ${(summary.wallSeconds / 60).toFixed(1)} min. Rounds are numbered from 0, as on the ledger.`,
     '',
+    ...(warnings.length > 0
+      ? [
+          '## Warnings',
+          '',
+          ...warnings.map((w) => `- **Warning:** ${w}`),
+          '',
+          'A model that predicts one class, or never recognises a class, scores the share of the classes it does predict: its accuracy says little. More rows per hospital, more rounds or a larger ε usually help.',
+          '',
+        ]
+      : []),
     '## Rounds',
     '',
     '```',
@@ -266,6 +331,14 @@ export async function writeReport(dir: string, summary: DemoSummary): Promise<st
     '',
     'Data: [rounds.csv](rounds.csv), [ledger.csv](ledger.csv).',
     '',
+    ...(reaudit.length > 0
+      ? [
+          '## Auditing this run again',
+          '',
+          ...reaudit.map((l) => (l.startsWith('  ') ? `    ${l.trim()}` : `${l}\n`)),
+          '',
+        ]
+      : []),
   ].join('\n');
   for (const [name, content] of Object.entries(files)) await writeFile(join(dir, name), content);
   return Object.keys(files).map((name) => join(dir, name));

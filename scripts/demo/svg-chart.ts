@@ -12,11 +12,34 @@ export interface LineChartOptions {
   yMin?: number;
   yMax?: number;
   formatY?: (y: number) => string;
+  /** The x values are counts (rounds, epochs, transactions): ticks only at whole numbers. */
+  integerX?: boolean;
   width?: number;
   height?: number;
 }
 
-const COLORS = ['#1f5fbf', '#c2410c', '#15803d', '#7c3aed', '#0f766e', '#be185d'];
+/** Ten hues far enough apart to tell lines apart; series past ten also change their dash. */
+export const COLORS = [
+  '#1f5fbf',
+  '#ea580c',
+  '#15803d',
+  '#7c3aed',
+  '#b91c1c',
+  '#0891b2',
+  '#db2777',
+  '#92400e',
+  '#475569',
+  '#ca8a04',
+] as const;
+const DASHES = ['', '7 4', '2 3', '9 3 2 3'] as const;
+
+/** The colour and dash pattern of the i-th series: no two series of a chart share both. */
+export function seriesStyle(i: number): { color: string; dash: string } {
+  return {
+    color: COLORS[i % COLORS.length] ?? '#000',
+    dash: DASHES[Math.floor(i / COLORS.length) % DASHES.length] ?? '',
+  };
+}
 
 function escapeXml(text: string): string {
   return text.replace(
@@ -35,9 +58,14 @@ export function niceStep(span: number, count: number): number {
   return nice * magnitude;
 }
 
-/** Tick values at multiples of a nice step, covering [min, max]. */
-export function niceTicks(min: number, max: number, count = 5): number[] {
-  const step = niceStep(max - min, count);
+/**
+ * Tick values at multiples of a nice step, covering [min, max]; with `integer`, the step is a
+ * whole number (1 at least), for axes that count things.
+ */
+export function niceTicks(min: number, max: number, count = 5, integer = false): number[] {
+  const step = integer
+    ? Math.max(1, Math.round(niceStep(max - min, count)))
+    : niceStep(max - min, count);
   const first = Math.floor(min / step + 1e-9);
   const last = Math.ceil(max / step - 1e-9);
   // Rounded to the step's precision, so 0.30000000000000004 is drawn and labelled as 0.3.
@@ -59,7 +87,10 @@ export function lineChartSvg(series: readonly ChartSeries[], options: LineChartO
   const all = series.flatMap((s) => s.points).filter((p) => Number.isFinite(p.y));
   const xs = all.map((p) => p.x);
   const ys = all.map((p) => p.y);
-  const xTicks = xs.length > 0 ? niceTicks(Math.min(...xs), Math.max(...xs), 10) : [0, 1];
+  const xTicks =
+    xs.length > 0
+      ? niceTicks(Math.min(...xs), Math.max(...xs), 10, options.integerX ?? false)
+      : [0, 1];
   const yLow = options.yMin ?? (ys.length > 0 ? Math.min(...ys) : 0);
   const yHigh = options.yMax ?? (ys.length > 0 ? Math.max(...ys) : 1);
   const yTicks = niceTicks(yLow, yHigh > yLow ? yHigh : yLow + 1, 5);
@@ -95,13 +126,14 @@ export function lineChartSvg(series: readonly ChartSeries[], options: LineChartO
     `<line x1="${pad.l}" x2="${right}" y1="${height - pad.b}" y2="${height - pad.b}" stroke="#5d6878"/>`,
   );
   series.forEach((s, i) => {
-    const color = COLORS[i % COLORS.length] ?? '#000';
+    const { color, dash } = seriesStyle(i);
+    const dashed = dash === '' ? '' : ` stroke-dasharray="${dash}"`;
     const points = s.points.filter((p) => Number.isFinite(p.y)).sort((a, b) => a.x - b.x);
     if (points.length > 0) {
       const d = points
         .map((p, j) => `${j === 0 ? 'M' : 'L'}${sx(p.x).toFixed(1)},${sy(p.y).toFixed(1)}`)
         .join(' ');
-      parts.push(`<path d="${d}" fill="none" stroke="${color}" stroke-width="2"/>`);
+      parts.push(`<path d="${d}" fill="none" stroke="${color}" stroke-width="2"${dashed}/>`);
       for (const p of points) {
         parts.push(
           `<circle cx="${sx(p.x).toFixed(1)}" cy="${sy(p.y).toFixed(1)}" r="3" fill="${color}"/>`,

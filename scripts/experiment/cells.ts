@@ -29,6 +29,8 @@ export interface TestMetrics {
   recall: number;
   f1: number;
   loss: number;
+  /** A single predicted class, classes never recognised (recall 0); absent when none. */
+  warnings?: string[];
 }
 
 /** What a federated cell's run left on the ledger. */

@@ -2,7 +2,8 @@
 // trained on all hospitals' training rows pooled in one place, for the federated arms' whole
 // budget of local epochs (rounds × epochs per round), so both see every record equally often.
 import type { ModelSpec, Tensor } from '@fedledger/protocol';
-import { evaluateTensors, trainPlain } from '@fedledger/trainer';
+import { evaluateTensors, predictionWarnings, trainPlain } from '@fedledger/trainer';
+import { progressLine } from '../demo/eta';
 import type { RepeatData } from './cohort';
 import type { TestMetrics } from './cells';
 
@@ -36,15 +37,24 @@ export async function runCentralisedCell(
     onEpoch: (progress) => {
       const accuracy = progress.validation?.accuracy ?? NaN;
       validationAccuracy.push(accuracy);
-      if (progress.epoch % 5 === 0 || progress.epoch === progress.epochs) {
+      if (progress.epoch === 1 || progress.epoch % 5 === 0 || progress.epoch === progress.epochs) {
+        const eta = progressLine(
+          {
+            done: progress.epoch,
+            total: progress.epochs,
+            elapsedSeconds: (performance.now() - started) / 1000,
+          },
+          'epoch',
+        );
         input.log(
-          `epoch ${progress.epoch}/${progress.epochs}: pooled validation accuracy ${(accuracy * 100).toFixed(1)} %`,
+          `epoch ${progress.epoch}/${progress.epochs}: pooled validation accuracy ${(accuracy * 100).toFixed(1)} %; ${eta}`,
         );
       }
     },
   });
   const trainingSeconds = (performance.now() - started) / 1000;
   const test = evaluateTensors(spec, trained.tensors, data.centralised.test);
+  const warnings = predictionWarnings(test.confusion, data.centralised.test.classes);
   return {
     test: {
       accuracy: test.accuracy,
@@ -52,6 +62,7 @@ export async function runCentralisedCell(
       recall: test.macroRecall,
       f1: test.macroF1,
       loss: test.loss,
+      ...(warnings.length > 0 ? { warnings } : {}),
     },
     validationAccuracy,
     trainingSeconds,

@@ -6,7 +6,12 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { referenceModelSpec } from '@fedledger/protocol';
 import type { BackendName } from '@fedledger/trainer';
-import { generateHospitals, initialModelTensors, selectBackend } from '@fedledger/trainer';
+import {
+  generateHospitals,
+  imputationWarnings,
+  initialModelTensors,
+  selectBackend,
+} from '@fedledger/trainer';
 import type { Arm, CellResult } from './cells';
 import { CellStore, armId, armLabel } from './cells';
 import type { Cohort, HospitalSource } from './cohort';
@@ -18,8 +23,10 @@ import { openExperimentLedger } from './experiment-ledger';
 import { defaultNetworkDir } from '@fedledger/gateway';
 import { chainBytes } from '../network-files/chain-size';
 import { localNetwork } from '../network-files/local-network';
-import { onInterrupt, start, stopAll } from '../demo/processes';
+import { onInterrupt, stopAll } from '../demo/processes';
+import { formatDuration, progressLine } from '../demo/eta';
 import { runFederatedCell } from './federated-cell';
+import { AUDIT_FAILED_EXIT, cellId, runCellsInJobs } from './cell-jobs';
 import type { ExperimentOptions } from './options';
 import {
   SYNTHETIC_DATA_SEED,
@@ -33,7 +40,9 @@ import {
   ledgerSection,
   ledgerTotals,
   privacyTable,
+  spreadNote,
   summariseArm,
+  warningsSection,
   tableOne,
   writeResults,
 } from './results-report';
@@ -42,9 +51,7 @@ function say(line: string): void {
   process.stdout.write(`[experiment] ${line}\n`);
 }
 
-function minutes(seconds: number): string {
-  return seconds < 90 ? `${seconds.toFixed(0)} s` : `${(seconds / 60).toFixed(1)} min`;
-}
+const minutes = formatDuration;
 
 /** The arms in Table I order. */
 export function armsOf(options: Readonly<ExperimentOptions>): Arm[] {
@@ -116,9 +123,14 @@ function repeatStart(
   return { repeat, seed, data, spec, initialTensors: initialModelTensors(spec, seed) };
 }
 
+/**
+ * Loads the hospitals' tables; with `warn`, says which cells will be imputed (per column, the
+ * first ones by file and line). A job of a parent experiment is quiet: the parent said it.
+ */
 function loadSources(
   data: { files: string[]; schema: string },
   ledger: ExperimentLedger | undefined,
+  warn: boolean,
 ): Cohort {
   const sources: HospitalSource[] = data.files.map((csvFile, i) => ({
     name: csvFile,
@@ -130,6 +142,11 @@ function loadSources(
   say(
     `loaded ${cohort.hospitals.map((h) => h.table.rows).join(' + ')} rows in ${minutes((performance.now() - started) / 1000)}`,
   );
+  if (warn) {
+    for (const h of cohort.hospitals) {
+      for (const line of imputationWarnings(h.table.imputed)) say(`warning: ${line}`);
+    }
+  }
   return cohort;
 }
 
@@ -224,7 +241,7 @@ async function runPendingCells(
       );
       say(`LEDGER: ${ledger.label}`);
     }
-    const cohort = loadSources(data, ledger);
+    const cohort = loadSources(data, ledger, options.onlyCell === undefined);
     const cellSeconds: number[] = [];
     let done = 0;
     const repeats = [...new Set(pending.map((p) => p.repeat))];
@@ -239,15 +256,15 @@ async function runPendingCells(
         const file = store.write(cell);
         done += 1;
         cellSeconds.push(cell.wallSeconds);
-        const perCell = cellSeconds.reduce((a, b) => a + b, 0) / cellSeconds.length;
+        const elapsed = cellSeconds.reduce((a, b) => a + b, 0);
+        const perCell = elapsed / cellSeconds.length;
         const left = pending.length - done;
         log(
           `test accuracy ${(cell.test.accuracy * 100).toFixed(1)} %, F1 ${(cell.test.f1 * 100).toFixed(1)} %, ${minutes(cell.wallSeconds)}; saved ${file}`,
         );
+        for (const w of cell.test.warnings ?? []) log(`WARNING: ${w}`);
         if (left > 0) {
-          say(
-            `${done}/${pending.length} cells done; about ${minutes(left * perCell)} left (${minutes(perCell)} per cell so far)`,
-          );
+          say(progressLine({ done, total: pending.length, elapsedSeconds: elapsed }, 'cell'));
           if (done === 1 && left * perCell > 1800 && options.patients > 10_000 && !options.data) {
             say(
               'this will take a while; for a quick look use --patients 10000 (and fewer --rounds/--epochs/--repeats). Finished cells are kept: rerun the same command to continue.',
@@ -303,7 +320,7 @@ async function fabricLedgerCell(
       join(options.out, '.work', 'pki'),
     );
     say(`LEDGER: ${ledger.label}`);
-    const start = repeatStart(options, loadSources(data, ledger), 0);
+    const start = repeatStart(options, loadSources(data, ledger, true), 0);
     log(`started (seed ${start.seed})`);
     const cell = await runCell(options, fingerprint, start, arm, ledger, log);
     log(`saved ${store.write(cell, 'fabric')}`);
@@ -317,70 +334,6 @@ async function fabricLedgerCell(
 
 /** What Ctrl-C must stop besides the child processes (the Fabric network it started). */
 let stopOnInterrupt: (() => Promise<void>) | undefined;
-
-/** Exit code of an `--only-cell` job whose run failed its audit (a crash exits 1). */
-const AUDIT_FAILED_EXIT = 4;
-
-/** The `--only-cell` form of a cell. */
-function cellId(arm: Arm, repeat: number): string {
-  return `${armId(arm)}@${repeat}`;
-}
-
-/**
- * Runs the pending cells `options.jobs` at a time, each in a child process of this script with
- * `--only-cell` (local training is single-threaded, so jobs use one core each). Returns false
- * when a federated run failed its audit.
- * @throws {Error} naming a cell whose process failed.
- */
-async function runCellsInJobs(
-  options: Readonly<ExperimentOptions>,
-  argv: readonly string[],
-  pending: readonly { arm: Arm; repeat: number }[],
-  hospitals: number,
-): Promise<boolean> {
-  // The dev identities of the simulated ledger are made once here, not by racing children.
-  if (pending.some((p) => p.arm.kind !== 'centralised')) {
-    await (
-      await openExperimentLedger(options.ledger, hospitals, join(options.out, '.work', 'pki'))
-    ).close();
-  }
-  const jobs = Math.min(options.jobs, pending.length);
-  say(`running ${jobs} cells at a time, each in its own process`);
-  // Longest first (centralised and plain federated train on oversampled rows), so that the last
-  // jobs to finish are short ones.
-  const cost = (arm: Arm): number => (arm.kind === 'federated-dp' ? 1 : 0);
-  const queue = [...pending].sort((a, b) => cost(a.arm) - cost(b.arm) || a.repeat - b.repeat);
-  let done = 0;
-  let verified = true;
-  const started = performance.now();
-  const worker = async (): Promise<void> => {
-    for (let next = queue.shift(); next; next = queue.shift()) {
-      const id = cellId(next.arm, next.repeat);
-      const code = await start('experiment', process.execPath, [
-        __filename,
-        ...argv,
-        '--only-cell',
-        id,
-      ]).exited;
-      if (code === AUDIT_FAILED_EXIT) verified = false;
-      else if (code !== 0) throw new Error(`the process for cell ${id} exited with code ${code}`);
-      done += 1;
-      const perCell = (performance.now() - started) / 1000 / done;
-      if (done < pending.length) {
-        say(
-          `${done}/${pending.length} cells done; about ${minutes((pending.length - done) * perCell)} left`,
-        );
-      }
-    }
-  };
-  try {
-    await Promise.all(Array.from({ length: jobs }, worker));
-  } catch (err) {
-    await stopAll(); // the other jobs stop too; the cells they finished stay saved
-    throw err;
-  }
-  return verified;
-}
 
 /** Runs the experiment; returns the process exit code. */
 export async function experiment(argv: readonly string[]): Promise<number> {
@@ -431,10 +384,12 @@ export async function experiment(argv: readonly string[]): Promise<number> {
   if (pending.length > 0) {
     const backend = await selectBackend(options.backend as BackendName | 'auto');
     say(`${pending.length} cells to run on the ${backend.name} backend`);
-    verified =
-      options.jobs > 1 && pending.length > 1
-        ? await runCellsInJobs(options, argv, pending, data.files.length)
-        : await runPendingCells(options, store, fingerprint, pending, data);
+    const inJobs = options.jobs > 1 && pending.length > 1;
+    // The jobs load the data quietly: bad data is reported (or stops the run) here, once.
+    if (inJobs) loadSources(data, undefined, true);
+    verified = inJobs
+      ? await runCellsInJobs(options, __filename, argv, pending, data.files.length)
+      : await runPendingCells(options, store, fingerprint, pending, data);
   }
   let ledgerCells: CellResult[] | undefined;
   if (options.ledger === 'simulated' && options.ledgerFigures === 'fabric') {
@@ -468,10 +423,11 @@ export async function experiment(argv: readonly string[]): Promise<number> {
   process.stdout.write(
     [
       '',
-      `Table I — ${data.description}; ${options.rounds} rounds × ${options.epochs} local epochs; mean ± sd over ${options.repeats} repeat(s); pooled test split`,
+      `Table I — ${data.description}; ${options.rounds} rounds × ${options.epochs} local epochs; ${spreadNote(options.repeats)}; pooled test split`,
       tableOne(summaries),
       '',
       privacyTable(summaries),
+      ...warningsSection(summaries).map((l) => (l === '' ? l : `WARNING: ${l}`)),
       '',
       'Ledger figures beside the study’s Table II',
       ...ledgerSection(totals),

@@ -20,6 +20,7 @@ import { flattenTensors } from '@fedledger/rules';
 import type { DpSettings, GatewayTransport, TrainedUpdate } from '@fedledger/trainer';
 import {
   evaluateTensors,
+  predictionWarnings,
   newGatewayClient,
   newInProcessTransport,
   newOutbox,
@@ -30,6 +31,7 @@ import {
 import type { RepeatData } from './cohort';
 import type { LedgerFigures, TestMetrics } from './cells';
 import type { ExperimentLedger } from './experiment-ledger';
+import { progressLine } from '../demo/eta';
 
 /** Inputs of {@link runFederatedCell}. */
 export interface FederatedCellInput {
@@ -116,6 +118,7 @@ export async function runFederatedCell(input: FederatedCellInput): Promise<Feder
   const latencySeconds: number[] = [];
   const seconds = (since: number): number => (performance.now() - since) / 1000;
   const closed: RoundClosed[] = [];
+  const cellStarted = performance.now();
   // resume is off: on a shared Fabric channel it would take over other active runs.
   const gateway = await startInProcessGateway({
     ledger: ledger.client,
@@ -128,8 +131,13 @@ export async function runFederatedCell(input: FederatedCellInput): Promise<Feder
         closed.push(event);
         latencySeconds.push(event.closeLatencyMs / 1000);
         if (event.openLatencyMs !== undefined) latencySeconds.push(event.openLatencyMs / 1000);
+        // Rounds numbered as on the ledger (from 0), with the time left at the pace so far.
+        const eta = progressLine(
+          { done: closed.length, total: input.rounds, elapsedSeconds: seconds(cellStarted) },
+          'round',
+        );
         input.log(
-          `round ${event.round + 1}/${input.rounds}: ${event.included.length} updates aggregated by the coordinator (ledger block ${event.close.blockNumber})`,
+          `round ${event.round} closed: ${event.included.length} updates aggregated by the coordinator (ledger block ${event.close.blockNumber}); ${eta}`,
         );
       },
     },
@@ -255,13 +263,14 @@ export async function runFederatedCell(input: FederatedCellInput): Promise<Feder
       const validation = evaluateTensors(spec, model, data.federatedValidation);
       validationAccuracy.push(validation.accuracy);
       input.log(
-        `round ${event.round + 1}/${input.rounds}: pooled validation accuracy ${(validation.accuracy * 100).toFixed(1)} %${epsilonSpent !== undefined && event.round === input.rounds - 1 ? `, ε spent ${epsilonSpent.toFixed(3)}` : ''}`,
+        `round ${event.round}: pooled validation accuracy ${(validation.accuracy * 100).toFixed(1)} %${epsilonSpent !== undefined && event.round === input.rounds - 1 ? `, ε spent ${epsilonSpent.toFixed(3)}` : ''}`,
       );
     }
     if (closed.length !== input.rounds) {
       throw new Error(`${runId}: ${closed.length} of ${input.rounds} rounds closed`);
     }
     const test = evaluateTensors(spec, model, data.federatedTest);
+    const warnings = predictionWarnings(test.confusion, data.federatedTest.classes);
     const report = await new Verifier(ledger.client, {
       get: (sha256) => gateway.blobs.getUnverified(sha256),
     }).verifyRun(runId);
@@ -273,6 +282,7 @@ export async function runFederatedCell(input: FederatedCellInput): Promise<Feder
         recall: test.macroRecall,
         f1: test.macroF1,
         loss: test.loss,
+        ...(warnings.length > 0 ? { warnings } : {}),
       },
       validationAccuracy,
       trainingSeconds,

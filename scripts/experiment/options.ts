@@ -5,6 +5,7 @@ import { statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { describeParseArgsError } from '@fedledger/gateway';
 import type { LedgerKind } from './experiment-ledger';
 
 export const USAGE = `Usage: npm run experiment -- [options]
@@ -48,7 +49,11 @@ Runtime, measured on this project's 2-core machine (wasm backend, --jobs 2): the
 or plain federated cell (those train on oversampled rows); --repeats 2 finished in 88.8 min,
 the Fabric run for the ledger table included, so 10 repeats take about 7 h there, less with
 more cores. For a quick look: --patients 10000 --rounds 5 --epochs 2 --repeats 2 (14 cells in
-7.4 min with one job).`;
+7.4 min with one job). After the first cell (and inside each cell, after each round or epoch)
+it prints an estimate of the time left.
+
+Exit codes: 0 finished and every federated run verified, 1 an audit verification failed or
+the experiment stopped on an error, 2 bad command line.`;
 
 /** Thrown for unusable options; the message names the option. */
 export class UsageError extends Error {
@@ -125,7 +130,7 @@ export function parseExperimentOptions(argv: readonly string[]): ExperimentOptio
       },
     }));
   } catch (err) {
-    throw new UsageError((err as Error).message);
+    throw new UsageError(describeParseArgsError(err) ?? (err as Error).message);
   }
   if (values.help) return undefined;
   if (values.ledger !== 'simulated' && values.ledger !== 'fabric') {

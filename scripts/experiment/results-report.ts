@@ -69,8 +69,34 @@ export function summariseArm(arm: Arm, cells: readonly CellResult[]): ArmSummary
   };
 }
 
-const percent = (m: MeanSd): string =>
-  m.n === 0 ? '—' : `${(m.mean * 100).toFixed(1)} ± ${(m.sd * 100).toFixed(1)}`;
+/**
+ * `mean ± sd` in `format`; one value alone (n = 1 has no spread to show, and "± 0.0" would claim
+ * one); `—` for none.
+ */
+export function meanSdText(m: MeanSd, format: (x: number) => string): string {
+  if (m.n === 0) return '—';
+  if (m.n === 1) return format(m.mean);
+  return `${format(m.mean)} ± ${format(m.sd)}`;
+}
+
+const percent = (m: MeanSd): string => meanSdText(m, (x) => (x * 100).toFixed(1));
+
+/** How Table I's figures summarise the repeats. */
+export function spreadNote(repeats: number): string {
+  return repeats === 1
+    ? 'one repeat (n = 1): single values, no spread'
+    : `mean ± sd over ${repeats} repeats`;
+}
+
+/** One line per finished cell whose final model predicts a single class or misses a class. */
+export function warningsSection(summaries: readonly ArmSummary[]): string[] {
+  const lines = summaries.flatMap((s) =>
+    s.cells.flatMap((c) =>
+      (c.test.warnings ?? []).map((w) => `${armLabel(s.arm)}, repeat ${c.repeat}: ${w}`),
+    ),
+  );
+  return lines.length > 0 ? ['', ...lines] : [];
+}
 
 function duration(seconds: number): string {
   if (!Number.isFinite(seconds)) return '—';
@@ -109,12 +135,8 @@ export function tableOne(summaries: readonly ArmSummary[]): string {
         percent(s.precision),
         percent(s.recall),
         percent(s.f1),
-        s.epochsToConverge.n === 0
-          ? '—'
-          : `${s.epochsToConverge.mean.toFixed(1)} ± ${s.epochsToConverge.sd.toFixed(1)}`,
-        s.wallSeconds.n === 0
-          ? '—'
-          : `${duration(s.wallSeconds.mean)} ± ${duration(s.wallSeconds.sd)}`,
+        meanSdText(s.epochsToConverge, (x) => x.toFixed(1)),
+        meanSdText(s.wallSeconds, duration),
       ];
     }),
   );
@@ -266,6 +288,7 @@ function convergenceSvg(summaries: readonly ArmSummary[]): string {
     title: 'Pooled validation accuracy against local epochs (mean over repeats)',
     xLabel: 'local epochs (federated: rounds × epochs per round)',
     yLabel: 'validation accuracy',
+    integerX: true,
     formatY: (y) => `${(y * 100).toFixed(0)}%`,
   });
 }
@@ -394,7 +417,7 @@ export async function writeResults(
     '',
     '## Table I',
     '',
-    'Mean ± sample standard deviation over repeats, on the pooled test split (all hospitals). "study" is the reference study\'s accuracy (it reports no ε = 2 figure).',
+    `${context.repeats === 1 ? "One repeat: each figure is that run's value (n = 1, no spread)" : 'Mean ± sample standard deviation over repeats'}, on the pooled test split (all hospitals). "study" is the reference study's accuracy (it reports no ε = 2 figure).`,
     '',
     '```',
     tableOne(summaries),
@@ -404,6 +427,18 @@ export async function writeResults(
     privacyTable(summaries),
     '```',
     '',
+    ...(warningsSection(summaries).length > 0
+      ? [
+          '## Warnings',
+          '',
+          ...warningsSection(summaries)
+            .filter((l) => l !== '')
+            .map((l) => `- **Warning:** ${l}`),
+          '',
+          'A model that predicts one class, or never recognises a class, scores the share of the classes it does predict: its accuracy says little.',
+          '',
+        ]
+      : []),
     '![Fig. 2: accuracy against epsilon](accuracy-vs-epsilon.svg)',
     '',
     '![validation accuracy against local epochs](convergence.svg)',

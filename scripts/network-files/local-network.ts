@@ -40,7 +40,9 @@ export function localNetwork(say: (line: string) => void): LocalNetwork {
     async stop() {
       if (!startedHere || stopped) return;
       stopped = true;
-      say('stopping the Fabric network it started (scripts/network.sh down)');
+      say(
+        'stopping the Fabric network it started (scripts/network.sh down, which deletes its data, the ledger included)',
+      );
       await quietly(NETWORK_SH, ['down']);
     },
   };

@@ -10,7 +10,14 @@ import { promisify } from 'node:util';
 import { expect } from 'chai';
 import type { CellResult } from '../experiment/cells';
 import { CONVERGENCE_TOLERANCE, epochsToConverge } from '../experiment/convergence';
-import { meanSd } from '../experiment/results-report';
+import {
+  meanSd,
+  meanSdText,
+  spreadNote,
+  tableOne,
+  warningsSection,
+} from '../experiment/results-report';
+import type { ArmSummary } from '../experiment/results-report';
 import { ledgerFiguresArm } from '../experiment/experiment';
 import { parseExperimentOptions } from '../experiment/options';
 
@@ -59,6 +66,38 @@ describe('experiment: epochs to converge and mean ± sd', function () {
     expect(m.mean).to.equal(2.5);
     expect(m.sd).to.be.closeTo(Math.sqrt(5 / 3), 1e-12);
   });
+
+  it('prints one repeat as the value alone, never "± 0.0"', function () {
+    const pct = (x: number): string => (x * 100).toFixed(1);
+    expect(meanSdText(meanSd([0.671]), pct)).to.equal('67.1');
+    expect(meanSdText(meanSd([0.8, 0.82]), pct)).to.equal('81.0 ± 1.4');
+    expect(meanSdText(meanSd([]), pct)).to.equal('—');
+    expect(spreadNote(1)).to.equal('one repeat (n = 1): single values, no spread');
+    expect(spreadNote(3)).to.equal('mean ± sd over 3 repeats');
+    const one = meanSd([0.5]);
+    const summary: ArmSummary = {
+      arm: { kind: 'federated' },
+      cells: [],
+      accuracy: one,
+      precision: one,
+      recall: one,
+      f1: one,
+      epochsToConverge: meanSd([10]),
+      wallSeconds: meanSd([30]),
+    };
+    const table = tableOne([summary]);
+    expect(table).to.not.include('±');
+    expect(table.split('\n')[2]).to.match(/^federated\s+1\s+50\.0\s+85\.3\s+50\.0/);
+    // A cell whose final model predicts one class is named in the warnings.
+    const single = {
+      repeat: 0,
+      test: { warnings: ['the model predicts a single class ("home")'] },
+    };
+    expect(
+      warningsSection([{ ...summary, cells: [single as unknown as CellResult] }]),
+    ).to.deep.equal(['', 'federated, repeat 0: the model predicts a single class ("home")']);
+    expect(warningsSection([summary])).to.deep.equal([]);
+  });
 });
 
 describe('npm run experiment (tiny configuration, SIMULATED ledger)', function () {
@@ -86,7 +125,10 @@ describe('npm run experiment (tiny configuration, SIMULATED ledger)', function (
 
     const cell = (name: string): CellResult =>
       JSON.parse(readFileSync(join(out, 'cells', `${name}-r0.json`), 'utf8')) as CellResult;
-    const ours = (name: string): string => `${(cell(name).test.accuracy * 100).toFixed(1)} ± 0.0`;
+    // One repeat: the value alone, no "± 0.0".
+    const ours = (name: string): string => `  ${(cell(name).test.accuracy * 100).toFixed(1)}  `;
+    expect(stdout).to.include('one repeat (n = 1)');
+    expect(row(stdout, 'centralised')).to.not.include('±');
     // Our numbers and the study's, side by side (no study figure at ε = 2).
     expect(row(stdout, 'centralised')).to.include(ours('centralised')).and.include('87.1');
     expect(row(stdout, 'federated')).to.include(ours('federated')).and.include('85.3');

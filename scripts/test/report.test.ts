@@ -1,7 +1,16 @@
 // The demo's report pieces: chart axes and the final-model table.
 import { expect } from 'chai';
-import { lineChartSvg, niceStep, niceTicks } from '../demo/svg-chart';
-import { finalModelTable, ledgerLines } from '../demo/report';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { COLORS, lineChartSvg, niceStep, niceTicks, seriesStyle } from '../demo/svg-chart';
+import {
+  finalModelTable,
+  ledgerLines,
+  reauditLines,
+  warningLines,
+  writeReport,
+} from '../demo/report';
 import type { DemoSummary } from '../demo/report';
 
 describe('demo report', function () {
@@ -13,6 +22,38 @@ describe('demo report', function () {
     ]);
     expect(niceTicks(1, 10, 10)).to.deep.equal([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
     expect(niceTicks(0, 0.3, 3)).to.deep.equal([0, 0.1, 0.2, 0.3]);
+    // Counting axes (rounds, epochs) tick at whole numbers only, however short.
+    expect(niceTicks(0, 1, 10, true)).to.deep.equal([0, 1]);
+    expect(niceTicks(2, 4, 10, true)).to.deep.equal([2, 3, 4]);
+    expect(niceTicks(0, 50, 10, true)).to.deep.equal([0, 5, 10, 15, 20, 25, 30, 35, 40, 45, 50]);
+  });
+
+  it('draws every series of a chart in its own colour (and dash, past ten)', function () {
+    const styles = Array.from({ length: 12 }, (_, i) => seriesStyle(i));
+    expect(new Set(styles.slice(0, COLORS.length).map((s) => s.color)).size).to.equal(
+      COLORS.length,
+    );
+    expect(new Set(styles.map((s) => `${s.color}/${s.dash}`)).size).to.equal(12);
+    // The experiment's convergence chart: 7 arms, 7 colours; epochs tick at integers.
+    const svg = lineChartSvg(
+      Array.from({ length: 7 }, (_, i) => ({
+        name: `arm ${i}`,
+        points: [
+          { x: 1, y: 0.5 + i / 100 },
+          { x: 2, y: 0.6 + i / 100 },
+        ],
+      })),
+      { title: 't', xLabel: 'local epochs', yLabel: 'acc', integerX: true },
+    );
+    const strokes = [...svg.matchAll(/<path d="[^"]*" fill="none" stroke="(#[0-9a-f]{6})"/g)].map(
+      (m) => m[1],
+    );
+    expect(strokes).to.have.length(7);
+    expect(new Set(strokes).size).to.equal(7);
+    const xLabels = [...svg.matchAll(/text-anchor="middle" fill="#5d6878">([^<]*)</g)].map(
+      (m) => m[1],
+    );
+    expect(xLabels).to.deep.equal(['1', '2']);
   });
 
   it('draws the legend right of the plot, clear of every line', function () {
@@ -77,6 +118,76 @@ describe('demo report', function () {
     expect(table[0]).to.match(/^test split \(round 1 model\)\s+accuracy\s+precision\s+recall\s+F1/);
     expect(table[2]).to.match(/^Hospital1MSP\s+90\.0%\s+0\.700\s+0\.600\s+0\.650\s+\+10\.0 pt\s*$/);
     expect(table[3]).to.match(/^pooled\s+75\.0%\s+0\.710\s+0\.610\s+0\.660\s+\+0\.0 pt\s*$/);
+  });
+
+  it('warns when the final model predicts a single class or misses a class', function () {
+    expect(warningLines(summary)).to.deep.equal([]);
+    const last = summary.rounds[1]!;
+    const degenerate: DemoSummary = {
+      ...summary,
+      rounds: [
+        summary.rounds[0]!,
+        {
+          ...last,
+          evaluations: [
+            last.evaluations[0]!,
+            {
+              ...last.evaluations[1]!,
+              warnings: ['the model predicts a single class ("home") for all 10 rows'],
+            },
+          ],
+        },
+      ],
+    };
+    expect(warningLines(degenerate)).to.deep.equal([
+      'pooled (round 1 model): the model predicts a single class ("home") for all 10 rows',
+    ]);
+  });
+
+  it('writes charts with rounds numbered from 0, as the tables and the ledger do', async function () {
+    const dir = mkdtempSync(join(tmpdir(), 'fedledger-report-'));
+    await writeReport(dir, summary);
+    const accuracy = readFileSync(join(dir, 'accuracy.svg'), 'utf8');
+    const xLabels = [...accuracy.matchAll(/text-anchor="middle" fill="#5d6878">([^<]*)</g)].map(
+      (m) => m[1],
+    );
+    expect(xLabels).to.deep.equal(['0', '1']);
+    const rounds = readFileSync(join(dir, 'rounds.csv'), 'utf8').split('\n');
+    expect(rounds[1]).to.match(/^0,/);
+    expect(readFileSync(join(dir, 'report.md'), 'utf8')).to.include('numbered from 0');
+  });
+
+  it('says how to audit the run again, and whether the ledger is still there', async function () {
+    const kept: DemoSummary = {
+      ...summary,
+      reaudit: { blobDir: '.fedledger/demo/r/gateway/blobs', networkKept: true },
+    };
+    const lines = reauditLines(kept);
+    expect(lines).to.include(
+      '  npx fedledger-audit verify r --blobs .fedledger/demo/r/gateway/blobs',
+    );
+    expect(lines.join('\n')).to.include('DELETES the ledger');
+    const gone = reauditLines({ ...kept, reaudit: { ...kept.reaudit!, networkKept: false } });
+    expect(gone.join('\n')).to.include('can no longer be audited').and.include('--keep-network');
+    const simulated = reauditLines({ ...kept, ledger: { ...kept.ledger, kind: 'simulated' } });
+    expect(simulated.join('\n')).to.include('cannot be audited again');
+    const dir = mkdtempSync(join(tmpdir(), 'fedledger-report-'));
+    await writeReport(dir, kept);
+    const md = readFileSync(join(dir, 'report.md'), 'utf8');
+    expect(md).to.include('## Auditing this run again');
+    expect(md).to.include(
+      '    npx fedledger-audit verify r --blobs .fedledger/demo/r/gateway/blobs',
+    );
+  });
+
+  it('says when there are fewer latency timings than transactions', function () {
+    const noted: DemoSummary = {
+      ...summary,
+      ledger: { ...summary.ledger, txCount: 3, latencies: [0.1, 0.2], latencyNote: 'why' },
+    };
+    expect(ledgerLines(noted)[1]).to.equal(
+      'transactions: 3; submit→commit mean 0.150 s, p95 0.200 s over 2 timings (why)',
+    );
   });
 
   it('reports chain growth per transaction', function () {

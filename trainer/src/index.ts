@@ -5,6 +5,7 @@ export * from './random';
 export * from './data/csv';
 export * from './data/schema';
 export * from './data/table';
+export * from './data/imputation';
 export * from './data/dataset';
 export * from './data/preprocessing';
 export * from './data/split';

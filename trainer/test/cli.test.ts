@@ -1,9 +1,9 @@
 // The fedledger-trainer CLI, run in-process: help, exit codes, and generate → init → train → evaluate.
 import { expect } from 'chai';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sinon from 'sinon';
-import { decodeContainer } from '@fedledger/protocol';
+import { decodeContainer, encodeContainer } from '@fedledger/protocol';
 import { main } from '../src/cli/main';
 import { EXIT } from '../src/cli/common';
 import { tempDir } from './helpers';
@@ -173,5 +173,42 @@ describe('fedledger-trainer CLI', function () {
         schema,
       ]),
     ).to.equal(EXIT.MODEL);
+  });
+
+  it('warns, in its output and its JSON, when a model predicts a single class', async () => {
+    const dir = tempDir();
+    expect(await main(['generate', '--out', dir, '--patients', '300', '--seed', '5'])).to.equal(
+      EXIT.OK,
+    );
+    const data = join(dir, 'hospital1.csv');
+    const schema = join(dir, 'schema.json');
+    const global = join(dir, 'global.safetensors');
+    expect(
+      await main(['init', '--out', global, '--run-id', 'r', '--data', data, '--schema', schema]),
+    ).to.equal(EXIT.OK);
+    // The last layer's kernel zeroed and its bias favouring class 0: every row is class 0.
+    const model = decodeContainer(new Uint8Array(readFileSync(global)));
+    const last = model.tensors
+      .map((t) => t.name.split('.')[0] ?? '')
+      .sort()
+      .at(-1);
+    for (const t of model.tensors) {
+      if (t.name === `${last}.kernel`) (t.data as Float32Array).fill(0);
+      if (t.name === `${last}.bias`) (t.data as Float32Array).set([10]);
+    }
+    const majority = join(dir, 'majority.safetensors');
+    writeFileSync(majority, encodeContainer(model));
+    const evaluate = ['evaluate', '--model', majority, '--data', data, '--schema', schema];
+    expect(await main([...evaluate, '--json'])).to.equal(EXIT.OK, printed(err));
+    const summary = JSON.parse(out.lastCall.args[0] as string) as { warnings: string[] };
+    expect(summary.warnings).to.have.length(1);
+    expect(summary.warnings[0]).to.match(
+      /^the model predicts a single class \("\w+"\) for all \d+ rows: the recall of "\w+" \(\d+ rows\) and "\w+" \(\d+ rows\) is 0$/,
+    );
+    expect(printed(err)).to.match(/warning: test split: the model predicts a single class/);
+    // Without --json, the same warning on stderr.
+    err.resetHistory();
+    expect(await main(evaluate)).to.equal(EXIT.OK);
+    expect(printed(err)).to.include('warning: test split: the model predicts a single class');
   });
 });

@@ -159,7 +159,10 @@ describe('data pipeline', () => {
         rows(200, (i) => (i === 5 ? goodRow(i).replace(/^(\d+),(\d+)/, '$1,n/a') : goodRow(i))),
       );
       const data = prepareHospitalData({ csvFile: file, schema: SCHEMA });
-      expect(data.warnings.join()).to.match(/1 unreadable cell\(s\) in column "age"/);
+      // Row 5 is on line 7 of the file.
+      expect(data.warnings).to.include(
+        `column "age": 1 unreadable cell imputed with the column mean (${file}:7 "n/a")`,
+      );
     });
 
     it('rejects a row whose label is not a class', () => {

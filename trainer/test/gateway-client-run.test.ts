@@ -123,11 +123,11 @@ describe('fedledger-trainer run and check', function () {
     for (const r of [1, 2]) {
       expect(lines).to.match(
         new RegExp(
-          `round ${r}/2 \\(#${r - 1}\\)  local accuracy [\\d.]+ %  ε spent [\\d.]+  tx \\S+  block \\d+`,
+          `round ${r - 1} \\(${r} of 2\\)  local accuracy [\\d.]+ %  ε spent [\\d.]+  tx \\S+  block \\d+`,
         ),
       );
     }
-    expect(lines.match(/round 2\/2/g)).to.have.length(2);
+    expect(lines.match(/round 1 \(2 of 2\)/g)).to.have.length(2);
     const status = await f.client('auditor').getRun('cli-run');
     expect(status.run.status).to.equal('completed');
     const finalFile = join(workdirs[0] as string, 'cli-run-final.safetensors');
@@ -174,7 +174,7 @@ describe('fedledger-trainer run and check', function () {
       /outbox: delivered run outage-1 round 0 \(tx \S+, block \d+\); kept a copy in submitted\//,
     );
     expect(printed(out)).to.match(
-      /round 1\/2 \(#0\) {2}local accuracy [\d.]+ % {2}ε spent - {2}tx \S+/,
+      /round 0 \(1 of 2\) {2}local accuracy [\d.]+ % {2}ε spent - {2}tx \S+/,
     );
     expect(printed(out)).to.match(/run outage-1 completed/);
   });

@@ -18,6 +18,7 @@ import { LedgerRuleError, LedgerUnavailableError } from '../errors';
 import { FabricLedgerClient } from '../ledger/fabric-ledger-client';
 import type { LedgerClient } from '../ledger/ledger-client';
 import { isNotFound, toLedgerError } from '../ledger/ledger-errors';
+import { describeParseArgsError } from '../parse-args-error';
 import {
   NetworkProfileError,
   defaultNetworkDir,
@@ -131,16 +132,32 @@ export class AuditCommandError extends Error {
   }
 }
 
-/** The auditor's connection to Fabric: its identity, through its own peer. */
+/**
+ * The auditor's connection to Fabric: its identity, through its own peer.
+ * @throws {AuditCommandError} (usage) for an identity or peer the profile does not name;
+ * NetworkProfileError when there is no profile or its files cannot be read.
+ */
 export function connectFabricAuditor(options: AuditConnectOptions): AuditLedgerConnection {
-  const profile = loadNetworkProfile(join(options.networkDir, 'connection.json'));
-  const loaded = loadIdentity(profile, options.identity);
+  const file = join(options.networkDir, 'connection.json');
+  const profile = loadNetworkProfile(file);
+  // A name the profile does not know is a mistake on the command line, not an outage.
+  if (!profile.identities[options.identity]) {
+    const known = Object.keys(profile.identities).join(', ');
+    throw new AuditCommandError(
+      AUDIT_EXIT.USAGE,
+      `--identity ${options.identity}: ${file} has no identity of that name (known: ${known})`,
+    );
+  }
   const peerName = options.peer ?? profile.identities[options.identity]?.peer ?? '';
   const peer = profile.peers[peerName];
   if (!peer) {
     const known = Object.keys(profile.peers).join(', ');
-    throw new NetworkProfileError(`no peer named '${peerName}' in the profile (known: ${known})`);
+    throw new AuditCommandError(
+      AUDIT_EXIT.USAGE,
+      `--peer ${peerName}: ${file} has no peer of that name (known: ${known})`,
+    );
   }
+  const loaded = loadIdentity(profile, options.identity);
   const keyPath = (profile.identities[options.identity] as { keyPath: string }).keyPath;
   const client = newGrpcClient(peer);
   const ledger = new FabricLedgerClient({
@@ -319,10 +336,8 @@ async function block(conn: AuditLedgerConnection, operand: string, p: Parsed, io
 function classify(err: unknown, conn: AuditLedgerConnection | undefined): AuditCommandError {
   if (err instanceof AuditCommandError) return err;
   const message = err instanceof Error ? err.message : String(err);
-  const code = (err as { code?: unknown }).code;
-  if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS')) {
-    return new AuditCommandError(AUDIT_EXIT.USAGE, message);
-  }
+  const parseProblem = describeParseArgsError(err);
+  if (parseProblem !== undefined) return new AuditCommandError(AUDIT_EXIT.USAGE, parseProblem);
   if (err instanceof NetworkProfileError)
     return new AuditCommandError(AUDIT_EXIT.UNAVAILABLE, message);
   if (err instanceof BlobSourceError) {

@@ -24,6 +24,7 @@ import { organisationsOf } from '../pki/organisations';
 import type { LogFn } from '../server';
 import { startGateway } from '../server';
 import { ckksAggregator } from '@fedledger/rules';
+import { describeParseArgsError } from '../parse-args-error';
 
 const USAGE = `Usage: fedledger-gateway serve [options]
 
@@ -121,6 +122,16 @@ async function serve(argv: string[]): Promise<number> {
     const dir = values['network-dir'] ? resolve(values['network-dir']) : defaultNetworkDir();
     identitiesFile = join(dir, 'connection.json');
     const profile = loadNetworkProfile(identitiesFile);
+    if (!profile.identities[values.identity]) {
+      throw new UsageError(
+        `--identity ${values.identity}: ${identitiesFile} has no identity of that name (known: ${Object.keys(profile.identities).join(', ')})`,
+      );
+    }
+    if (values.peer !== undefined && !profile.peers[values.peer]) {
+      throw new UsageError(
+        `--peer ${values.peer}: ${identitiesFile} has no peer of that name (known: ${Object.keys(profile.peers).join(', ')})`,
+      );
+    }
     organisations = organisationsOf(profile.identities);
     const fabric = fabricLedgerFor(
       profile,
@@ -212,11 +223,9 @@ export async function main(argv: string[]): Promise<number> {
   try {
     return await serve(rest);
   } catch (err) {
-    if (
-      err instanceof UsageError ||
-      (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')
-    ) {
-      process.stderr.write(`fedledger-gateway: ${(err as Error).message}\n${USAGE}\n`);
+    const usage = err instanceof UsageError ? err.message : describeParseArgsError(err);
+    if (usage !== undefined) {
+      process.stderr.write(`fedledger-gateway: ${usage}\n${USAGE}\n`);
       return 2;
     }
     process.stderr.write(`fedledger-gateway: ${(err as Error).message}\n`);

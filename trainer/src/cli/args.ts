@@ -71,7 +71,26 @@ export interface ArgReader {
   list(name: string): string[];
   number(name: string, fallback?: number): number | undefined;
   integer(name: string, fallback?: number): number | undefined;
+  /** An integer of at least `min` (default 1), or `fallback` when absent. */
+  countAtLeast(name: string, min?: number, fallback?: number): number | undefined;
+  /** A number inside `range` (`(0, ∞)` by default), or `fallback` when absent. */
+  numberIn(name: string, range?: NumberRange, fallback?: number): number | undefined;
   flag(name: string): boolean;
+}
+
+/** A range of allowed values; each bound is open unless marked inclusive. */
+export interface NumberRange {
+  above?: number;
+  atLeast?: number;
+  below?: number;
+}
+
+function describeRange(r: Readonly<NumberRange>): string {
+  const parts: string[] = [];
+  if (r.atLeast !== undefined) parts.push(`≥ ${r.atLeast}`);
+  if (r.above !== undefined) parts.push(`> ${r.above}`);
+  if (r.below !== undefined) parts.push(`< ${r.below}`);
+  return parts.join(' and ');
 }
 
 /** Wraps {@link ParsedArgs} with typed, validating getters. */
@@ -98,6 +117,23 @@ export function argReader(parsed: ParsedArgs): ArgReader {
       const value = number(name, fallback);
       if (value !== undefined && !Number.isSafeInteger(value))
         throw new UsageError(`--${name} must be an integer.`);
+      return value;
+    },
+    countAtLeast(name, min = 1, fallback) {
+      const value = number(name, fallback);
+      if (value !== undefined && (!Number.isSafeInteger(value) || value < min))
+        throw new UsageError(`--${name} must be an integer ≥ ${min}, not "${string(name)}".`);
+      return value;
+    },
+    numberIn(name, range = { above: 0 }, fallback) {
+      const value = number(name, fallback);
+      if (value === undefined) return value;
+      const inside =
+        (range.above === undefined || value > range.above) &&
+        (range.atLeast === undefined || value >= range.atLeast) &&
+        (range.below === undefined || value < range.below);
+      if (!inside)
+        throw new UsageError(`--${name} must be ${describeRange(range)}, not "${string(name)}".`);
       return value;
     },
     flag: (name) => parsed.flags.has(name),

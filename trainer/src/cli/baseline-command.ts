@@ -5,7 +5,16 @@ import { savePreprocessing } from '../data/preprocessing';
 import { trainCentralisedBaseline } from '../training/baseline';
 import type { Command } from './command';
 import { optionTable } from './command';
-import { metricsSummary, printEpoch, resolveSpec, startBackend, writeContainer } from './common';
+import {
+  metricsSummary,
+  printDataWarnings,
+  printEpoch,
+  printPredictionWarnings,
+  resolveSpec,
+  startBackend,
+  writeContainer,
+} from './common';
+import { predictionWarnings } from '../model/metrics';
 import { UsageError } from './args';
 
 export const baselineCommand: Command = {
@@ -42,10 +51,10 @@ export const baselineCommand: Command = {
     const files = args.list('data');
     if (files.length === 0) throw new UsageError('baseline needs at least one --data CSV.');
     const specFile = args.string('spec');
+    const epochs = args.countAtLeast('epochs');
+    const batchSize = args.countAtLeast('batch-size');
+    const learningRate = args.numberIn('learning-rate');
     await startBackend(args.string('backend'));
-    const epochs = args.integer('epochs');
-    const batchSize = args.integer('batch-size');
-    const learningRate = args.number('learning-rate');
     const result = await trainCentralisedBaseline({
       data: { csvFile: files, schema: args.required('schema'), seed: args.string('seed') ?? 42 },
       ...(epochs !== undefined ? { epochs } : {}),
@@ -56,6 +65,9 @@ export const baselineCommand: Command = {
         ? { specFor: (prep: Preprocessing) => resolveSpec(specFile, prep) }
         : {}),
     });
+    printDataWarnings(result.data);
+    const warnings = predictionWarnings(result.test.confusion, result.data.test.classes);
+    printPredictionWarnings('test split', warnings);
     const out = args.string('out');
     let sha256: string | undefined;
     if (out !== undefined) {
@@ -85,6 +97,7 @@ export const baselineCommand: Command = {
       test: metricsSummary(result.test),
       majorityClassRate: Math.round(result.majorityRate * 1e4) / 1e4,
       samplesPerSecond: Math.round(result.samplesPerSecond),
+      warnings,
       ...(out !== undefined ? { model: out, sha256 } : {}),
     };
     if (args.flag('json')) console.log(JSON.stringify(summary, null, 2));

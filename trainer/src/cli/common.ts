@@ -38,13 +38,16 @@ export const EXIT = {
   EXCLUDED: 1,
   /** An unexpected failure (a bug or an environment problem); the stack trace is printed. */
   INTERNAL: 1,
-  /** Bad command line: unknown command or option, missing or malformed value. */
+  /** Bad command line: unknown command or option, a missing, malformed or out-of-range value. */
   USAGE: 2,
   /** The data (CSV, schema, preprocessing) cannot be used, or export-updates finds nothing to export. */
   DATA: 3,
   /** A model file or model spec is malformed or does not fit the data. */
   MODEL: 4,
-  /** The privacy settings cannot be met (e.g. no σ reaches the target ε) or are invalid. */
+  /**
+   * Valid privacy settings that cannot be met (no σ up to 10⁴ reaches the target ε), or a
+   * privacy-state file that is not an accountant's state. Out-of-range values are USAGE.
+   */
   PRIVACY: 5,
   /** A forced TensorFlow.js backend is not available. */
   BACKEND: 6,
@@ -60,10 +63,11 @@ export const EXIT = {
 
 /** The exit code for an error thrown by a command. */
 export function exitCodeFor(error: unknown): number {
-  if (error instanceof UsageError) return EXIT.USAGE;
+  // A ConfigError is an option out of range that a library check caught before any work.
+  if (error instanceof UsageError || error instanceof ConfigError) return EXIT.USAGE;
   if (error instanceof DataError || error instanceof ExportError) return EXIT.DATA;
   if (error instanceof ModelError || error instanceof ContainerError) return EXIT.MODEL;
-  if (error instanceof PrivacyError || error instanceof ConfigError) return EXIT.PRIVACY;
+  if (error instanceof PrivacyError) return EXIT.PRIVACY;
   if (error instanceof BackendError) return EXIT.BACKEND;
   if (error instanceof CkksError || error instanceof KeyStoreError) return EXIT.KEY;
   if (error instanceof HashMismatchError) return EXIT.INTEGRITY;
@@ -125,19 +129,37 @@ export function resolveSpecFile(specFile: string | undefined, modelFile: string)
 }
 
 /**
- * Reads a model container and checks it belongs to `spec`.
- * @throws {ModelError} for a missing file or a spec mismatch; {ContainerError} for bad bytes.
+ * Reads a model container and checks it belongs to `spec`; `option` (e.g. `--global`) names where
+ * the file was given, for the messages.
+ * @throws {ModelError} for a missing file, a file that is not a container, bad bytes or a spec
+ * mismatch.
  */
-export function readModelFile(file: string, spec: ModelSpec): Container {
+export function readModelFile(file: string, spec: ModelSpec, option?: string): Container {
+  const where = option === undefined ? file : `${option} ${file}`;
   let bytes: Uint8Array;
   try {
     bytes = readFileSync(file);
   } catch (error) {
-    throw new ModelError(`${file}: the model file cannot be read.`, { cause: error });
+    throw new ModelError(`${where}: the model file cannot be read.`, { cause: error });
   }
-  // A plain Uint8Array copy: protocol's reader takes `.slice()` to copy each tensor, but on a Node
-  // Buffer `.slice()` is a view into the whole file, which would misplace every tensor's data.
-  const container = decodeContainer(new Uint8Array(bytes));
+  const notContainer = notAContainerReason(bytes);
+  if (notContainer !== undefined) {
+    throw new ModelError(
+      `${where} is not a fedledger model/update container (safetensors): ${notContainer}.`,
+    );
+  }
+  let container: Container;
+  try {
+    // A plain Uint8Array copy: protocol's reader takes `.slice()` to copy each tensor, but on a
+    // Node Buffer `.slice()` is a view into the whole file, which would misplace every tensor.
+    container = decodeContainer(new Uint8Array(bytes));
+  } catch (error) {
+    if (!(error instanceof ContainerError)) throw error;
+    throw new ModelError(
+      `${where} is not a usable fedledger model/update container: ${error.message}.`,
+      { cause: error },
+    );
+  }
   if (container.metadata.encoding !== 'float32') {
     throw new ModelError(
       `${file}: encoding "${container.metadata.encoding}" cannot be trained on; float32 is needed.`,
@@ -154,6 +176,25 @@ export function readModelFile(file: string, spec: ModelSpec): Container {
     throw new ModelError(`${file}: ${String(error)}`, { cause: error });
   }
   return container;
+}
+
+/**
+ * Why `bytes` cannot be a safetensors file at all (its first 8 bytes must give the length of a
+ * JSON header that follows them), in words; undefined when they could be one.
+ */
+export function notAContainerReason(bytes: Uint8Array): string | undefined {
+  const start = Buffer.from(bytes.subarray(0, 48)).toString('latin1');
+  // Printable text with line ends or tabs: what a CSV, JSON or PEM file starts with.
+  const text = /^[\x20-\x7e\t\r\n]+$/.test(start);
+  const looksLike = text
+    ? `it is text, starting "${start.split(/\r?\n/)[0]?.slice(0, 40) ?? ''}"`
+    : undefined;
+  if (bytes.length < 9) return `it is only ${bytes.length} bytes long`;
+  const announced = Buffer.from(bytes.buffer, bytes.byteOffset, 8).readBigUInt64LE(0);
+  if (announced > BigInt(bytes.length - 8) || bytes[8] !== 0x7b) {
+    return looksLike ?? 'its first 8 bytes do not give the length of a header that follows them';
+  }
+  return undefined;
 }
 
 /** Encodes and writes a container; returns its SHA-256 and size. */
@@ -174,6 +215,16 @@ export function printEpoch(p: EpochProgress): void {
   console.error(
     `epoch ${p.epoch}/${p.epochs}  loss ${p.trainLoss.toFixed(4)}${v}  ${Math.round(p.samplesPerSecond)} samples/s`,
   );
+}
+
+/** Prints a dataset's warnings (imputed cells, per column, the first ones named) to stderr. */
+export function printDataWarnings(data: { warnings: readonly string[] }): void {
+  for (const w of data.warnings) console.error(`warning: ${w}`);
+}
+
+/** Prints the warnings a model's predictions call for (a single class, a recall of 0). */
+export function printPredictionWarnings(where: string, warnings: readonly string[]): void {
+  for (const w of warnings) console.error(`warning: ${where}: ${w}`);
 }
 
 /** Metrics with rounded figures, for printing and JSON output. */

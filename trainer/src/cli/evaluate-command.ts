@@ -2,12 +2,19 @@
 import { concatDatasets } from '../data/dataset';
 import { prepareHospitalData } from '../data/hospital-data';
 import { loadPreprocessing } from '../data/preprocessing';
-import { majorityClassRate } from '../model/metrics';
+import { majorityClassRate, predictionWarnings } from '../model/metrics';
 import { evaluateTensors } from '../training/evaluate';
 import { UsageError } from './args';
 import type { Command } from './command';
 import { optionTable } from './command';
-import { metricsSummary, readModelFile, resolveSpec, startBackend } from './common';
+import {
+  metricsSummary,
+  printDataWarnings,
+  printPredictionWarnings,
+  readModelFile,
+  resolveSpec,
+  startBackend,
+} from './common';
 
 const SPLITS = ['train', 'validation', 'test', 'all'] as const;
 
@@ -15,6 +22,9 @@ export const evaluateCommand: Command = {
   name: 'evaluate',
   summary: "metrics of a model file on a hospital's train/validation/test split",
   help: `Usage: fedledger-trainer evaluate --model MODEL --data CSV --schema FILE [options]
+
+Prints a warning when the model predicts a single class or never recognises a class (recall 0);
+with --json they are listed under "warnings".
 
   --model MODEL          a model container (or an update's base, any float32 model)
   --data CSV --schema FILE
@@ -41,8 +51,9 @@ export const evaluateCommand: Command = {
       oversample: false,
       ...(prepFile !== undefined ? { preprocessing: loadPreprocessing(prepFile) } : {}),
     });
+    printDataWarnings(data);
     const spec = resolveSpec(args.string('spec'), data.preprocessing);
-    const model = readModelFile(args.required('model'), spec);
+    const model = readModelFile(args.required('model'), spec, '--model');
     const rows =
       split === 'all'
         ? concatDatasets([data.trainOriginal, data.validation, data.test])
@@ -52,11 +63,14 @@ export const evaluateCommand: Command = {
             ? data.validation
             : data.test;
     const metrics = evaluateTensors(spec, model.tensors, rows);
+    const warnings = predictionWarnings(metrics.confusion, rows.classes);
+    printPredictionWarnings(`${split} split`, warnings);
     const summary = {
       split,
       ...metricsSummary(metrics),
       majorityClassRate:
         Math.round(majorityClassRate(rows.labels, rows.classes.length) * 1e4) / 1e4,
+      warnings,
     };
     if (args.flag('json')) console.log(JSON.stringify(summary, null, 2));
     else {

@@ -32,7 +32,7 @@ Exit codes: 0 written, 2 usage, 4 the model file or spec cannot be used.`,
     const file = args.required('model');
     const out = args.required('out');
     const spec = resolveSpecFile(args.string('spec'), file);
-    const container = readModelFile(file, spec);
+    const container = readModelFile(file, spec, '--model');
     mkdirSync(join(out, 'tfjs'), { recursive: true });
     const m = container.metadata;
     writeFileSync(

@@ -16,12 +16,12 @@ Example: fedledger-trainer generate --out data/synthetic --patients 50000 --seed
   options: optionTable(['out', 'patients', 'seed']),
   run(args) {
     const started = Date.now();
+    const patients = args.countAtLeast('patients', 10);
+    const seed = args.integer('seed');
     const result = generateHospitals({
       outDir: args.required('out'),
-      ...(args.integer('patients') !== undefined
-        ? { patientsPerHospital: args.integer('patients') }
-        : {}),
-      ...(args.integer('seed') !== undefined ? { seed: args.integer('seed') } : {}),
+      ...(patients !== undefined ? { patientsPerHospital: patients } : {}),
+      ...(seed !== undefined ? { seed } : {}),
     });
     for (const h of result.hospitals) {
       console.log(`${h.csvFile}: ${h.rows} patients, outcomes ${h.outcomeCounts.join(' / ')}`);

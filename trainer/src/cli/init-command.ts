@@ -6,7 +6,7 @@ import { loadPreprocessing, savePreprocessing } from '../data/preprocessing';
 import { initialModelTensors } from '../model/mlp';
 import type { Command } from './command';
 import { optionTable } from './command';
-import { resolveSpec, writeContainer } from './common';
+import { printDataWarnings, resolveSpec, writeContainer } from './common';
 import { UsageError } from './args';
 
 export const initCommand: Command = {
@@ -38,10 +38,12 @@ export const initCommand: Command = {
     let prep;
     if (prepFile !== undefined) prep = loadPreprocessing(prepFile);
     else if (args.string('data') !== undefined) {
-      prep = prepareHospitalData({
+      const data = prepareHospitalData({
         csvFile: args.required('data'),
         schema: args.required('schema'),
-      }).preprocessing;
+      });
+      printDataWarnings(data);
+      prep = data.preprocessing;
     } else throw new UsageError('init needs --preprocessing, or --data with --schema.');
     const spec = resolveSpec(args.string('spec'), prep);
     const tensors = initialModelTensors(spec, args.string('seed') ?? 1);

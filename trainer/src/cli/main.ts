@@ -37,7 +37,8 @@ Commands:
 ${COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`).join('\n')}
 
 Exit codes:
-  ${EXIT.OK} ok · ${EXIT.USAGE} bad command line · ${EXIT.DATA} bad data (file, row and column named) · ${EXIT.MODEL} bad model file or spec
+  ${EXIT.OK} ok · ${EXIT.USAGE} bad command line (unknown option, value missing or out of range)
+  ${EXIT.DATA} bad data (file, row and column named) · ${EXIT.MODEL} bad model file or spec, or not a model/update container
   ${EXIT.PRIVACY} privacy settings cannot be met · ${EXIT.BACKEND} backend unavailable · ${EXIT.KEY} key file or passphrase refused
   ${EXIT.GATEWAY} gateway refused or unreachable, identity unusable · ${EXIT.INTEGRITY} bytes contradict the ledger
   ${EXIT.STOPPED} stopped by Ctrl-C · ${EXIT.INTERNAL} internal error, or (check) an update of this hospital was excluded`;
@@ -46,9 +47,14 @@ Exit codes:
 /** Runs the CLI with `argv` (without node and script) and returns the exit code. */
 export async function main(argv: readonly string[]): Promise<number> {
   const [first, ...others] = argv;
-  if (first === undefined || first === '--help' || first === '-h' || first === 'help') {
+  if (first === undefined) {
+    // No command is a usage error: the help goes to stderr, with its exit code.
+    console.error(usage());
+    return EXIT.USAGE;
+  }
+  if (first === '--help' || first === '-h' || first === 'help') {
     console.log(usage());
-    return first === undefined ? EXIT.USAGE : EXIT.OK;
+    return EXIT.OK;
   }
   // Two-word commands (`keys init`) take precedence over one-word ones.
   const pair = COMMANDS.find((c) => c.name === `${first} ${others[0]}`);

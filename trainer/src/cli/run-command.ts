@@ -24,7 +24,7 @@ import { trainLocalRound } from '../training/local-round';
 import type { ArgReader } from './args';
 import type { Command } from './command';
 import { optionTable } from './command';
-import { printEpoch, specFileBeside, startBackend } from './common';
+import { printDataWarnings, printEpoch, specFileBeside, startBackend } from './common';
 import { connectFromArgs, GATEWAY_HELP, GATEWAY_OPTIONS } from './gateway-args';
 import { dpSettings, trainingNumbers } from './train-command';
 
@@ -88,7 +88,7 @@ Exit codes: 0 run completed and final model verified, 2 usage, 3 data, 4 model, 
     const workdir = args.required('workdir');
     const dp = dpSettings(args);
     const numbers = trainingNumbers(args);
-    const pollMs = args.integer('poll-ms');
+    const pollMs = args.countAtLeast('poll-ms');
     mkdirSync(workdir, { recursive: true });
     const data = loadData(args, workdir);
     await startBackend(args.string('backend'));
@@ -178,7 +178,8 @@ Exit codes: 0 run completed and final model verified, 2 usage, 3 data, 4 model, 
 export function roundLine(r: RoundReport): string {
   const acc = r.accuracy !== undefined ? `${(r.accuracy * 100).toFixed(2)} %` : '-';
   const eps = r.epsilon !== undefined ? r.epsilon.toFixed(4) : '-';
-  const head = `round ${r.round + 1}/${r.roundsPlanned} (#${r.round})  local accuracy ${acc}  ε spent ${eps}`;
+  // Rounds are numbered as on the ledger (from 0); "k of N" says how far the run has come.
+  const head = `round ${r.round} (${r.round + 1} of ${r.roundsPlanned})  local accuracy ${acc}  ε spent ${eps}`;
   if (r.delivery === 'refused') return `${head}  REFUSED ${r.refusal ?? ''}`;
   const block = r.blockNumber !== undefined ? `  block ${r.blockNumber}` : '';
   const confirmed = r.confirmedBy !== undefined ? `  confirmed on ${r.confirmedBy}` : '';
@@ -195,7 +196,7 @@ function loadData(args: ArgReader, workdir: string): HospitalData {
     seed: args.string('seed') ?? 42,
     ...(given !== undefined ? { preprocessing: loadPreprocessing(given) } : {}),
   });
-  data.warnings.forEach((w) => console.error(`warning: ${w}`));
+  printDataWarnings(data);
   // The same preprocessing every round and after a restart: the model's inputs must not shift.
   if (given === undefined) savePreprocessing(kept, data.preprocessing);
   return data;

@@ -4,6 +4,7 @@ import { prepareHospitalData } from '../data/hospital-data';
 import { loadPreprocessing, savePreprocessing } from '../data/preprocessing';
 import { newRdpAccountant, restoreRdpAccountant } from '../dp/accountant';
 import type { DpMode, DpSettings } from '../dp/privacy-settings';
+import { predictionWarnings } from '../model/metrics';
 import { trainLocalRound } from '../training/local-round';
 import type { ArgReader } from './args';
 import { UsageError } from './args';
@@ -11,7 +12,9 @@ import type { Command } from './command';
 import { optionTable } from './command';
 import {
   metricsSummary,
+  printDataWarnings,
   printEpoch,
+  printPredictionWarnings,
   readModelFile,
   resolveSpec,
   startBackend,
@@ -71,6 +74,10 @@ Exit codes: 0 ok, 2 usage, 3 data, 4 model, 5 privacy, 6 backend, 1 internal.`,
     ['json'],
   ),
   async run(args) {
+    // Every option is checked before any work starts.
+    const dp = dpSettings(args);
+    const numbers = trainingNumbers(args);
+    const round = args.countAtLeast('round', 0);
     await startBackend(args.string('backend'));
     const prepFile = args.string('preprocessing');
     const data = prepareHospitalData({
@@ -79,13 +86,12 @@ Exit codes: 0 ok, 2 usage, 3 data, 4 model, 5 privacy, 6 backend, 1 internal.`,
       seed: args.string('seed') ?? 42,
       ...(prepFile !== undefined ? { preprocessing: loadPreprocessing(prepFile) } : {}),
     });
-    data.warnings.forEach((w) => console.error(`warning: ${w}`));
+    printDataWarnings(data);
     const saveTo = args.string('save-preprocessing');
     if (saveTo !== undefined) savePreprocessing(saveTo, data.preprocessing);
     const spec = resolveSpec(args.string('spec'), data.preprocessing);
-    const global = readModelFile(args.required('global'), spec);
+    const global = readModelFile(args.required('global'), spec, '--global');
     const stateFile = args.string('privacy-state');
-    const dp = dpSettings(args);
     const accountant =
       stateFile !== undefined && existsSync(stateFile)
         ? restoreRdpAccountant(JSON.parse(readFileSync(stateFile, 'utf8')))
@@ -95,13 +101,15 @@ Exit codes: 0 ok, 2 usage, 3 data, 4 model, 5 privacy, 6 backend, 1 internal.`,
       globalTensors: global.tensors,
       data,
       runId: global.metadata.runId,
-      round: args.integer('round', global.metadata.round) as number,
+      round: round ?? global.metadata.round,
       mspId: args.required('msp'),
       dp,
       accountant,
-      ...trainingNumbers(args),
+      ...numbers,
       onEpoch: printEpoch,
     });
+    const warnings = predictionWarnings(result.metrics.after.confusion, data.validation.classes);
+    printPredictionWarnings('validation split after training', warnings);
     const written = writeContainer(args.required('out'), result.update);
     if (stateFile !== undefined && result.dp)
       writeFileSync(stateFile, `${JSON.stringify(accountant.state(), null, 2)}\n`);
@@ -117,6 +125,7 @@ Exit codes: 0 ok, 2 usage, 3 data, 4 model, 5 privacy, 6 backend, 1 internal.`,
       validationAfter: metricsSummary(result.metrics.after),
       ...(result.dpAccounting ? { dp: result.dpAccounting } : {}),
       samplesPerSecond: Math.round(result.samplesPerSecond),
+      warnings,
     };
     if (args.flag('json')) console.log(JSON.stringify(summary, null, 2));
     else {
@@ -142,9 +151,9 @@ export function trainingNumbers(args: ArgReader): {
   learningRate?: number;
 } {
   const out: { epochs?: number; batchSize?: number; learningRate?: number } = {};
-  const epochs = args.integer('epochs');
-  const batchSize = args.integer('batch-size');
-  const learningRate = args.number('learning-rate');
+  const epochs = args.countAtLeast('epochs');
+  const batchSize = args.countAtLeast('batch-size');
+  const learningRate = args.numberIn('learning-rate');
   if (epochs !== undefined) out.epochs = epochs;
   if (batchSize !== undefined) out.batchSize = batchSize;
   if (learningRate !== undefined) out.learningRate = learningRate;
@@ -160,10 +169,10 @@ export function dpSettings(args: ArgReader): DpSettings {
   const set = <K extends keyof DpSettings>(key: K, value: DpSettings[K] | undefined): void => {
     if (value !== undefined) settings[key] = value;
   };
-  set('targetEpsilon', args.number('epsilon'));
-  set('delta', args.number('delta'));
-  set('plannedRounds', args.integer('rounds'));
-  set('clipNorm', args.number('clip'));
-  set('noiseMultiplier', args.number('noise-multiplier'));
+  set('targetEpsilon', args.numberIn('epsilon'));
+  set('delta', args.numberIn('delta', { above: 0, below: 1 }));
+  set('plannedRounds', args.countAtLeast('rounds'));
+  set('clipNorm', args.numberIn('clip'));
+  set('noiseMultiplier', args.numberIn('noise-multiplier', { atLeast: 0 }));
   return settings;
 }

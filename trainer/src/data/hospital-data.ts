@@ -1,6 +1,7 @@
 // A hospital's extract, end to end: CSV + schema → splits → fitted (or reused) preprocessing →
 // oversampled training set. What `train`, `baseline` and `evaluate` all go through.
 import { seededRandom } from '../random';
+import { imputationWarnings } from './imputation';
 import type { Dataset } from './dataset';
 import { classCounts } from './dataset';
 import type { Preprocessing } from './preprocessing';
@@ -41,7 +42,7 @@ export interface HospitalData {
   preprocessing: Preprocessing;
   /** Rows per class in the whole file. */
   classCounts: number[];
-  /** Notes for the operator, e.g. how many unreadable cells were imputed. */
+  /** Notes for the operator: the imputed cells per column, the first ones named (file:row). */
   warnings: string[];
 }
 
@@ -61,9 +62,7 @@ export function prepareHospitalData(options: Readonly<HospitalDataOptions>): Hos
     options.oversample === false
       ? trainRaw
       : oversampleMinorityClasses(trainRaw, seededRandom(`${String(seed)}/oversample`));
-  const warnings = [...table.badCells].map(
-    ([column, n]) => `${table.file}: ${n} unreadable cell(s) in column "${column}" were imputed.`,
-  );
+  const warnings = imputationWarnings(table.imputed);
   return {
     train,
     trainOriginal: trainRaw,

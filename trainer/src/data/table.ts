@@ -3,6 +3,8 @@
 import { readFileSync } from 'node:fs';
 import { DataError } from '../errors';
 import { forEachCsvRecord } from './csv';
+import type { ColumnImputation } from './imputation';
+import { ImputationTally, mergeImputations } from './imputation';
 import type { DataSchema } from './schema';
 import { DEFAULT_MISSING_VALUES, labelColumn } from './schema';
 
@@ -19,8 +21,8 @@ export interface RawTable {
   classes: string[];
   /** The CSV line of each row, for error messages further down the pipeline. */
   lines: Int32Array;
-  /** Unparsable cells that were turned into missing values, per column. */
-  badCells: Map<string, number>;
+  /** Cells left for imputation (unreadable or missing), per column, with the first ones named. */
+  imputed: ColumnImputation[];
 }
 
 /** Options of {@link loadTable}. */
@@ -33,11 +35,6 @@ export interface LoadTableOptions {
 }
 
 const NUMBER = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
-
-interface FirstBad {
-  row: number;
-  value: string;
-}
 
 /**
  * Loads `file` as described by `schema`.
@@ -72,12 +69,18 @@ export function loadTable(
   const categorical: (string | null)[][] = [];
   const labels: number[] = [];
   const lines: number[] = [];
-  const firstBad = new Map<string, FirstBad>();
-  const badCells = new Map<string, number>();
   const numericNames = schema.columns.filter((c) => c.type === 'numeric').map((c) => c.name);
   const categoricalNames = schema.columns
     .filter((c) => c.type === 'categorical')
     .map((c) => c.name);
+  const tally = new ImputationTally(
+    file,
+    new Map(
+      schema.columns.flatMap((c) =>
+        c.type === 'numeric' || c.type === 'categorical' ? [[c.name, c.type] as const] : [],
+      ),
+    ),
+  );
 
   forEachCsvRecord(text, file, (fields, line) => {
     if (header === undefined) {
@@ -94,30 +97,27 @@ export function loadTable(
         `the record has ${fields.length} fields; the header has ${header.length}.`,
       );
     }
-    const noteBad = (column: string, value: string): void => {
-      badCells.set(column, (badCells.get(column) ?? 0) + 1);
-      if (!firstBad.has(column)) firstBad.set(column, { row: line, value });
-    };
+    const noteBad = (column: string, value: string): void => tally.note(column, line, value, false);
+    const noteMissing = (column: string, value: string): void =>
+      tally.note(column, line, value, true);
     let p = 0;
     for (let k = 0; k < numericNames.length; k++) {
       const name = numericNames[k] as string;
       const cell = (fields[positions[p++] as number] as string).trim();
       let value = NaN;
-      if (!missing.has(cell)) {
-        if (NUMBER.test(cell)) value = Number(cell);
-        else noteBad(name, cell);
-      }
+      if (missing.has(cell)) noteMissing(name, cell);
+      else if (NUMBER.test(cell)) value = Number(cell);
+      else noteBad(name, cell);
       (numeric[k] as number[]).push(value);
     }
     for (let k = 0; k < categoricalNames.length; k++) {
       const name = categoricalNames[k] as string;
       const cell = (fields[positions[p++] as number] as string).trim();
       let value: string | null = null;
-      if (!missing.has(cell)) {
-        const known = vocab.get(name);
-        if (known === undefined || known.has(cell)) value = cell;
-        else noteBad(name, cell);
-      }
+      const known = vocab.get(name);
+      if (missing.has(cell)) noteMissing(name, cell);
+      else if (known === undefined || known.has(cell)) value = cell;
+      else noteBad(name, cell);
       (categorical[k] as (string | null)[]).push(value);
     }
     const labelCell = (fields[positions[p] as number] as string).trim();
@@ -136,14 +136,15 @@ export function loadTable(
     throw new DataError('DATA_TOO_FEW_ROWS', { file }, 'the file holds no data rows.');
   }
   const rows = labels.length;
-  for (const [column, count] of badCells) {
-    if (count > tolerance * rows) {
-      const first = firstBad.get(column) as FirstBad;
+  const imputed = tally.result();
+  for (const c of imputed) {
+    const first = c.firstUnreadable[0];
+    if (first && c.unreadable > tolerance * rows) {
       throw new DataError(
         'DATA_BAD_VALUE',
-        { file, row: first.row, column },
-        `"${first.value}" cannot be read as a ${numericNames.includes(column) ? 'number' : 'known category'}` +
-          ` (${count} such cells in this column, more than the tolerated ${(tolerance * 100).toFixed(2)} %).`,
+        { file, row: first.row, column: c.column },
+        `"${first.value}" cannot be read as a ${c.kind === 'numeric' ? 'number' : 'known category'}` +
+          ` (${c.unreadable} such cells in this column, more than the tolerated ${(tolerance * 100).toFixed(2)} %).`,
       );
     }
   }
@@ -166,7 +167,7 @@ export function loadTable(
     labels: Int32Array.from(labels),
     classes: [...label.classes],
     lines: Int32Array.from(lines),
-    badCells,
+    imputed,
   };
 }
 
@@ -216,9 +217,6 @@ export function concatTables(tables: readonly RawTable[]): RawTable {
     }
     return out;
   };
-  const badCells = new Map<string, number>();
-  for (const t of tables)
-    for (const [c, n] of t.badCells) badCells.set(c, (badCells.get(c) ?? 0) + n);
   return {
     file: tables.map((t) => t.file).join(' + '),
     rows: tables.reduce((n, t) => n + t.rows, 0),
@@ -237,6 +235,6 @@ export function concatTables(tables: readonly RawTable[]): RawTable {
     labels: Int32Array.from(tables.flatMap((t) => [...t.labels])),
     classes: first.classes,
     lines: Int32Array.from(tables.flatMap((t) => [...t.lines])),
-    badCells,
+    imputed: mergeImputations(tables.map((t) => t.imputed)),
   };
 }

@@ -67,3 +67,45 @@ export function majorityClassRate(labels: Int32Array, classes: number): number {
   for (const l of labels) counts[l] = (counts[l] as number) + 1;
   return labels.length > 0 ? Math.max(...counts) / labels.length : NaN;
 }
+
+/**
+ * Warnings a model's confusion matrix calls for: a model that predicts one class for every row,
+ * and each class (with rows) that it never recognises (recall 0). Accuracy alone hides both: on
+ * data with a 67 % majority class, always predicting it scores 67 %.
+ * @param confusion confusion[true][predicted] counts
+ * @param classNames the classes' names, in index order (indices when absent)
+ */
+export function predictionWarnings(
+  confusion: readonly (readonly number[])[],
+  classNames?: readonly string[],
+): string[] {
+  const name = (c: number): string => `"${classNames?.[c] ?? String(c)}"`;
+  const classes = confusion.length;
+  const rows = confusion.reduce((n, row) => n + row.reduce((a, b) => a + b, 0), 0);
+  if (rows === 0 || classes < 2) return [];
+  const predicted = Array.from({ length: classes }, (_, c) =>
+    confusion.reduce((n, row) => n + (row[c] ?? 0), 0),
+  );
+  const used = predicted.flatMap((n, c) => (n > 0 ? [c] : []));
+  const support = (c: number): number => (confusion[c] ?? []).reduce((a, b) => a + b, 0);
+  const missed = Array.from({ length: classes }, (_, c) => c).filter(
+    (c) => support(c) > 0 && (confusion[c]?.[c] ?? 0) === 0,
+  );
+  const rowsOf = (c: number): string => `${name(c)} (${support(c).toLocaleString('en')} rows)`;
+  const warnings: string[] = [];
+  if (used.length === 1) {
+    // One line says it all: every other class is missed.
+    const others = missed.map(rowsOf);
+    warnings.push(
+      `the model predicts a single class (${name(used[0] as number)}) for all ${rows.toLocaleString('en')} rows` +
+        (others.length > 0 ? `: the recall of ${others.join(' and ')} is 0` : ''),
+    );
+    return warnings;
+  }
+  for (const c of missed) {
+    warnings.push(
+      `recall of class ${name(c)} is 0: none of its ${support(c).toLocaleString('en')} rows is recognised`,
+    );
+  }
+  return warnings;
+}

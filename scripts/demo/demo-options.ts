@@ -1,0 +1,89 @@
+// The demo's command line: options, their checks, and Node's parseArgs messages said plainly.
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { describeParseArgsError } from '@fedledger/gateway';
+
+export interface DemoOptions {
+  ledger: 'fabric' | 'simulated';
+  rounds: number;
+  epochs: number;
+  patients: number;
+  epsilon: number;
+  delta: number;
+  seed: number;
+  /** The folder that holds one report folder per run (`<out>/<run-id>/`) and `<out>/latest`. */
+  out: string;
+  keepNetwork: boolean;
+  runId: string;
+}
+
+export const USAGE = `Usage: npm run demo -- [--ledger fabric|simulated] [--rounds 10] [--epochs 5]
+       [--patients 50000] [--epsilon 1] [--delta 1e-5] [--seed N] [--run-id ID] [--out report]
+       [--keep-network]
+
+  --out DIR        reports go to DIR/<run-id>/, and DIR/latest points at the newest
+  --keep-network   leave the Fabric network (and so the ledger) up for a later audit
+Exit codes: 0 run verified, 1 failed or not verified, 2 bad command line`;
+
+export function parseOptions(argv: string[]): DemoOptions {
+  let parsed;
+  try {
+    parsed = parseDemoArgs(argv);
+  } catch (err) {
+    throw new Error(describeParseArgsError(err) ?? (err as Error).message);
+  }
+  const { values } = parsed;
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    process.exit(0);
+  }
+  return checkOptions(values);
+}
+
+function parseDemoArgs(argv: string[]) {
+  return parseArgs({
+    args: argv,
+    options: {
+      ledger: { type: 'string', default: 'fabric' },
+      rounds: { type: 'string', default: '10' },
+      epochs: { type: 'string', default: '5' },
+      patients: { type: 'string', default: '50000' },
+      epsilon: { type: 'string', default: '1' },
+      delta: { type: 'string', default: '1e-5' },
+      seed: { type: 'string', default: '20240917' },
+      out: { type: 'string', default: 'report' },
+      'run-id': { type: 'string' },
+      'keep-network': { type: 'boolean', default: false },
+      help: { type: 'boolean', default: false },
+    },
+  });
+}
+
+function checkOptions(values: ReturnType<typeof parseDemoArgs>['values']): DemoOptions {
+  const positive = (name: string, value: string, integer: boolean): number => {
+    const n = Number(value);
+    if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) {
+      throw new Error(
+        `--${name} must be a positive ${integer ? 'integer' : 'number'}; got "${value}"`,
+      );
+    }
+    return n;
+  };
+  if (values.ledger !== 'fabric' && values.ledger !== 'simulated') {
+    throw new Error('--ledger must be fabric or simulated');
+  }
+  return {
+    ledger: values.ledger,
+    rounds: positive('rounds', values.rounds, true),
+    epochs: positive('epochs', values.epochs, true),
+    patients: positive('patients', values.patients, true),
+    epsilon: positive('epsilon', values.epsilon, false),
+    delta: positive('delta', values.delta, false),
+    seed: positive('seed', values.seed, true),
+    out: resolve(values.out),
+    keepNetwork: values['keep-network'],
+    runId:
+      values['run-id'] ??
+      `demo-${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '')}`,
+  };
+}
