@@ -85,7 +85,9 @@ describe('README: running the parts yourself (Fabric)', function () {
       new RegExp(`run ${runId} created \\(tx [0-9a-f]+, block \\d+\\); round 0 opened`),
     );
     for (const n of [1, 2, 3]) {
-      expect(output).to.match(new RegExp(`round 3/3 .*confirmed on peer0\\.hospital${n}`));
+      expect(output).to.match(
+        new RegExp(`round 2 \\(3 of 3\\) .*confirmed on peer0\\.hospital${n}`),
+      );
     }
     expect(output).to.match(new RegExp(`run ${runId}: completed; 3 of 3 rounds closed`));
     expect(output).to.include('Verified: all 3 rounds ✓');
