@@ -466,6 +466,15 @@ client_peer() {
   esac
 }
 
+# Peers a client goes through when its own cannot be reached: the coordinator (the gateway), which
+# has no peer of its own, fails over to the other hospitals' peers.
+client_fallback_peers() {
+  case $1 in
+    coordinator) echo '["peer0.hospital2", "peer0.hospital3"]' ;;
+    *) echo '' ;;
+  esac
+}
+
 write_connection_profile() {
   {
     printf '{\n  "channel": "%s",\n  "chaincode": "%s",\n  "peers": {\n' "$CHANNEL" "$CC_NAME"
@@ -484,6 +493,10 @@ write_connection_profile() {
       msp=$(client_user "$org")
       printf '%s    "%s": {\n      "mspId": "%s",\n      "certPath": "%s",\n      "keyPath": "%s",\n' \
         "$sep" "$org" "$(org_msp "$org")" "$msp/signcerts/User1@$org.$DOMAIN-cert.pem" "$msp/keystore/priv_sk"
+      fallbacks=$(client_fallback_peers "$org")
+      if [ -n "$fallbacks" ]; then
+        printf '      "fallbackPeers": %s,\n' "$fallbacks"
+      fi
       printf '      "peer": "%s",\n      "caCertPath": "%s"\n    }' \
         "$(client_peer "$org")" "$msp/cacerts/ca.$org.$DOMAIN-cert.pem"
       sep=",

@@ -33,7 +33,9 @@ Options:
   --network-dir DIR           Fabric network folder with connection.json
                               (default $FEDLEDGER_NETWORK_DIR or .fedledger/network)
   --identity NAME             the coordinator identity in connection.json (default coordinator)
-  --peer NAME                 the peer to connect through (default: the identity's peer)
+  --peer NAME[,NAME...]       the peers to connect through, in order: the next is used while one
+                              cannot be reached (default: the identity's peer, then its
+                              fallbackPeers in connection.json)
   --state-dir DIR             blobs, notes and the gateway's TLS files (default .fedledger/gateway)
   --pki-dir DIR               simulated ledger only: where dev identities are created
                               (default <state-dir>/pki)
@@ -56,19 +58,37 @@ export const DEV_ORGS = [
   { name: 'coordinator', mspId: 'CoordinatorMSP' },
 ];
 
-/** A Fabric ledger client for `identityName` through its peer (or `peerName`). */
+/**
+ * A Fabric ledger client for `identityName` through its peer and then its fallback peers, or
+ * through `peerNames` (comma-separated, in order of preference).
+ */
 export function fabricLedgerFor(
   profile: NetworkProfile,
   identityName: string,
-  peerName?: string,
+  peerNames?: string,
   eventCheckpointPath?: string,
+  onFailover?: (from: string, to: string, err: unknown) => void,
 ): FabricLedgerClient {
   const loaded = loadIdentity(profile, identityName);
-  const peer = peerName ?? profile.identities[identityName]?.peer ?? '';
-  const peerProfile = profile.peers[peer];
-  if (!peerProfile) throw new NetworkProfileError(`no peer named '${peer}' in the network profile`);
+  const identity = profile.identities[identityName];
+  const names =
+    peerNames !== undefined
+      ? peerNames.split(',').map((n) => n.trim())
+      : [identity?.peer ?? '', ...(identity?.fallbackPeers ?? [])];
+  const peers = names.map((name) => {
+    const peerProfile = profile.peers[name];
+    if (!peerProfile) {
+      throw new NetworkProfileError(`no peer named '${name}' in the network profile`);
+    }
+    return { name, client: newGrpcClient(peerProfile) };
+  });
+  const [first, ...fallbacks] = peers;
+  if (!first) throw new NetworkProfileError('no peer to connect through');
   return new FabricLedgerClient({
-    client: newGrpcClient(peerProfile),
+    client: first.client,
+    peerName: first.name,
+    fallbacks,
+    ...(onFailover ? { onFailover } : {}),
     channel: profile.channel,
     chaincode: profile.chaincode,
     identity: loaded.identity,
@@ -127,10 +147,12 @@ async function serve(argv: string[]): Promise<number> {
         `--identity ${values.identity}: ${identitiesFile} has no identity of that name (known: ${Object.keys(profile.identities).join(', ')})`,
       );
     }
-    if (values.peer !== undefined && !profile.peers[values.peer]) {
-      throw new UsageError(
-        `--peer ${values.peer}: ${identitiesFile} has no peer of that name (known: ${Object.keys(profile.peers).join(', ')})`,
-      );
+    for (const peer of values.peer?.split(',').map((p) => p.trim()) ?? []) {
+      if (!profile.peers[peer]) {
+        throw new UsageError(
+          `--peer ${peer}: ${identitiesFile} has no peer of that name (known: ${Object.keys(profile.peers).join(', ')})`,
+        );
+      }
     }
     organisations = organisationsOf(profile.identities);
     const fabric = fabricLedgerFor(
@@ -138,6 +160,10 @@ async function serve(argv: string[]): Promise<number> {
       values.identity,
       values.peer,
       join(stateDir, 'events.checkpoint'),
+      (from, to, err) =>
+        log('warn', `peer ${from} cannot be reached; going on through ${to}`, {
+          error: String(err),
+        }),
     );
     await fabric.start();
     ledger = fabric;

@@ -2,7 +2,9 @@
 // Coordinator transactions are signed by the gateway's own identity. Hospital submissions use
 // offline signing: the gateway connects *as the hospital's certificate without its key*, hands
 // out the proposal and transaction digests, and the hospital signs them. Commits are observed on
-// a filtered block stream; chaincode events feed listeners with a file checkpoint.
+// a filtered block stream; chaincode events feed listeners with a file checkpoint. The gateway
+// may know several peers: when the one it uses cannot be reached, it goes on through the next
+// (queries, endorsements, and the block and event streams, which resume where they stopped).
 import type { Client } from '@grpc/grpc-js';
 import type {
   Checkpointer,
@@ -43,10 +45,24 @@ export const DEFAULT_DEADLINES: FabricDeadlines = {
   commitMs: 60_000,
 };
 
+/** A peer the client may go through. */
+export interface FabricPeerConnection {
+  /** Its name in connection.json, for logs. */
+  name: string;
+  /** gRPC connection to it (TLS). */
+  client: Client;
+}
+
 /** What the Fabric ledger client needs. */
 export interface FabricLedgerOptions {
   /** gRPC connection to the gateway peer (TLS). */
   client: Client;
+  /** Name of that peer (default "peer"). */
+  peerName?: string;
+  /** Further peers, tried in order when the ones before cannot be reached. */
+  fallbacks?: readonly FabricPeerConnection[];
+  /** Told when the client moves to another peer. */
+  onFailover?: (from: string, to: string, err: unknown) => void;
   channel: string;
   chaincode: string;
   /** The coordinator's identity and signer (the gateway's own key). */
@@ -74,13 +90,34 @@ function deadline(ms: number): { deadline: number } {
   return { deadline: Date.now() + ms };
 }
 
+/** gRPC UNAVAILABLE: the peer could not be reached (down, or not listening). */
+const GRPC_UNAVAILABLE = 14;
+
+/** True when `err` says the peer itself could not be reached, not that it refused. */
+function peerUnreachable(err: unknown): boolean {
+  for (let e: unknown = err, depth = 0; e && depth < 4; depth++) {
+    if ((e as { code?: unknown }).code === GRPC_UNAVAILABLE) return true;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return false;
+}
+
+/** One peer's Fabric Gateway connection as the coordinator. */
+interface PeerSession {
+  name: string;
+  client: Client;
+  gateway: Gateway;
+  network: Network;
+  contract: Contract;
+}
+
 /** LedgerClient for a Fabric channel. Call {@link FabricLedgerClient.start} before use. */
 export class FabricLedgerClient extends ContractLedger implements LedgerClient {
   readonly kind = 'fabric' as const;
   readonly label: string;
-  private readonly gateway: Gateway;
-  private readonly network: Network;
-  private readonly contract: Contract;
+  private readonly peers: PeerSession[];
+  /** Index of the peer in use, in an object of its own: wrappers made with Object.create share it. */
+  private readonly active = { peer: 0 };
   private readonly deadlines: FabricDeadlines;
   private readonly listeners = new Set<(event: LedgerEvent) => void>();
   /** Commits seen on the block stream that nobody waited for yet (bounded). */
@@ -93,15 +130,57 @@ export class FabricLedgerClient extends ContractLedger implements LedgerClient {
     super();
     this.deadlines = { ...DEFAULT_DEADLINES, ...options.deadlines };
     this.label = `Hyperledger Fabric channel ${options.channel}, chaincode ${options.chaincode}`;
-    this.gateway = connect(this.connectOptions(options.identity, options.signer));
-    this.network = this.gateway.getNetwork(options.channel);
-    this.contract = this.network.getContract(options.chaincode);
+    const all = [
+      { name: options.peerName ?? 'peer', client: options.client },
+      ...(options.fallbacks ?? []),
+    ];
+    this.peers = all.map(({ name, client }) => {
+      const gateway = connect(this.connectOptions(client, options.identity, options.signer));
+      const network = gateway.getNetwork(options.channel);
+      return { name, client, gateway, network, contract: network.getContract(options.chaincode) };
+    });
   }
 
-  private connectOptions(identity: Identity, signer?: Signer): ConnectOptions {
+  /** The peer calls go through now. */
+  private get peer(): PeerSession {
+    return this.peers[this.active.peer] as PeerSession;
+  }
+
+  /** Name of the peer calls go through now. */
+  get peerName(): string {
+    return this.peer.name;
+  }
+
+  /**
+   * Runs `work` through the current peer; while the peer cannot be reached, through the next
+   * (each peer once). Refusals and other failures are not retried.
+   */
+  private async throughPeers<T>(work: (peer: PeerSession) => Promise<T>): Promise<T> {
+    let last: unknown;
+    for (let tried = 0; tried < this.peers.length; tried++) {
+      const peer = this.peer;
+      try {
+        return await work(peer);
+      } catch (err) {
+        last = err;
+        if (!peerUnreachable(err) || this.peers.length < 2) throw err;
+        this.moveOn(peer, err);
+      }
+    }
+    throw last;
+  }
+
+  /** Moves to the peer after `from`, unless another call has moved on already. */
+  private moveOn(from: PeerSession, err: unknown): void {
+    if (this.peer !== from) return;
+    this.active.peer = (this.active.peer + 1) % this.peers.length;
+    this.options.onFailover?.(from.name, this.peer.name, err);
+  }
+
+  private connectOptions(client: Client, identity: Identity, signer?: Signer): ConnectOptions {
     const d = this.deadlines;
     return {
-      client: this.options.client,
+      client,
       identity,
       ...(signer ? { signer } : {}),
       evaluateOptions: () => deadline(d.evaluateMs),
@@ -123,8 +202,9 @@ export class FabricLedgerClient extends ContractLedger implements LedgerClient {
   private async followBlocks(): Promise<void> {
     let next: bigint | undefined;
     while (!this.closing) {
+      const peer = this.peer;
       try {
-        const blocks = await this.network.getFilteredBlockEvents(
+        const blocks = await peer.network.getFilteredBlockEvents(
           next === undefined ? {} : { startBlock: next },
         );
         this.streams.push(blocks);
@@ -140,8 +220,9 @@ export class FabricLedgerClient extends ContractLedger implements LedgerClient {
             });
           }
         }
-      } catch {
+      } catch (err) {
         if (this.closing) return;
+        if (peerUnreachable(err) && this.peers.length > 1) this.moveOn(peer, err);
         await new Promise((resolve) => setTimeout(resolve, 500));
       }
     }
@@ -149,8 +230,9 @@ export class FabricLedgerClient extends ContractLedger implements LedgerClient {
 
   private async followEvents(checkpointer: Checkpointer): Promise<void> {
     while (!this.closing) {
+      const peer = this.peer;
       try {
-        const events = await this.network.getChaincodeEvents(this.options.chaincode, {
+        const events = await peer.network.getChaincodeEvents(this.options.chaincode, {
           checkpoint: checkpointer,
         });
         this.streams.push(events);
@@ -164,8 +246,9 @@ export class FabricLedgerClient extends ContractLedger implements LedgerClient {
           for (const listener of this.listeners) listener(event);
           await checkpointer.checkpointChaincodeEvent(e);
         }
-      } catch {
+      } catch (err) {
         if (this.closing) return;
+        if (peerUnreachable(err) && this.peers.length > 1) this.moveOn(peer, err);
         await new Promise((resolve) => setTimeout(resolve, 500));
       }
     }
@@ -209,8 +292,11 @@ export class FabricLedgerClient extends ContractLedger implements LedgerClient {
 
   protected async write(fn: ContractFunctionName, ...args: string[]): Promise<CommitInfo> {
     try {
-      const proposal = this.contract.newProposal(fn, { arguments: args });
-      const transaction = await proposal.endorse();
+      // Endorsement may go through any peer; once endorsed, the transaction is submitted through
+      // the peer that endorsed it (a failure there is the coordinator's to retry).
+      const transaction = await this.throughPeers((peer) =>
+        peer.contract.newProposal(fn, { arguments: args }).endorse(),
+      );
       if (fn === 'CloseRound' || fn === 'OpenRound') {
         const round =
           fn === 'OpenRound'
@@ -239,7 +325,9 @@ export class FabricLedgerClient extends ContractLedger implements LedgerClient {
 
   protected async read<T>(fn: ContractFunctionName, ...args: string[]): Promise<T | undefined> {
     try {
-      const bytes = await this.contract.evaluateTransaction(fn, ...args);
+      const bytes = await this.throughPeers((peer) =>
+        peer.contract.evaluateTransaction(fn, ...args),
+      );
       return JSON.parse(Buffer.from(bytes).toString('utf8')) as T;
     } catch (err) {
       const mapped = toLedgerError(err, fn);
@@ -253,14 +341,28 @@ export class FabricLedgerClient extends ContractLedger implements LedgerClient {
     fn: ContractFunctionName,
     args: string[],
   ): Promise<OfflineSubmission> {
-    // A connection that carries the hospital's certificate and no signer: every request it
-    // makes must be signed by the hospital.
-    const hospital = connect(
-      this.connectOptions({
-        mspId: submitter.mspId,
-        credentials: Buffer.from(submitter.certificatePem, 'utf8'),
-      }),
-    );
+    // Connections that carry the hospital's certificate and no signer: every request they make
+    // must be signed by the hospital. The signed bytes do not depend on the peer, so a peer that
+    // cannot be reached is replaced by the next.
+    const hospitalIdentity: Identity = {
+      mspId: submitter.mspId,
+      credentials: Buffer.from(submitter.certificatePem, 'utf8'),
+    };
+    const hospitalGateways = new Map<PeerSession, Gateway>();
+    const hospitalOn = (peer: PeerSession): Gateway => {
+      let gateway = hospitalGateways.get(peer);
+      if (!gateway) {
+        gateway = connect(this.connectOptions(peer.client, hospitalIdentity));
+        hospitalGateways.set(peer, gateway);
+      }
+      return gateway;
+    };
+    const closeHospital = (): void => {
+      for (const gateway of hospitalGateways.values()) gateway.close();
+    };
+    const throughPeers = <T>(work: (peer: PeerSession) => Promise<T>): Promise<T> =>
+      this.throughPeers(work);
+    const hospital = hospitalOn(this.peer);
     const contract = hospital.getNetwork(this.options.channel).getContract(this.options.chaincode);
     const unsigned = contract.newProposal(fn, { arguments: args });
     const proposalDigest = unsigned.getDigest();
@@ -277,8 +379,9 @@ export class FabricLedgerClient extends ContractLedger implements LedgerClient {
       async endorse(signature: Uint8Array) {
         check(proposalDigest, signature, 'proposal');
         try {
-          const signed = hospital.newSignedProposal(unsigned.getBytes(), signature);
-          const endorsed = await signed.endorse();
+          const endorsed = await throughPeers((peer) =>
+            hospitalOn(peer).newSignedProposal(unsigned.getBytes(), signature).endorse(),
+          );
           transaction = { bytes: endorsed.getBytes(), digest: endorsed.getDigest() };
           return transaction;
         } catch (err) {
@@ -294,11 +397,14 @@ export class FabricLedgerClient extends ContractLedger implements LedgerClient {
         }
         check(transaction.digest, signature, 'transaction');
         try {
-          const signed = hospital.newSignedTransaction(transaction.bytes, signature);
+          const signedBytes = transaction.bytes;
           const commit = waitForCommit(txId);
           // If the submission throws, nobody awaits the commit: its rejection is expected.
           commit.catch(() => undefined);
-          await signed.submit();
+          // A peer that cannot be reached received nothing: the next may take the transaction.
+          await throughPeers((peer) =>
+            hospitalOn(peer).newSignedTransaction(signedBytes, signature).submit(),
+          );
           const info = await commit;
           if (info.status !== 'VALID') {
             throw new LedgerUnavailableError(
@@ -310,7 +416,7 @@ export class FabricLedgerClient extends ContractLedger implements LedgerClient {
         } catch (err) {
           throw toLedgerError(err, fn);
         } finally {
-          hospital.close();
+          closeHospital();
         }
       },
     });
@@ -331,7 +437,7 @@ export class FabricLedgerClient extends ContractLedger implements LedgerClient {
       );
     }
     this.waiters.clear();
-    this.gateway.close();
+    for (const peer of this.peers) peer.gateway.close();
     return Promise.resolve();
   }
 }

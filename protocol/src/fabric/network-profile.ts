@@ -27,6 +27,8 @@ export interface NetworkIdentityProfile {
   keyPath: string;
   /** Name of the peer (a key of `peers`) this identity connects to by default. */
   peer: string;
+  /** Peers to go through, in order, when `peer` cannot be reached (the gateway's failover). */
+  fallbackPeers?: string[];
   /** The organisation's CA certificate (absolute path). */
   caCertPath: string;
 }
@@ -156,6 +158,14 @@ function checkProfile(value: unknown, file: string): NetworkProfile {
     }
     return v;
   };
+  const names = (o: Json, key: string, path: string): string[] | undefined => {
+    const v = o[key];
+    if (v === undefined) return undefined;
+    if (!Array.isArray(v) || !v.every((n) => typeof n === 'string' && n !== '')) {
+      throw new NetworkProfileError(`${where(`${path}.${key}`)} must be a list of peer names`);
+    }
+    return v as string[];
+  };
   const entries = <T>(o: Json, key: string, read: (e: Json, path: string) => T) => {
     const section = object(o[key], key);
     const out: Record<string, T> = {};
@@ -181,6 +191,7 @@ function checkProfile(value: unknown, file: string): NetworkProfile {
       keyPath: text(e, 'keyPath', p),
       peer: text(e, 'peer', p),
       caCertPath: text(e, 'caCertPath', p),
+      ...(names(e, 'fallbackPeers', p) ? { fallbackPeers: names(e, 'fallbackPeers', p) } : {}),
     })),
     orderers: entries(root, 'orderers', (e, p) => ({
       endpoint: text(e, 'endpoint', p),
@@ -189,10 +200,12 @@ function checkProfile(value: unknown, file: string): NetworkProfile {
     })),
   };
   for (const [name, identity] of Object.entries(profile.identities)) {
-    if (!profile.peers[identity.peer]) {
-      throw new NetworkProfileError(
-        `${where(`identities.${name}.peer`)} names peer '${identity.peer}', which is not in peers`,
-      );
+    for (const peer of [identity.peer, ...(identity.fallbackPeers ?? [])]) {
+      if (!profile.peers[peer]) {
+        throw new NetworkProfileError(
+          `${where(`identities.${name}`)} names peer '${peer}', which is not in peers`,
+        );
+      }
     }
   }
   return profile;
