@@ -47,7 +47,8 @@ Options:
                               events), never models, updates, metrics or verify
 
 Writes <state-dir>/gateway.json with the URL, the CA file clients trust and the dashboard URL.
-Exit codes: 0 stopped by a signal, 1 could not start, 2 usage error.`;
+Exit codes: 0 stopped by a signal, 1 could not start (or stopped on a bug: an unhandled
+rejection, logged), 2 usage error.`;
 
 /** The organisations of the simulated ledger's dev PKI. */
 export const DEV_ORGS = [
@@ -192,6 +193,14 @@ async function serve(argv: string[]): Promise<number> {
       'the dashboard is public: anyone who reaches it reads runs, rounds, update records and the audit trail (no model or update bytes, no metrics)',
     );
   }
+  // A promise rejected with nobody to handle it is a bug: say so, and stop rather than go on in
+  // an unknown state (a supervisor restarts the gateway, which resumes from the ledger).
+  process.on('unhandledRejection', (reason) => {
+    log('error', 'unhandled promise rejection: a bug in the gateway; stopping', {
+      error: reason instanceof Error ? (reason.stack ?? reason.message) : String(reason),
+    });
+    process.exit(1);
+  });
   const tls = await ensureServerTls(join(stateDir, 'tls'));
   const gateway = await startGateway({
     encrypted: ckksAggregator(),

@@ -300,7 +300,7 @@ export class Coordinator {
         return this.close(run, open, await this.ledger.listUpdates(runId, open.round));
       });
     } catch (err) {
-      this.retryLater(runId, 'closing by hand', err);
+      this.retryLater(runId, 'closing by hand the open round of', err);
       throw err;
     }
   }
