@@ -3,7 +3,13 @@
 // exclusion codes: the same code is the HTTP problem (FL_ERR_<code>) at upload time and the
 // exclusion code recorded on the ledger at close time.
 import type { Container, ExclusionCode, RunRecord } from '@fedledger/protocol';
-import { ContainerError, checkTensorsMatchSpec, decodeContainer } from '@fedledger/protocol';
+import {
+  ContainerError,
+  checkTensorsMatchSpec,
+  decodeContainer,
+  metricsViolation,
+  sharedMetricsOf,
+} from '@fedledger/protocol';
 import { flattenTensors, l2Norm } from './strategies';
 import type { EncryptedAggregator } from './encrypted';
 import type { RunSettings } from './run-settings';
@@ -30,6 +36,7 @@ export type RejectionCode = Extract<
   | 'CKKS_MALFORMED'
   | 'UNSUPPORTED_ENCODING'
   | 'SAMPLE_COUNT_EXCEEDED'
+  | 'METRICS_NOT_SHARED'
 >;
 
 /** An update that failed a check; `code` is its exclusion code. */
@@ -94,6 +101,9 @@ export function checkUpdate(
       `the update claims ${m.sampleCount} samples; ${mspId} declared ${declared ?? 'none'} for the run`,
     );
   }
+  // Validation metrics leave a hospital only as the run allows (default: never).
+  const leak = metricsViolation(container.extra, sharedMetricsOf(run.settings));
+  if (leak !== undefined) throw new UpdateCheckError('METRICS_NOT_SHARED', leak);
   if (m.encoding !== settings.encoding) {
     throw new UpdateCheckError(
       'UNSUPPORTED_ENCODING',

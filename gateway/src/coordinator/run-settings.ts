@@ -1,7 +1,9 @@
 // What a run is created from: the body of POST /v1/runs checked field by field and turned into the
 // ledger's RunConfig, whose settings (RunSettings, from @fedledger/rules) every round obeys.
-import type { ModelSpec, RunConfig, StrategyName } from '@fedledger/protocol';
+import type { ModelSpec, RunConfig, SharedMetrics, StrategyName } from '@fedledger/protocol';
 import {
+  DEFAULT_METRICS_NOISE_MULTIPLIER,
+  MIN_METRICS_NOISE_MULTIPLIER,
   MSP_ID_PATTERN,
   RUN_ID_PATTERN,
   STRATEGIES,
@@ -36,6 +38,11 @@ export interface RunRequest {
   initialModelSha256: string;
   dp?: Record<string, unknown> | null;
   he?: Record<string, unknown> | null;
+  /**
+   * Whether hospitals share validation metrics: `{"mode": "none"}` (the default: they stay at the
+   * hospitals) or `{"mode": "noised", "noiseMultiplier": 50}` (noised, composed into ε).
+   */
+  sharedMetrics?: unknown;
 }
 
 /** Longest round deadline: 90 days. */
@@ -47,6 +54,26 @@ function bad(message: string): BadRequestError {
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** The shared-metrics setting of a run request, checked; absent means `none`. */
+function sharedMetricsFromRequest(value: unknown): SharedMetrics {
+  if (value === undefined || value === null) return { mode: 'none' };
+  const help =
+    'sharedMetrics must be {"mode": "none"} (metrics stay at the hospitals) or {"mode": "noised", "noiseMultiplier": σ} with σ ≥ 1';
+  if (!isRecord(value)) throw bad(help);
+  if (value['mode'] === 'none' && Object.keys(value).length === 1) return { mode: 'none' };
+  if (value['mode'] !== 'noised') throw bad(help);
+  const sigma = value['noiseMultiplier'] ?? DEFAULT_METRICS_NOISE_MULTIPLIER;
+  if (
+    typeof sigma !== 'number' ||
+    !Number.isFinite(sigma) ||
+    sigma < MIN_METRICS_NOISE_MULTIPLIER ||
+    sigma > 1e6
+  ) {
+    throw bad(help);
+  }
+  return { mode: 'noised', noiseMultiplier: sigma };
 }
 
 /**
@@ -135,6 +162,7 @@ export function runConfigFromRequest(body: unknown): RunConfig {
   if (he !== null && strategy !== 'fedavg') {
     throw bad('encrypted runs aggregate with fedavg only (the gateway cannot read the updates)');
   }
+  const sharedMetrics = sharedMetricsFromRequest(r.sharedMetrics);
   const settings: RunSettings = {
     modelSpec,
     strategyParams: r.strategyParams ?? {},
@@ -143,6 +171,7 @@ export function runConfigFromRequest(body: unknown): RunConfig {
     encoding: he === null ? 'float32' : 'ckks',
     dp: r.dp ?? null,
     he,
+    sharedMetrics,
   };
   return {
     runId: r.runId,
