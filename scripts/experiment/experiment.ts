@@ -32,6 +32,7 @@ import type { ArmSummary } from './results-report';
 import {
   ledgerSection,
   ledgerTotals,
+  calibrationGainTable,
   privacyTable,
   summariseArm,
   tableOne,
@@ -52,6 +53,7 @@ export function armsOf(options: Readonly<ExperimentOptions>): Arm[] {
     { kind: 'centralised' },
     { kind: 'federated' },
     ...options.epsilons.map((epsilon): Arm => ({ kind: 'federated-dp', epsilon })),
+    ...options.rdpEpsilons.map((epsilon): Arm => ({ kind: 'federated-dp-rdp', epsilon })),
   ];
 }
 
@@ -180,8 +182,15 @@ async function runCell(
     initialTensors: start.initialTensors,
     rounds: options.rounds,
     epochs: options.epochs,
-    ...(arm.kind === 'federated-dp' && arm.epsilon !== undefined
-      ? { dp: { epsilon: arm.epsilon, delta: options.delta } }
+    ...((arm.kind === 'federated-dp' || arm.kind === 'federated-dp-rdp') &&
+    arm.epsilon !== undefined
+      ? {
+          dp: {
+            epsilon: arm.epsilon,
+            delta: options.delta,
+            accountant: arm.kind === 'federated-dp-rdp' ? ('rdp' as const) : ('pld' as const),
+          },
+        }
       : {}),
     runId,
     measureCkks: options.ckks,
@@ -348,7 +357,7 @@ async function runCellsInJobs(
   say(`running ${jobs} cells at a time, each in its own process`);
   // Longest first (centralised and plain federated train on oversampled rows), so that the last
   // jobs to finish are short ones.
-  const cost = (arm: Arm): number => (arm.kind === 'federated-dp' ? 1 : 0);
+  const cost = (arm: Arm): number => (arm.kind.startsWith('federated-dp') ? 1 : 0);
   const queue = [...pending].sort((a, b) => cost(a.arm) - cost(b.arm) || a.repeat - b.repeat);
   let done = 0;
   let verified = true;
@@ -472,6 +481,8 @@ export async function experiment(argv: readonly string[]): Promise<number> {
       tableOne(summaries),
       '',
       privacyTable(summaries),
+      '',
+      calibrationGainTable(summaries),
       '',
       'Ledger figures beside the study’s Table II',
       ...ledgerSection(totals),

@@ -39,3 +39,7 @@ export * from './client/inclusion';
 export * from './client/participation';
 export * from './client/signing-check';
 export * from './client/own-ledger';
+export * from './dp/privacy-accountant';
+export * from './dp/pld-accountant';
+export * from './dp/privacy-ledger';
+export * from './dp/metrics-dp';
