@@ -73,7 +73,12 @@ describe('validation metrics leave a hospital only as the run allows', function 
       ],
       [{ 'metrics.accuracy': '0.8' }, /state noise multiplier none/],
     ] as const) {
-      const reply = await h.submit('hospital2', 'noised', 0, withExtra('noised', 'Hospital2MSP', extra));
+      const reply = await h.submit(
+        'hospital2',
+        'noised',
+        0,
+        withExtra('noised', 'Hospital2MSP', extra),
+      );
       expect(reply.status).to.equal(422);
       expect(reply.json<{ code: string }>().code).to.equal('FL_ERR_METRICS_NOT_SHARED');
       expect(reply.json<{ detail: string }>().detail).to.match(detail);

@@ -38,7 +38,8 @@ export const EXCLUSION_CODES = {
   },
   METRICS_NOT_SHARED: {
     kind: 'rule',
-    meaning: "The update carries validation metrics the run's shared-metrics setting does not allow.",
+    meaning:
+      "The update carries validation metrics the run's shared-metrics setting does not allow.",
   },
   IDENTITY_MISMATCH: {
     kind: 'rule',

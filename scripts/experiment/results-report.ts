@@ -154,10 +154,11 @@ export function calibrationGainTable(summaries: readonly ArmSummary[]): string {
       pld.noiseMultiplier ? pld.noiseMultiplier.mean.toFixed(3) : '—',
       `${(rdp.accuracy.mean * 100).toFixed(1)} ± ${(rdp.accuracy.sd * 100).toFixed(1)}`,
       `${(pld.accuracy.mean * 100).toFixed(1)} ± ${(pld.accuracy.sd * 100).toFixed(1)}`,
-      `${((pld.accuracy.mean - rdp.accuracy.mean) * 100 >= 0 ? '+' : '')}${((pld.accuracy.mean - rdp.accuracy.mean) * 100).toFixed(1)}`,
+      `${(pld.accuracy.mean - rdp.accuracy.mean) * 100 >= 0 ? '+' : ''}${((pld.accuracy.mean - rdp.accuracy.mean) * 100).toFixed(1)}`,
     ]);
   }
-  if (rows.length === 0) return 'accuracy gained by PLD calibration: no ε with both a PLD and an RDP arm';
+  if (rows.length === 0)
+    return 'accuracy gained by PLD calibration: no ε with both a PLD and an RDP arm';
   return textTable(
     ['target', 'σ by RDP', 'σ by PLD', 'accuracy % (RDP σ)', 'accuracy % (PLD σ)', 'gain (points)'],
     rows,

@@ -139,9 +139,7 @@ Exit codes: 0 ok, 2 usage, 3 data, 4 model, 5 privacy, 6 backend, 1 internal.`,
 
 /** Both accountants' ε, printed beside the one the ledger records: "  [PLD 0.8921, RDP 0.9999]". */
 export function epsilonCheck(epsilons: { pld: number; rdp: number } | undefined): string {
-  return epsilons
-    ? `  [PLD ${epsilons.pld.toFixed(4)}, RDP ${epsilons.rdp.toFixed(4)}]`
-    : '';
+  return epsilons ? `  [PLD ${epsilons.pld.toFixed(4)}, RDP ${epsilons.rdp.toFixed(4)}]` : '';
 }
 
 /** --epochs, --batch-size and --learning-rate, where given. */

@@ -69,7 +69,8 @@ export function convolve(a: Float64Array, b: Float64Array): Float64Array {
     for (let i = 0; i < a.length; i++) {
       const ai = a[i] as number;
       if (ai === 0) continue;
-      for (let j = 0; j < b.length; j++) out[i + j] = (out[i + j] as number) + ai * (b[j] as number);
+      for (let j = 0; j < b.length; j++)
+        out[i + j] = (out[i + j] as number) + ai * (b[j] as number);
     }
     return out;
   }

@@ -30,7 +30,9 @@ export function noisedMetrics(
   random: RandomSource = cryptoRandom(),
 ): NoisedMetrics {
   if (!(noiseMultiplier > 0) || !Number.isFinite(noiseMultiplier)) {
-    throw new RangeError(`Shared metrics need a positive noise multiplier, not ${noiseMultiplier}.`);
+    throw new RangeError(
+      `Shared metrics need a positive noise multiplier, not ${noiseMultiplier}.`,
+    );
   }
   const k = confusion.length;
   // Negative noised counts are clamped (post-processing): a count cannot be negative.

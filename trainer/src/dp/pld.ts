@@ -29,7 +29,10 @@ export const DEFAULT_TAIL_TRUNCATION = 1e-15;
  * Moves up to `tail` of the mass at each end inward (lower tail onto the first kept loss) or to
  * L = ∞ (upper tail), and treats rounding noise below zero as zero. Both moves raise δ(ε).
  */
-export function truncateTails(pld: Readonly<DiscretePld>, tail = DEFAULT_TAIL_TRUNCATION): DiscretePld {
+export function truncateTails(
+  pld: Readonly<DiscretePld>,
+  tail = DEFAULT_TAIL_TRUNCATION,
+): DiscretePld {
   const m = pld.masses;
   let lo = 0;
   let lower = 0;

@@ -2,7 +2,13 @@
 // DP-SGD), form the update Δ = θ_local − θ_global, optionally privatise it, account the privacy
 // spent, and package Δ as a protocol container. The offline `train` command and the online loop
 // both call this.
-import type { Container, DpAccounting, ModelSpec, SharedMetrics, Tensor } from '@fedledger/protocol';
+import type {
+  Container,
+  DpAccounting,
+  ModelSpec,
+  SharedMetrics,
+  Tensor,
+} from '@fedledger/protocol';
 import {
   CONTAINER_EXTRA,
   METRICS_NOISE_MULTIPLIER_KEY,
