@@ -22,6 +22,12 @@ export function armId(arm: Arm): string {
   return arm.kind === 'federated-dp' ? `federated-dp-eps${String(arm.epsilon)}` : arm.kind;
 }
 
+/** The accountant that calibrates σ in a DP arm; undefined for the others. */
+export function armAccountant(arm: Arm): 'pld' | 'rdp' | undefined {
+  if (arm.kind === 'federated-dp-rdp') return 'rdp';
+  return arm.kind === 'federated-dp' ? 'pld' : undefined;
+}
+
 /** Table form: `centralised`, `federated`, `federated + DP ε=0.5`, `… ε=0.5 (RDP σ)`. */
 export function armLabel(arm: Arm): string {
   if (arm.kind === 'federated-dp-rdp') return `federated + DP ε=${String(arm.epsilon)} (RDP σ)`;

@@ -8,7 +8,7 @@ import { referenceModelSpec } from '@fedledger/protocol';
 import type { BackendName } from '@fedledger/trainer';
 import { generateHospitals, initialModelTensors, selectBackend } from '@fedledger/trainer';
 import type { Arm, CellResult } from './cells';
-import { CellStore, armId, armLabel } from './cells';
+import { CellStore, armAccountant, armId, armLabel } from './cells';
 import type { Cohort, HospitalSource } from './cohort';
 import { loadCohort, splitCohort } from './cohort';
 import { epochsToConverge } from './convergence';
@@ -174,6 +174,7 @@ async function runCell(
   const runId = `exp-${fingerprint.slice(0, 8)}-${armId(arm)}-r${start.repeat}-${Date.now().toString(36)}`;
   const chainBefore =
     ledger.kind === 'fabric' ? chainBytes(defaultNetworkDir(), 'peer0.auditor') : undefined;
+  const accountant = armAccountant(arm);
   const out = await runFederatedCell({
     ledger,
     workDir: join(options.out, '.work', runId),
@@ -182,15 +183,8 @@ async function runCell(
     initialTensors: start.initialTensors,
     rounds: options.rounds,
     epochs: options.epochs,
-    ...((arm.kind === 'federated-dp' || arm.kind === 'federated-dp-rdp') &&
-    arm.epsilon !== undefined
-      ? {
-          dp: {
-            epsilon: arm.epsilon,
-            delta: options.delta,
-            accountant: arm.kind === 'federated-dp-rdp' ? ('rdp' as const) : ('pld' as const),
-          },
-        }
+    ...(accountant && arm.epsilon !== undefined
+      ? { dp: { epsilon: arm.epsilon, delta: options.delta, accountant } }
       : {}),
     runId,
     measureCkks: options.ckks,
@@ -480,9 +474,7 @@ export async function experiment(argv: readonly string[]): Promise<number> {
       `Table I — ${data.description}; ${options.rounds} rounds × ${options.epochs} local epochs; mean ± sd over ${options.repeats} repeat(s); pooled test split`,
       tableOne(summaries),
       '',
-      privacyTable(summaries),
-      '',
-      calibrationGainTable(summaries),
+      `${privacyTable(summaries)}\n\n${calibrationGainTable(summaries)}`,
       '',
       'Ledger figures beside the study’s Table II',
       ...ledgerSection(totals),

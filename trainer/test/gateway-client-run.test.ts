@@ -182,7 +182,7 @@ describe('fedledger-trainer run and check', function () {
       /warning: privacy budget: run budget-1 would bring this data file to ε = \d+\.\d+ at δ = 0\.00001 after 1 earlier run\(s\) on the same data file \(earlier-run; ε = 2\.\d+ together\), over the budget of 3/,
     );
     expect(printed(err)).to.match(
-      /privacy: round 0: ε spent [\d.]+ \(PLD, the ledger's\)  \[PLD [\d.]+, RDP [\d.]+\]; no metrics shared/,
+      /privacy: round 0: ε spent [\d.]+ \(PLD, the ledger's\) {2}\[PLD [\d.]+, RDP [\d.]+\]; no metrics shared/,
     );
     const ledger = readPrivacyLedger(join(workdir, 'privacy-ledger.json'));
     expect(ledger.entries.map((e) => e.runId)).to.deep.equal(['earlier-run', 'budget-1']);

@@ -178,7 +178,7 @@ describe('model and training', function () {
       ]);
       expect(noised.update.extra['metrics.noise_multiplier']).to.equal('2');
       // The noised release costs privacy: one more Gaussian (σ = 2) in the accountant.
-      expect(noised.epsilon as number).to.be.greaterThan((kept.epsilon as number) + 0.5);
+      expect(noised.epsilon).to.be.greaterThan((kept.epsilon as number) + 0.5);
       expect(noised.sharedMetrics?.['accuracy']).to.be.within(0, 1);
     });
 
