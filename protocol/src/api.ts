@@ -8,6 +8,7 @@ import type {
   UpdateRecord,
 } from './ledger';
 import type { ModelSpec } from './model-spec';
+import type { SharedMetrics } from './shared-metrics';
 
 /** Media type of update and model containers on the wire. */
 export const CONTAINER_MEDIA_TYPE = 'application/vnd.fedledger.container';
@@ -124,6 +125,8 @@ export interface RunSettingsView {
   updateNormBound?: number | null;
   roundDeadlineSeconds?: number;
   dp?: Record<string, unknown> | null;
+  /** Whether validation metrics leave the hospitals (see ./shared-metrics.ts); absent: none. */
+  sharedMetrics?: SharedMetrics;
 }
 
 /**
@@ -141,7 +144,10 @@ export const CONTAINER_EXTRA = {
   METRICS_PREFIX: 'metrics.',
 } as const;
 
-/** Local validation metrics an update reports, by their name after `metrics.`. */
+/**
+ * Local validation metrics a hospital computes, by their name after `metrics.`; an update carries
+ * them only as its run's shared-metrics setting allows (./shared-metrics.ts).
+ */
 export const UPDATE_METRICS = [
   'accuracy',
   'loss',

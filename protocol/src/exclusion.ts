@@ -36,6 +36,11 @@ export const EXCLUSION_CODES = {
     kind: 'rule',
     meaning: 'The update claims more samples than its organisation declared for the run.',
   },
+  METRICS_NOT_SHARED: {
+    kind: 'rule',
+    meaning:
+      "The update carries validation metrics the run's shared-metrics setting does not allow.",
+  },
   IDENTITY_MISMATCH: {
     kind: 'rule',
     meaning: 'The container names another organisation than the one that recorded it.',

@@ -1,6 +1,6 @@
 // The settings a run records on the ledger (RunRecord.settings) that decide its rounds: the model
 // spec, the strategy's parameters, the norm bound, the encoding and the HE parameters.
-import type { ModelSpec, RunRecord } from '@fedledger/protocol';
+import type { ModelSpec, RunRecord, SharedMetrics } from '@fedledger/protocol';
 import { modelTensorShapes } from '@fedledger/protocol';
 import type { StrategyParams } from './strategies';
 
@@ -17,6 +17,8 @@ export interface RunSettings {
   dp: Record<string, unknown> | null;
   /** CKKS parameters and key fingerprint of an encrypted run; null for plaintext runs. */
   he: Record<string, unknown> | null;
+  /** Whether validation metrics leave the hospitals; absent in older runs, read as `none`. */
+  sharedMetrics?: SharedMetrics;
 }
 
 /**

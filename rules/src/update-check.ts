@@ -10,6 +10,8 @@ import {
   decodeContainer,
   modelTensorShapes,
   parameterCount,
+  metricsViolation,
+  sharedMetricsOf,
 } from '@fedledger/protocol';
 import { flattenTensors, l2Norm } from './strategies';
 import type { EncryptedAggregator } from './encrypted';
@@ -67,6 +69,7 @@ export type RejectionCode = Extract<
   | 'CKKS_MALFORMED'
   | 'UNSUPPORTED_ENCODING'
   | 'SAMPLE_COUNT_EXCEEDED'
+  | 'METRICS_NOT_SHARED'
 >;
 
 /** An update that failed a check; `code` is its exclusion code. */
@@ -131,6 +134,9 @@ export function checkUpdate(
       `the update claims ${m.sampleCount} samples; ${mspId} declared ${declared ?? 'none'} for the run`,
     );
   }
+  // Validation metrics leave a hospital only as the run allows (default: never).
+  const leak = metricsViolation(container.extra, sharedMetricsOf(run.settings));
+  if (leak !== undefined) throw new UpdateCheckError('METRICS_NOT_SHARED', leak);
   if (m.encoding !== settings.encoding) {
     throw new UpdateCheckError(
       'UNSUPPORTED_ENCODING',

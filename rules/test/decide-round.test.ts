@@ -238,6 +238,13 @@ describe('decideRound: what makes an update count', () => {
       { bytes: updateBytes('H2', 20, (c) => (c.metadata.mspId = 'H3')) },
       'IDENTITY_MISMATCH',
     ],
+    [
+      // The run keeps metrics at the hospitals (no sharedMetrics setting: none); an auditor
+      // re-deciding the round catches a gateway that aggregated an update leaking them.
+      'un-noised validation metrics the run does not share',
+      { bytes: updateBytes('H2', 20, (c) => (c.extra['metrics.accuracy'] = '0.873')) },
+      'METRICS_NOT_SHARED',
+    ],
   ];
   for (const [what, broken, code] of cases) {
     it(`excludes ${what} as ${code}, and aggregates the others`, async () => {

@@ -44,7 +44,7 @@ export async function runCellsInJobs(
   say(`running ${jobs} cells at a time, each in its own process`);
   // Longest first (centralised and plain federated train on oversampled rows), so that the last
   // jobs to finish are short ones.
-  const cost = (arm: Arm): number => (arm.kind === 'federated-dp' ? 1 : 0);
+  const cost = (arm: Arm): number => (arm.kind.startsWith('federated-dp') ? 1 : 0);
   const queue = [...pending].sort((a, b) => cost(a.arm) - cost(b.arm) || a.repeat - b.repeat);
   let done = 0;
   let verified = true;

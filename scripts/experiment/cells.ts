@@ -4,9 +4,13 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-export type ArmKind = 'centralised' | 'federated' | 'federated-dp';
+export type ArmKind = 'centralised' | 'federated' | 'federated-dp' | 'federated-dp-rdp';
 
-/** An arm of the study; `epsilon` only for federated + DP. */
+/**
+ * An arm of the study; `epsilon` only for federated + DP, whose σ is calibrated by the PLD
+ * accountant (`federated-dp`) or, for comparison in the same experiment, by RDP
+ * (`federated-dp-rdp`).
+ */
 export interface Arm {
   kind: ArmKind;
   epsilon?: number;
@@ -14,11 +18,19 @@ export interface Arm {
 
 /** File-name form: `centralised`, `federated`, `federated-dp-eps0.5`. */
 export function armId(arm: Arm): string {
+  if (arm.kind === 'federated-dp-rdp') return `federated-dp-rdp-eps${String(arm.epsilon)}`;
   return arm.kind === 'federated-dp' ? `federated-dp-eps${String(arm.epsilon)}` : arm.kind;
 }
 
-/** Table form: `centralised`, `federated`, `federated + DP ε=0.5`. */
+/** The accountant that calibrates σ in a DP arm; undefined for the others. */
+export function armAccountant(arm: Arm): 'pld' | 'rdp' | undefined {
+  if (arm.kind === 'federated-dp-rdp') return 'rdp';
+  return arm.kind === 'federated-dp' ? 'pld' : undefined;
+}
+
+/** Table form: `centralised`, `federated`, `federated + DP ε=0.5`, `… ε=0.5 (RDP σ)`. */
 export function armLabel(arm: Arm): string {
+  if (arm.kind === 'federated-dp-rdp') return `federated + DP ε=${String(arm.epsilon)} (RDP σ)`;
   return arm.kind === 'federated-dp' ? `federated + DP ε=${String(arm.epsilon)}` : arm.kind;
 }
 

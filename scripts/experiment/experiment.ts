@@ -13,7 +13,7 @@ import {
   selectBackend,
 } from '@fedledger/trainer';
 import type { Arm, CellResult } from './cells';
-import { CellStore, armId, armLabel } from './cells';
+import { CellStore, armAccountant, armId, armLabel } from './cells';
 import type { Cohort, HospitalSource } from './cohort';
 import { loadCohort, splitCohort } from './cohort';
 import { epochsToConverge } from './convergence';
@@ -39,6 +39,7 @@ import type { ArmSummary } from './results-report';
 import {
   ledgerSection,
   ledgerTotals,
+  calibrationGainTable,
   privacyTable,
   spreadNote,
   summariseArm,
@@ -59,6 +60,7 @@ export function armsOf(options: Readonly<ExperimentOptions>): Arm[] {
     { kind: 'centralised' },
     { kind: 'federated' },
     ...options.epsilons.map((epsilon): Arm => ({ kind: 'federated-dp', epsilon })),
+    ...options.rdpEpsilons.map((epsilon): Arm => ({ kind: 'federated-dp-rdp', epsilon })),
   ];
 }
 
@@ -189,6 +191,7 @@ async function runCell(
   const runId = `exp-${fingerprint.slice(0, 8)}-${armId(arm)}-r${start.repeat}-${Date.now().toString(36)}`;
   const chainBefore =
     ledger.kind === 'fabric' ? chainBytes(defaultNetworkDir(), 'peer0.auditor') : undefined;
+  const accountant = armAccountant(arm);
   const out = await runFederatedCell({
     ledger,
     workDir: join(options.out, '.work', runId),
@@ -197,8 +200,8 @@ async function runCell(
     initialTensors: start.initialTensors,
     rounds: options.rounds,
     epochs: options.epochs,
-    ...(arm.kind === 'federated-dp' && arm.epsilon !== undefined
-      ? { dp: { epsilon: arm.epsilon, delta: options.delta } }
+    ...(accountant && arm.epsilon !== undefined
+      ? { dp: { epsilon: arm.epsilon, delta: options.delta, accountant } }
       : {}),
     runId,
     measureCkks: options.ckks,
@@ -426,7 +429,7 @@ export async function experiment(argv: readonly string[]): Promise<number> {
       `Table I — ${data.description}; ${options.rounds} rounds × ${options.epochs} local epochs; ${spreadNote(options.repeats)}; pooled test split`,
       tableOne(summaries),
       '',
-      privacyTable(summaries),
+      `${privacyTable(summaries)}\n\n${calibrationGainTable(summaries)}`,
       ...warningsSection(summaries).map((l) => (l === '' ? l : `WARNING: ${l}`)),
       '',
       'Ledger figures beside the study’s Table II',

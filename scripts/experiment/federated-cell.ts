@@ -24,7 +24,7 @@ import {
   newGatewayClient,
   newInProcessTransport,
   newOutbox,
-  newRdpAccountant,
+  newPrivacyAccountant,
   participateInRun,
   trainLocalRound,
 } from '@fedledger/trainer';
@@ -44,7 +44,7 @@ export interface FederatedCellInput {
   rounds: number;
   epochs: number;
   /** DP-SGD at this target (ε, δ) over the planned rounds; absent for plain FedAvg. */
-  dp?: { epsilon: number; delta: number };
+  dp?: { epsilon: number; delta: number; accountant?: 'pld' | 'rdp' };
   runId: string;
   /** Also encrypt the first update with CKKS to report its size. */
   measureCkks: boolean;
@@ -174,6 +174,7 @@ export async function runFederatedCell(input: FederatedCellInput): Promise<Feder
           targetEpsilon: input.dp.epsilon,
           delta: input.dp.delta,
           plannedRounds: input.rounds,
+          accountant: input.dp.accountant ?? 'pld',
         }
       : undefined;
     const updateSizes: number[] = [];
@@ -192,7 +193,7 @@ export async function runFederatedCell(input: FederatedCellInput): Promise<Feder
     const hospitalTakesPart = async (splits: RepeatData['hospitals'][number]) => {
       const identity = ledger.hospitals.find((h) => h.mspId === splits.mspId);
       if (!identity) throw new Error(`no ledger identity for ${splits.mspId}`);
-      const accountant = newRdpAccountant({});
+      const accountant = newPrivacyAccountant({ kind: input.dp?.accountant ?? 'pld' });
       const transport = timedTransport(
         newInProcessTransport({ connect: () => gateway.connect(identity.certPem) }),
         (s) => latencySeconds.push(s),

@@ -21,7 +21,10 @@ coordinator and ledger (SIMULATED in-process ledger by default).
                        rounds × epochs epochs on the pooled data (the same budget)
   --patients N         synthetic patients per hospital (default 50000)
   --repeats N          repeats with seeds seed, seed+1, … (default 10)
-  --epsilons LIST      DP targets for the whole run (default 0.1,0.5,1,2,5), δ = --delta
+  --epsilons LIST      DP targets for the whole run (default 0.1,0.5,1,2,5), δ = --delta;
+                       σ calibrated by the PLD accountant
+  --rdp-epsilons LIST  the same arms with σ calibrated by RDP, to measure what PLD buys
+                       (default: the --epsilons; none to skip them)
   --delta X            (default 1e-5)
   --seed N             first repeat's seed (default 1)
   --data A.csv,B.csv   hospital extracts instead of synthetic data (one per hospital), with
@@ -70,6 +73,8 @@ export interface ExperimentOptions {
   patients: number;
   repeats: number;
   epsilons: readonly number[];
+  /** ε of the arms calibrated by RDP instead of PLD (the comparison); default: `epsilons`. */
+  rdpEpsilons: readonly number[];
   delta: number;
   seed: number;
   /** Hospital CSVs; absent: synthetic hospitals. */
@@ -115,6 +120,7 @@ export function parseExperimentOptions(argv: readonly string[]): ExperimentOptio
         patients: { type: 'string', default: '50000' },
         repeats: { type: 'string', default: '10' },
         epsilons: { type: 'string', default: '0.1,0.5,1,2,5' },
+        'rdp-epsilons': { type: 'string' },
         delta: { type: 'string', default: '1e-5' },
         seed: { type: 'string', default: '1' },
         data: { type: 'string' },
@@ -143,6 +149,15 @@ export function parseExperimentOptions(argv: readonly string[]): ExperimentOptio
   const epsilons = [
     ...new Set(values.epsilons.split(',').map((e) => positive('epsilons', e.trim(), false))),
   ].sort((a, b) => a - b);
+  const rdpList = values['rdp-epsilons'];
+  const rdpEpsilons =
+    rdpList === undefined
+      ? epsilons
+      : rdpList === 'none'
+        ? []
+        : [
+            ...new Set(rdpList.split(',').map((e) => positive('rdp-epsilons', e.trim(), false))),
+          ].sort((a, b) => a - b);
   const delta = positive('delta', values.delta, false);
   if (delta >= 1) throw new UsageError(`--delta must lie in (0, 1), not ${delta}`);
   const patients = positive('patients', values.patients, true);
@@ -153,6 +168,7 @@ export function parseExperimentOptions(argv: readonly string[]): ExperimentOptio
     patients,
     repeats: positive('repeats', values.repeats, true),
     epsilons,
+    rdpEpsilons,
     delta,
     seed: positive('seed', values.seed, true),
     ledger: values.ledger,
@@ -196,6 +212,8 @@ export function configurationOf(options: Readonly<ExperimentOptions>): {
     delta: options.delta,
     seed: options.seed,
     ledger: options.ledger,
+    // DP arms calibrate σ with the PLD accountant since this field was added; earlier cells used RDP.
+    accountant: 'pld',
   };
   const fingerprint = createHash('sha256')
     .update(JSON.stringify(settings))

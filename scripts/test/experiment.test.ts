@@ -116,12 +116,15 @@ describe('npm run experiment (tiny configuration, SIMULATED ledger)', function (
   });
 
   it('runs every arm through the ledger and prints Table I, Fig. 2 and Table II beside the study', async () => {
-    const stdout = await experiment([...tiny, '--epsilons', '1,2', '--jobs', '2', '--out', out]);
+    const stdout = await experiment([
+      ...tiny,
+      ...['--epsilons', '1,2', '--rdp-epsilons', '1', '--jobs', '2', '--out', out],
+    ]);
     expect(stdout).to.include('LEDGER: SIMULATED ledger');
-    expect(stdout).to.include('4 cells to run');
+    expect(stdout).to.include('5 cells to run');
     // Two cells at a time, each in its own process; every one of them finished and was saved.
     expect(stdout).to.include('running 2 cells at a time, each in its own process');
-    expect(stdout).to.include('3/4 cells done');
+    expect(stdout).to.include('4/5 cells done');
 
     const cell = (name: string): CellResult =>
       JSON.parse(readFileSync(join(out, 'cells', `${name}-r0.json`), 'utf8')) as CellResult;
@@ -149,6 +152,16 @@ describe('npm run experiment (tiny configuration, SIMULATED ledger)', function (
     expect(federated.updateBytes).to.be.greaterThan(0);
     expect(cell('centralised').validationAccuracy).to.have.length(2);
 
+    // ε = 1 twice: σ calibrated by PLD (the default) and by RDP, measured in the same run; PLD's
+    // σ is smaller at the same ε, and the table shows the accuracy it gains.
+    const rdp = cell('federated-dp-rdp-eps1');
+    expect(rdp.epsilonSpent).to.be.at.most(1 + 1e-6);
+    expect(federated.noiseMultiplier).to.be.below(rdp.noiseMultiplier as number);
+    expect(row(stdout, 'federated + DP ε=1 (RDP σ)')).to.include(ours('federated-dp-rdp-eps1'));
+    expect(row(stdout, 'ε=1')).to.match(
+      /^ε=1\s+\d\.\d{3}\s+\d\.\d{3}\s+[\d.]+ ± [\d.]+\s+[\d.]+ ± [\d.]+\s+[+-]\d+\.\d\s*$/,
+    );
+
     // Table II: the study's ledger figures, and the warning that ours are not Fabric figures.
     for (const figure of ['1.2 s', '1,500', '30 MB', 'PBFT', 'NOT Fabric figures', 'bench:ledger'])
       expect(stdout).to.include(figure);
@@ -160,13 +173,16 @@ describe('npm run experiment (tiny configuration, SIMULATED ledger)', function (
     expect(fig2).to.include('<svg').and.include('study').and.include('ours');
     const md = readFileSync(join(out, 'results.md'), 'utf8');
     expect(md).to.include('SIMULATED ledger').and.include('87.1').and.include('Epochs to converge');
-    expect(readFileSync(join(out, 'cells.csv'), 'utf8').trim().split('\n')).to.have.length(5);
+    expect(readFileSync(join(out, 'cells.csv'), 'utf8').trim().split('\n')).to.have.length(6);
   });
 
   it('skips finished cells when run again, and runs only the new ones for more repeats', async () => {
     const before = readFileSync(join(out, 'cells', 'federated-r0.json'), 'utf8');
-    const again = await experiment([...tiny, '--epsilons', '1,2', '--out', out]);
-    expect(again).to.include('4 of 4 cells finished earlier');
+    const again = await experiment([
+      ...tiny,
+      ...['--epsilons', '1,2', '--rdp-epsilons', '1', '--out', out],
+    ]);
+    expect(again).to.include('5 of 5 cells finished earlier');
     expect(again).not.to.include('started');
     expect(readFileSync(join(out, 'cells', 'federated-r0.json'), 'utf8')).to.equal(before);
     expect(row(again, 'federated')).to.include('85.3');
@@ -177,9 +193,9 @@ describe('npm run experiment (tiny configuration, SIMULATED ledger)', function (
     ];
     const more = await experiment([...twoRepeats, '--epsilons', '1', '--jobs', '1', '--out', out]);
     expect(more).to.not.include('cells at a time');
-    expect(more).to.include('3 of 6 cells finished earlier');
-    expect(more).to.include('3 cells to run');
-    expect(more.match(/ started \(seed 2\)/g)).to.have.length(3);
+    expect(more).to.include('4 of 8 cells finished earlier');
+    expect(more).to.include('4 cells to run');
+    expect(more.match(/ started \(seed 2\)/g)).to.have.length(4);
     expect(more).not.to.include('started (seed 1)');
     expect(row(more, 'centralised').split(/\s{2,}/)[1], 'n').to.equal('2');
   });

@@ -42,3 +42,7 @@ export * from './client/signing-check';
 export * from './client/own-ledger';
 export * from './operator/run-file';
 export * from './operator/run-operations';
+export * from './dp/privacy-accountant';
+export * from './dp/pld-accountant';
+export * from './dp/privacy-ledger';
+export * from './dp/metrics-dp';

@@ -2,15 +2,16 @@
 // two hospitals train a two-round run with DP to completion; the inclusion check reports
 // included, missing and excluded (a blob altered after it was recorded) updates.
 import { expect } from 'chai';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sinon from 'sinon';
 import type { ModelSpec } from '@fedledger/protocol';
-import { encodeContainer, modelSpecHash, sha256Hex } from '@fedledger/protocol';
+import { decodeContainer, encodeContainer, modelSpecHash, sha256Hex } from '@fedledger/protocol';
 import { EXIT } from '../src/cli/common';
 import { main } from '../src/cli/main';
 import { prepareHospitalData } from '../src/data/hospital-data';
+import { dataFileSha256, readPrivacyLedger, recordRunPrivacy } from '../src/dp/privacy-ledger';
 import { initialModelTensors } from '../src/model/mlp';
 import { GatewayFixture, tinyUpdate } from './gateway-client-fixture';
 import { smallHospitals, tempDir, useFastestBackend } from './helpers';
@@ -139,6 +140,67 @@ describe('fedledger-trainer run and check', function () {
 
     expect(await main(['check', ...connection('hospital1', 'cli-run')])).to.equal(EXIT.OK);
     expect(printed(out)).to.match(/round 0: included {2}tx \S+\n\s+round 1: included/);
+  });
+
+  it('warns before a run that would pass the data file’s budget, or refuses it (exit 5)', async () => {
+    const hospitals = smallHospitals(150, 5);
+    const csv = hospitals.hospitals[0]?.csvFile as string;
+    const workdir = tempDir();
+    // An earlier run on the same file already spent ε ≈ 2.6 (10 Gaussian releases at σ = 5).
+    recordRunPrivacy(join(workdir, 'privacy-ledger.json'), {
+      dataSha256: dataFileSha256(csv),
+      runId: 'earlier-run',
+      events: [{ mechanism: 'gaussian', samplingRate: 1, noiseMultiplier: 5, count: 10 }],
+    });
+    const trainer = (runId: string, extra: string[]): Promise<number> =>
+      main([
+        'run',
+        ...connection('hospital1', runId),
+        '--data',
+        csv,
+        '--schema',
+        hospitals.schemaFile,
+        '--workdir',
+        workdir,
+        '--epochs',
+        '1',
+        '--dp',
+        'update',
+        '--epsilon',
+        '2',
+        '--clip',
+        '0.1',
+        '--privacy-budget',
+        '3',
+        '--poll-ms',
+        '20',
+        ...extra,
+      ]);
+    await createTrainableRun(f, 'budget-1', csv, hospitals.schemaFile, ['Hospital1MSP']);
+    expect(await trainer('budget-1', []), printed(err)).to.equal(EXIT.OK);
+    expect(printed(err)).to.match(
+      /warning: privacy budget: run budget-1 would bring this data file to ε = \d+\.\d+ at δ = 0\.00001 after 1 earlier run\(s\) on the same data file \(earlier-run; ε = 2\.\d+ together\), over the budget of 3/,
+    );
+    expect(printed(err)).to.match(
+      /privacy: round 0: ε spent [\d.]+ \(PLD, the ledger's\) {2}\[PLD [\d.]+, RDP [\d.]+\]; no metrics shared/,
+    );
+    const ledger = readPrivacyLedger(join(workdir, 'privacy-ledger.json'));
+    expect(ledger.entries.map((e) => e.runId)).to.deep.equal(['earlier-run', 'budget-1']);
+    // No validation metric left the hospital: the run keeps them there by default.
+    const sent = readdirSync(join(workdir, 'submitted', 'budget-1'));
+    expect(sent).to.have.length(2);
+    for (const name of sent) {
+      const extra = decodeContainer(
+        readFileSync(join(workdir, 'submitted', 'budget-1', name)),
+      ).extra;
+      expect(Object.keys(extra).filter((k) => k.startsWith('metrics.'))).to.deep.equal([]);
+      expect(extra['dp.accountant']).to.equal('pld/connect-the-dots');
+    }
+
+    await createTrainableRun(f, 'budget-2', csv, hospitals.schemaFile, ['Hospital1MSP']);
+    expect(await trainer('budget-2', ['--refuse-over-budget'])).to.equal(EXIT.PRIVACY);
+    expect(printed(err)).to.match(/earlier-run, budget-1; .*refusing \(--refuse-over-budget\)/);
+    expect(readPrivacyLedger(join(workdir, 'privacy-ledger.json')).entries).to.have.length(2);
   });
 
   it('keeps an update in the outbox through a gateway outage and delivers it after', async () => {

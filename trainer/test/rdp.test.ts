@@ -248,6 +248,7 @@ describe('RDP accountant', () => {
       const target = {
         targetEpsilon: 2.5965558697943036,
         delta: 1e-5,
+        accountant: 'rdp' as const,
         plan: [
           { mechanism: 'subsampled-gaussian' as const, samplingRate: 256 / 60000, count: 14062 },
         ],
@@ -262,6 +263,7 @@ describe('RDP accountant', () => {
       const target = {
         targetEpsilon: 1,
         delta: 1e-5,
+        accountant: 'rdp' as const,
         plan: [{ mechanism: 'gaussian' as const, samplingRate: 1, count: 10 }],
       };
       const sigma = calibrateNoiseMultiplier(target);

@@ -134,18 +134,52 @@ describe('model and training', function () {
       });
       checkTensorsMatchSpec(decoded.tensors, spec);
       expect(result.epsilon).to.equal(undefined);
-      // No DP accounting without DP; the local validation metrics travel with the update.
-      expect(Object.keys(decoded.extra).sort()).to.deep.equal([
+      // No DP accounting without DP, and the validation metrics stay at the hospital (the
+      // default of a run's shared-metrics setting).
+      expect(decoded.extra).to.deep.equal({});
+      expect(result.sharedMetrics).to.equal(undefined);
+    });
+
+    it('shares validation metrics only noised, when the run asks, and composes them into ε', async () => {
+      const g = smallHospitals(2000);
+      const data = prepareHospitalData({
+        csvFile: g.hospitals[0]?.csvFile as string,
+        schema: g.schemaFile,
+      });
+      const spec = referenceModelSpec(data.train.featureDim, data.train.classes.length);
+      const common = {
+        spec,
+        globalTensors: initialModelTensors(spec, 4),
+        data,
+        runId: 'run-1',
+        round: 0,
+        mspId: 'Hospital1MSP',
+        epochs: 1,
+        dp: { mode: 'update' as const, noiseMultiplier: 4, delta: 1e-5, clipNorm: 0.5 },
+      };
+      const kept = await trainLocalRound(common);
+      const noised = await trainLocalRound({
+        ...common,
+        sharedMetrics: { mode: 'noised', noiseMultiplier: 2 },
+      });
+      expect(Object.keys(kept.update.extra).filter((k) => k.startsWith('metrics.'))).to.deep.equal(
+        [],
+      );
+      expect(
+        Object.keys(noised.update.extra)
+          .filter((k) => k.startsWith('metrics.'))
+          .sort(),
+      ).to.deep.equal([
         'metrics.accuracy',
-        'metrics.loss',
         'metrics.macro_f1',
         'metrics.macro_precision',
         'metrics.macro_recall',
+        'metrics.noise_multiplier',
       ]);
-      expect(Number(decoded.extra['metrics.accuracy'])).to.be.closeTo(
-        result.metrics.after.accuracy,
-        1e-6,
-      );
+      expect(noised.update.extra['metrics.noise_multiplier']).to.equal('2');
+      // The noised release costs privacy: one more Gaussian (σ = 2) in the accountant.
+      expect(noised.epsilon).to.be.greaterThan((kept.epsilon as number) + 0.5);
+      expect(noised.sharedMetrics?.['accuracy']).to.be.within(0, 1);
     });
 
     it('update-level DP: clipped and noised Δ, ε from the accountant in the container', async () => {
@@ -166,7 +200,8 @@ describe('model and training', function () {
         dp: { mode: 'update', targetEpsilon: 5, delta: 1e-5, plannedRounds: 3, clipNorm: 0.5 },
       });
       expect(result.epsilon).to.be.within(5 / 3 - 0.5, 5);
-      expect(result.update.extra['dp.mechanism']).to.equal('gaussian-update-rdp');
+      expect(result.update.extra['dp.mechanism']).to.equal('gaussian-update-pld');
+      expect(result.update.extra['dp.accountant']).to.equal('pld/connect-the-dots');
       expect(result.update.extra['dp.clip_norm']).to.equal('0.5');
       expect(Number(result.update.extra['dp.epsilon_spent'])).to.be.closeTo(
         result.epsilon as number,

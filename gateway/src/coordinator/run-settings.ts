@@ -1,7 +1,9 @@
 // What a run is created from: the body of POST /v1/runs checked field by field and turned into the
 // ledger's RunConfig, whose settings (RunSettings, from @fedledger/rules) every round obeys.
-import type { ModelSpec, RunConfig } from '@fedledger/protocol';
+import type { ModelSpec, RunConfig, SharedMetrics } from '@fedledger/protocol';
 import {
+  DEFAULT_METRICS_NOISE_MULTIPLIER,
+  MIN_METRICS_NOISE_MULTIPLIER,
   MSP_ID_PATTERN,
   RUN_ID_PATTERN,
   STRATEGIES,
@@ -31,6 +33,26 @@ function bad(message: string): BadRequestError {
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** The shared-metrics setting of a run request, checked; absent means `none`. */
+function sharedMetricsFromRequest(value: unknown): SharedMetrics {
+  if (value === undefined || value === null) return { mode: 'none' };
+  const help =
+    'sharedMetrics must be {"mode": "none"} (metrics stay at the hospitals) or {"mode": "noised", "noiseMultiplier": σ} with σ ≥ 1';
+  if (!isRecord(value)) throw bad(help);
+  if (value['mode'] === 'none' && Object.keys(value).length === 1) return { mode: 'none' };
+  if (value['mode'] !== 'noised') throw bad(help);
+  const sigma = value['noiseMultiplier'] ?? DEFAULT_METRICS_NOISE_MULTIPLIER;
+  if (
+    typeof sigma !== 'number' ||
+    !Number.isFinite(sigma) ||
+    sigma < MIN_METRICS_NOISE_MULTIPLIER ||
+    sigma > 1e6
+  ) {
+    throw bad(help);
+  }
+  return { mode: 'noised', noiseMultiplier: sigma };
 }
 
 /**
@@ -122,6 +144,7 @@ export function runConfigFromRequest(body: unknown): RunConfig {
   if (he !== null && strategy !== 'fedavg') {
     throw bad('encrypted runs aggregate with fedavg only (the gateway cannot read the updates)');
   }
+  const sharedMetrics = sharedMetricsFromRequest(r.sharedMetrics);
   const violation = checkAgainst(RunRequestSchema, body);
   if (violation) throw bad(`${violation.field || 'the body'}: ${violation.message}`);
   const settings: RunSettings = {
@@ -132,6 +155,7 @@ export function runConfigFromRequest(body: unknown): RunConfig {
     encoding: he === null ? 'float32' : 'ckks',
     dp: r.dp ?? null,
     he,
+    sharedMetrics,
   };
   return {
     runId: r.runId,

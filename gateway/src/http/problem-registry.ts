@@ -68,6 +68,10 @@ const GATEWAY_PROBLEMS = {
     status: 422,
     title: "The container's metadata does not match the run, round or organisation.",
   },
+  FL_ERR_METRICS_NOT_SHARED: {
+    status: 422,
+    title: "The update carries validation metrics the run's shared-metrics setting does not allow.",
+  },
   FL_ERR_UNSUPPORTED_ENCODING: {
     status: 422,
     title: 'This gateway cannot aggregate the encoding of the container.',

@@ -75,6 +75,21 @@ export const CommitInfoSchema = strictObject({
   status: Type.String({ description: 'Fabric validation code; VALID for a committed transaction' }),
 });
 
+/** Whether validation metrics leave the hospitals (a run setting; absent in older runs: none). */
+export const SharedMetricsSchema = Type.Union(
+  [
+    strictObject({ mode: Type.Literal('none') }, 'metrics stay at the hospitals (the default)'),
+    strictObject(
+      {
+        mode: Type.Literal('noised'),
+        noiseMultiplier: Type.Number({ minimum: 1, maximum: 1e6 }),
+      },
+      'metrics shared, noised at this noise multiplier and composed into each hospital’s ε',
+    ),
+  ],
+  { description: 'whether hospitals share validation metrics with the consortium' },
+);
+
 /** The settings a run records (RunRecord.settings), as `POST /v1/runs` builds them. */
 export const RunSettingsSchema = strictObject({
   modelSpec: ModelSpecSchema,
@@ -84,6 +99,7 @@ export const RunSettingsSchema = strictObject({
   encoding: Encoding,
   dp: nullable(Type.Record(Type.String(), Type.Unknown())),
   he: nullable(Type.Record(Type.String(), Type.Unknown())),
+  sharedMetrics: Type.Optional(SharedMetricsSchema),
 });
 
 export const RunRecordSchema = strictObject({

@@ -68,6 +68,23 @@ export const RunRequestSchema = strictObject(
         }),
       ),
     ),
+    sharedMetrics: Type.Optional(
+      nullable(
+        Type.Union(
+          [
+            strictObject({ mode: Type.Literal('none') }),
+            strictObject({
+              mode: Type.Literal('noised'),
+              noiseMultiplier: Type.Optional(Type.Number({ minimum: 1, maximum: 1e6 })),
+            }),
+          ],
+          {
+            description:
+              'whether hospitals share validation metrics: {"mode": "none"} (the default: they stay at the hospitals) or {"mode": "noised", "noiseMultiplier": 50} (noised, composed into ε)',
+          },
+        ),
+      ),
+    ),
     he: Type.Optional(
       nullable(
         strictObject(

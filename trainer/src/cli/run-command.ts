@@ -14,19 +14,29 @@ import { newOutbox } from '../client/outbox';
 import type { RoundReport, TrainedUpdate } from '../client/participation';
 import { participateInRun } from '../client/participation';
 import type { RunSettingsView } from '@fedledger/protocol';
+import { sharedMetricsOf } from '@fedledger/protocol';
 import type { HospitalData } from '../data/hospital-data';
 import { prepareHospitalData } from '../data/hospital-data';
 import { loadPreprocessing, savePreprocessing } from '../data/preprocessing';
-import type { RdpAccountant } from '../dp/accountant';
-import { newRdpAccountant, restoreRdpAccountant } from '../dp/accountant';
-import { ConfigError, ModelError } from '../errors';
+import type { PrivacyAccountant } from '../dp/privacy-accountant';
+import { newPrivacyAccountant, restorePrivacyAccountant } from '../dp/privacy-accountant';
+import type { DpSettings } from '../dp/privacy-settings';
+import { resolveDp } from '../dp/privacy-settings';
+import {
+  budgetWarning,
+  dataFileSha256,
+  projectBudget,
+  readPrivacyLedger,
+  recordRunPrivacy,
+} from '../dp/privacy-ledger';
+import { ConfigError, ModelError, PrivacyError } from '../errors';
 import { trainLocalRound } from '../training/local-round';
 import type { ArgReader } from './args';
 import type { Command } from './command';
 import { optionTable } from './command';
 import { printDataWarnings, printEpoch, specFileBeside, startBackend } from './common';
 import { connectFromArgs, GATEWAY_HELP, GATEWAY_OPTIONS } from './gateway-args';
-import { dpSettings, trainingNumbers } from './train-command';
+import { dpSettings, epsilonCheck, trainingNumbers } from './train-command';
 
 export const runCommand: Command = {
   name: 'run',
@@ -48,6 +58,11 @@ ${GATEWAY_HELP}
   --rounds N                 rounds to calibrate for (default: the run's planned rounds)
   --clip X                   clipping norm C (default 1)
   --noise-multiplier X       use this σ instead of calibrating
+  --accountant pld|rdp       how ε is computed and σ calibrated (default pld; both are printed)
+  --privacy-budget X         this data file's ε budget over all runs (composed at the run's δ):
+                             warn before a run that would pass it
+  --refuse-over-budget       refuse such a run instead (exit 5) before it trains
+  --privacy-ledger FILE      ε spent per data file across runs (default DIR/privacy-ledger.json)
   --poll-ms N                first poll interval while waiting (default 500; grows to 10 s)
   --backend NAME             auto (default), tensorflow-gpu, tensorflow, wasm, cpu
 
@@ -59,30 +74,37 @@ the one recorded there; on the simulated ledger the gateway's word is all there 
 output says so. An update the gateway cannot take (down, 5xx, ledger unavailable) waits in
 DIR/outbox and is sent again when the gateway is back. Ctrl-C stops cleanly (exit 130).
 One line per round on stdout: round, local accuracy, ε spent, transaction ID, block, and where
-the commit was confirmed.
+the commit was confirmed; ε by both accountants on stderr. Validation metrics leave the hospital
+only if the run shares them (its sharedMetrics setting), noised and composed into ε.
 
 Exit codes: 0 run completed and final model verified, 2 usage, 3 data, 4 model, 5 privacy,
 6 backend, 8 gateway, 9 model bytes contradict the ledger, 130 stopped, 1 internal.`,
-  options: optionTable([
-    ...GATEWAY_OPTIONS,
-    'data',
-    'schema',
-    'workdir',
-    'preprocessing',
-    'out',
-    'epochs',
-    'batch-size',
-    'learning-rate',
-    'seed',
-    'dp',
-    'epsilon',
-    'delta',
-    'rounds',
-    'clip',
-    'noise-multiplier',
-    'poll-ms',
-    'backend',
-  ]),
+  options: optionTable(
+    [
+      ...GATEWAY_OPTIONS,
+      'data',
+      'schema',
+      'workdir',
+      'preprocessing',
+      'out',
+      'epochs',
+      'batch-size',
+      'learning-rate',
+      'seed',
+      'dp',
+      'epsilon',
+      'delta',
+      'rounds',
+      'clip',
+      'noise-multiplier',
+      'accountant',
+      'privacy-budget',
+      'privacy-ledger',
+      'poll-ms',
+      'backend',
+    ],
+    ['refuse-over-budget'],
+  ),
   async run(args) {
     const runId = args.required('run');
     const workdir = args.required('workdir');
@@ -94,10 +116,14 @@ Exit codes: 0 run completed and final model verified, 2 usage, 3 data, 4 model, 
     await startBackend(args.string('backend'));
     const { identity, client, ownLedger } = connectFromArgs(args);
     const stateFile = join(workdir, `privacy-${runId}.json`);
-    const accountant: RdpAccountant = existsSync(stateFile)
-      ? restoreRdpAccountant(JSON.parse(readFileSync(stateFile, 'utf8')))
-      : newRdpAccountant({});
+    const accountant: PrivacyAccountant = existsSync(stateFile)
+      ? restorePrivacyAccountant(JSON.parse(readFileSync(stateFile, 'utf8')), dp.accountant)
+      : newPrivacyAccountant({ kind: dp.accountant ?? 'pld' });
+    const budget = args.number('privacy-budget');
+    const ledgerFile = args.string('privacy-ledger') ?? join(workdir, 'privacy-ledger.json');
+    const dataSha256 = dataFileSha256(args.required('data'));
     let spec: ModelSpec | undefined;
+    let runDp: DpSettings | undefined;
 
     const trainRound = async (input: {
       run: RunRecord;
@@ -109,6 +135,17 @@ Exit codes: 0 run completed and final model verified, 2 usage, 3 data, 4 model, 
         console.error(`warning: run ${runId} records DP settings, but --dp is none`);
       }
       checkModel(input.model, spec, input.round);
+      const sharedMetrics = sharedMetricsOf(input.run.settings);
+      if (runDp === undefined) {
+        runDp = {
+          plannedRounds: input.run.roundsPlanned,
+          ...dp,
+          ...(sharedMetrics.mode === 'noised'
+            ? { metricsNoiseMultiplier: sharedMetrics.noiseMultiplier }
+            : {}),
+        };
+        checkBudget(runDp);
+      }
       const result = await trainLocalRound({
         spec,
         globalTensors: input.model.tensors,
@@ -116,17 +153,55 @@ Exit codes: 0 run completed and final model verified, 2 usage, 3 data, 4 model, 
         runId,
         round: input.round,
         mspId: identity.mspId,
-        dp: { plannedRounds: input.run.roundsPlanned, ...dp },
+        dp: runDp,
         accountant,
+        sharedMetrics,
         ...numbers,
         onEpoch: printEpoch,
       });
-      if (result.dp) writeFileSync(stateFile, `${JSON.stringify(accountant.state(), null, 2)}\n`);
+      if (result.dp) {
+        writeFileSync(stateFile, `${JSON.stringify(accountant.state(), null, 2)}\n`);
+        recordRunPrivacy(ledgerFile, { dataSha256, runId, events: accountant.events() });
+        console.error(
+          `privacy: round ${input.round}: ε spent ${result.dpAccounting?.epsilonSpent ?? '-'} (${accountant.kind.toUpperCase()}, the ledger's)${epsilonCheck(result.epsilons)}${result.sharedMetrics ? '; noised metrics shared' : '; no metrics shared'}`,
+        );
+      }
       return {
         bytes: encodeContainer(result.update),
         accuracy: result.metrics.after.accuracy,
         ...(result.epsilon !== undefined ? { epsilon: result.epsilon } : {}),
       };
+    };
+
+    /** Composes earlier runs on this data file with this run's plan; warns or refuses. */
+    const checkBudget = (settings: DpSettings): void => {
+      const resolved = resolveDp(settings, data.trainOriginal.rows, numbers);
+      if (!resolved) return;
+      const rounds = resolved.plannedRounds;
+      const planned = [
+        { ...resolved.roundEvent, count: resolved.roundEvent.count * rounds },
+        ...(resolved.metricsEvent ? [{ ...resolved.metricsEvent, count: rounds }] : []),
+      ];
+      const projection = projectBudget(
+        readPrivacyLedger(ledgerFile),
+        dataSha256,
+        runId,
+        planned,
+        resolved.delta,
+        accountant.kind,
+      );
+      if (projection.earlierRuns.length > 0) {
+        console.error(
+          `privacy: ${projection.earlierRuns.length} earlier run(s) on this data file spent ε = ${projection.earlierEpsilon.toFixed(4)}; with this run: ε = ${projection.projectedEpsilon.toFixed(4)} at δ = ${resolved.delta}`,
+        );
+      }
+      if (budget === undefined) return;
+      const warning = budgetWarning(projection, budget, runId, resolved.delta);
+      if (warning === undefined) return;
+      if (args.flag('refuse-over-budget')) {
+        throw new PrivacyError(`${warning}; refusing (--refuse-over-budget).`);
+      }
+      console.error(`warning: ${warning}`);
     };
 
     const controller = new AbortController();

@@ -2,7 +2,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { prepareHospitalData } from '../data/hospital-data';
 import { loadPreprocessing, savePreprocessing } from '../data/preprocessing';
-import { newRdpAccountant, restoreRdpAccountant } from '../dp/accountant';
+import { newPrivacyAccountant, restorePrivacyAccountant } from '../dp/privacy-accountant';
 import type { DpMode, DpSettings } from '../dp/privacy-settings';
 import { predictionWarnings } from '../model/metrics';
 import { trainLocalRound } from '../training/local-round';
@@ -42,6 +42,7 @@ export const trainCommand: Command = {
   --rounds N                 rounds the run plans, for calibration (default 10)
   --clip X                   clipping norm C (default 1)
   --noise-multiplier X       use this σ instead of calibrating
+  --accountant pld|rdp       how ε is computed and σ calibrated (default pld; both are printed)
   --privacy-state FILE       accountant state: read if present, updated after the round
   --backend NAME             auto (default), tensorflow-gpu, tensorflow, wasm, cpu
   --json                     print the summary as JSON
@@ -68,6 +69,7 @@ Exit codes: 0 ok, 2 usage, 3 data, 4 model, 5 privacy, 6 backend, 1 internal.`,
       'rounds',
       'clip',
       'noise-multiplier',
+      'accountant',
       'privacy-state',
       'backend',
     ],
@@ -94,8 +96,8 @@ Exit codes: 0 ok, 2 usage, 3 data, 4 model, 5 privacy, 6 backend, 1 internal.`,
     const stateFile = args.string('privacy-state');
     const accountant =
       stateFile !== undefined && existsSync(stateFile)
-        ? restoreRdpAccountant(JSON.parse(readFileSync(stateFile, 'utf8')))
-        : newRdpAccountant({});
+        ? restorePrivacyAccountant(JSON.parse(readFileSync(stateFile, 'utf8')), dp.accountant)
+        : newPrivacyAccountant({ kind: dp.accountant ?? 'pld' });
     const result = await trainLocalRound({
       spec,
       globalTensors: global.tensors,
@@ -137,12 +139,17 @@ Exit codes: 0 ok, 2 usage, 3 data, 4 model, 5 privacy, 6 backend, 1 internal.`,
       );
       if (result.dpAccounting) {
         console.log(
-          `dp ${result.dpAccounting.mechanism}: ε spent ${result.dpAccounting.epsilonSpent} at δ ${result.dpAccounting.delta} (σ ${result.dpAccounting.noiseMultiplier}, C ${result.dpAccounting.clipNorm})`,
+          `dp ${result.dpAccounting.mechanism}: ε spent ${result.dpAccounting.epsilonSpent} at δ ${result.dpAccounting.delta} (σ ${result.dpAccounting.noiseMultiplier}, C ${result.dpAccounting.clipNorm})${epsilonCheck(result.epsilons)}`,
         );
       }
     }
   },
 };
+
+/** Both accountants' ε, printed beside the one the ledger records: "  [PLD 0.8921, RDP 0.9999]". */
+export function epsilonCheck(epsilons: { pld: number; rdp: number } | undefined): string {
+  return epsilons ? `  [PLD ${epsilons.pld.toFixed(4)}, RDP ${epsilons.rdp.toFixed(4)}]` : '';
+}
 
 /** --epochs, --batch-size and --learning-rate, where given. */
 export function trainingNumbers(args: ArgReader): {
@@ -160,7 +167,7 @@ export function trainingNumbers(args: ArgReader): {
   return out;
 }
 
-/** The DP settings of --dp, --epsilon, --delta, --rounds, --clip and --noise-multiplier. */
+/** The DP settings of --dp, --epsilon, --delta, --rounds, --clip, --noise-multiplier, --accountant. */
 export function dpSettings(args: ArgReader): DpSettings {
   const mode = (args.string('dp') ?? 'none') as DpMode;
   if (!['none', 'update', 'dp-sgd'].includes(mode))
@@ -174,5 +181,10 @@ export function dpSettings(args: ArgReader): DpSettings {
   set('plannedRounds', args.countAtLeast('rounds'));
   set('clipNorm', args.numberIn('clip'));
   set('noiseMultiplier', args.numberIn('noise-multiplier', { atLeast: 0 }));
+  const accountant = args.string('accountant');
+  if (accountant !== undefined && accountant !== 'pld' && accountant !== 'rdp') {
+    throw new UsageError(`--accountant must be pld or rdp, not "${accountant}".`);
+  }
+  set('accountant', accountant);
   return settings;
 }

@@ -4,6 +4,7 @@ import { ConfigError } from '../errors';
 import type { TrainingOptions } from '../training/trainer';
 import type { PrivacyEvent } from './accountant';
 import { calibrateNoiseMultiplier } from './calibrate';
+import type { AccountantKind } from './privacy-accountant';
 import { dpSgdSchedule } from './dp-sgd';
 import type { RdpConversion } from './rdp';
 import { UPDATE_SENSITIVITY_FACTOR } from './update-dp';
@@ -24,7 +25,14 @@ export interface DpSettings {
   delta?: number;
   /** Rounds the run plans, for calibration; default 10. */
   plannedRounds?: number;
+  /** How ε is computed and σ calibrated: `pld` (default, tight) or `rdp`. */
+  accountant?: AccountantKind;
   conversion?: RdpConversion;
+  /**
+   * Noise multiplier of the validation metrics shared each round (the run's shared-metrics
+   * setting); their cost is part of the plan σ is calibrated for. Absent: metrics are not shared.
+   */
+  metricsNoiseMultiplier?: number;
 }
 
 /** Settings with every value decided. */
@@ -35,9 +43,12 @@ export interface ResolvedDp {
   delta: number;
   targetEpsilon?: number;
   plannedRounds: number;
+  accountant: AccountantKind;
   conversion: RdpConversion;
   /** The events one round composes. */
   roundEvent: PrivacyEvent;
+  /** The release of one round's noised metrics, when the run shares them. */
+  metricsEvent?: PrivacyEvent;
 }
 
 /**
@@ -59,6 +70,18 @@ export function resolveDp(
   const delta = settings.delta ?? 1e-5;
   const plannedRounds = settings.plannedRounds ?? 10;
   const conversion = settings.conversion ?? 'improved';
+  const accountant = settings.accountant ?? 'pld';
+  if (accountant !== 'pld' && accountant !== 'rdp') {
+    throw new ConfigError(`The accountant must be pld or rdp, not "${String(accountant)}".`);
+  }
+  const metricsSigma = settings.metricsNoiseMultiplier;
+  if (metricsSigma !== undefined && !(metricsSigma > 0 && Number.isFinite(metricsSigma))) {
+    throw new ConfigError(`The metrics noise multiplier must be positive, not ${metricsSigma}.`);
+  }
+  const metricsEvent: PrivacyEvent | undefined =
+    metricsSigma === undefined
+      ? undefined
+      : { mechanism: 'gaussian', samplingRate: 1, noiseMultiplier: metricsSigma, count: 1 };
   if (!(clipNorm > 0))
     throw new ConfigError(`The clipping norm must be positive, not ${clipNorm}.`);
   if (!(delta > 0 && delta < 1)) throw new ConfigError(`δ must lie in (0, 1), not ${delta}.`);
@@ -83,7 +106,9 @@ export function resolveDp(
       targetEpsilon,
       delta,
       plan,
+      ...(metricsEvent ? { fixed: [{ ...metricsEvent, count: plannedRounds }] } : {}),
       sensitivityScale,
+      accountant,
       conversion,
     });
   } else if (!(noiseMultiplier >= 0)) {
@@ -98,7 +123,9 @@ export function resolveDp(
       ? { targetEpsilon: settings.targetEpsilon ?? 1 }
       : {}),
     plannedRounds,
+    accountant,
     conversion,
+    ...(metricsEvent ? { metricsEvent } : {}),
     roundEvent: {
       mechanism: plan[0]!.mechanism,
       samplingRate: schedule.samplingRate,

@@ -2,12 +2,24 @@
 // DP-SGD), form the update Δ = θ_local − θ_global, optionally privatise it, account the privacy
 // spent, and package Δ as a protocol container. The offline `train` command and the online loop
 // both call this.
-import type { Container, DpAccounting, ModelSpec, Tensor } from '@fedledger/protocol';
-import { CONTAINER_EXTRA, UPDATE_METRICS, dpToExtra, modelSpecHash } from '@fedledger/protocol';
+import type {
+  Container,
+  DpAccounting,
+  ModelSpec,
+  SharedMetrics,
+  Tensor,
+} from '@fedledger/protocol';
+import {
+  CONTAINER_EXTRA,
+  METRICS_NOISE_MULTIPLIER_KEY,
+  dpToExtra,
+  modelSpecHash,
+} from '@fedledger/protocol';
 import type { Dataset } from '../data/dataset';
-import type { RdpAccountant } from '../dp/accountant';
-import { newRdpAccountant } from '../dp/accountant';
 import { dpSgdTrainer } from '../dp/dp-sgd';
+import { noisedMetrics } from '../dp/metrics-dp';
+import type { PrivacyAccountant } from '../dp/privacy-accountant';
+import { newPrivacyAccountant } from '../dp/privacy-accountant';
 import type { DpSettings, ResolvedDp } from '../dp/privacy-settings';
 import { decimalString, resolveDp } from '../dp/privacy-settings';
 import { privatiseUpdate } from '../dp/update-dp';
@@ -38,7 +50,13 @@ export interface LocalRoundInput extends TrainingOptions {
    * Privacy spent in earlier rounds; this round's events are composed into it. A fresh accountant
    * is used when absent (then ε covers this round only).
    */
-  accountant?: RdpAccountant;
+  accountant?: PrivacyAccountant;
+  /**
+   * The run's shared-metrics setting. Default `none`: no validation metric leaves the hospital.
+   * `noised`: the noised confusion-matrix metrics travel with the update, and their release is
+   * composed into the accountant.
+   */
+  sharedMetrics?: SharedMetrics;
   /** Randomness for DP noise and sampling; default crypto. Seed it only in tests. */
   random?: RandomSource;
   onEpoch?: (progress: EpochProgress) => void;
@@ -53,6 +71,10 @@ export interface LocalRoundResult {
   metrics: { before: ClassificationMetrics; after: ClassificationMetrics };
   /** ε spent over every round the accountant has seen, at the configured δ; undefined without DP. */
   epsilon?: number;
+  /** The same ε by both accountants (the chosen one is `epsilon`; the other a cross-check). */
+  epsilons?: { pld: number; rdp: number };
+  /** The metrics that left the hospital with the update (noised), if the run shares them. */
+  sharedMetrics?: Record<string, number>;
   /** The DP record for the ledger. */
   dpAccounting?: DpAccounting;
   dp?: ResolvedDp;
@@ -82,7 +104,8 @@ export async function trainLocalRound(input: Readonly<LocalRoundInput>): Promise
       : await trainPlain(spec, globalTensors, data.train, options);
   let delta = subtractTensors(trained.tensors, globalTensors);
   const accountant =
-    input.accountant ?? (dp ? newRdpAccountant({ conversion: dp.conversion }) : undefined);
+    input.accountant ??
+    (dp ? newPrivacyAccountant({ kind: dp.accountant, conversion: dp.conversion }) : undefined);
   for (const event of trained.privacyEvents) accountant?.compose(event);
   if (dp?.mode === 'update') {
     const privatised = privatiseUpdate(delta, {
@@ -95,32 +118,35 @@ export async function trainLocalRound(input: Readonly<LocalRoundInput>): Promise
   }
   const submitted = addTensors(globalTensors, delta);
   const after = evaluateTensors(spec, submitted, data.validation);
-  const epsilon = dp && accountant ? accountant.epsilon(dp.delta).epsilon : undefined;
+  const extra: Record<string, string> = {};
+  // Validation metrics leave the hospital only noised, and only when the run asks for them.
+  let shared: Record<string, number> | undefined;
+  if (input.sharedMetrics?.mode === 'noised') {
+    const sigma = input.sharedMetrics.noiseMultiplier;
+    const noised = noisedMetrics(after.confusion, sigma, input.random);
+    accountant?.compose(noised.event);
+    shared = noised.metrics;
+    for (const [name, value] of Object.entries(noised.metrics)) {
+      extra[`${CONTAINER_EXTRA.METRICS_PREFIX}${name}`] = decimalString(value);
+    }
+    extra[METRICS_NOISE_MULTIPLIER_KEY] = decimalString(sigma);
+  }
+  const epsilons = dp && accountant ? accountant.epsilons(dp.delta) : undefined;
+  const epsilon = epsilons && accountant ? epsilons[accountant.kind] : undefined;
   const dpAccounting: DpAccounting | undefined =
-    dp && epsilon !== undefined
+    dp && epsilon !== undefined && accountant
       ? {
-          mechanism: dp.mode === 'dp-sgd' ? 'dp-sgd-rdp' : 'gaussian-update-rdp',
+          mechanism: `${dp.mode === 'dp-sgd' ? 'dp-sgd' : 'gaussian-update'}-${accountant.kind}`,
           epsilonSpent: decimalString(epsilon),
           delta: decimalString(dp.delta),
           noiseMultiplier: decimalString(dp.noiseMultiplier),
           clipNorm: decimalString(dp.clipNorm),
         }
       : undefined;
-  const extra: Record<string, string> = {};
-  if (dpAccounting && dp) {
+  if (dpAccounting && dp && accountant) {
     dpToExtra(dpAccounting, extra);
-    extra[CONTAINER_EXTRA.DP_ACCOUNTANT] = `rdp/${dp.conversion}`;
-  }
-  // Local validation metrics travel with the update (hashed with it): what dashboards chart.
-  const metrics: Record<(typeof UPDATE_METRICS)[number], number> = {
-    accuracy: after.accuracy,
-    loss: after.loss,
-    macro_f1: after.macroF1,
-    macro_precision: after.macroPrecision,
-    macro_recall: after.macroRecall,
-  };
-  for (const name of UPDATE_METRICS) {
-    extra[`${CONTAINER_EXTRA.METRICS_PREFIX}${name}`] = decimalString(metrics[name]);
+    extra[CONTAINER_EXTRA.DP_ACCOUNTANT] =
+      accountant.kind === 'pld' ? 'pld/connect-the-dots' : `rdp/${dp.conversion}`;
   }
   const update: Container = {
     metadata: {
@@ -140,6 +166,8 @@ export async function trainLocalRound(input: Readonly<LocalRoundInput>): Promise
     sampleCount,
     metrics: { before, after },
     ...(epsilon !== undefined ? { epsilon } : {}),
+    ...(epsilons ? { epsilons } : {}),
+    ...(shared ? { sharedMetrics: shared } : {}),
     ...(dpAccounting ? { dpAccounting } : {}),
     ...(dp ? { dp } : {}),
     samplesPerSecond: trained.samplesPerSecond,
