@@ -39,7 +39,7 @@ export default tseslint.config(
   },
   {
     // The packages' bins: plain CommonJS launchers that exist before anything is compiled.
-    files: ['*/bin/*.js'],
+    files: ['bin/*.js', '*/bin/*.js'],
     languageOptions: {
       sourceType: 'commonjs',
       globals: {

@@ -82,6 +82,7 @@ describe('the installed commands (package bins)', function () {
         join(dir, 'package.json'),
         JSON.stringify({ name: 'bins-check', private: true, workspaces: WORKSPACES }),
       );
+      cpSync(join(ROOT, 'bin'), join(dir, 'bin'), { recursive: true });
       for (const w of WORKSPACES) {
         const { name, version, bin } = packageJson(w);
         cpSync(join(ROOT, w, 'bin'), join(dir, w, 'bin'), { recursive: true });

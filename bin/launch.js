@@ -1,13 +1,14 @@
 'use strict';
-// Starts one of this package's commands from its compiled JavaScript. npm links a workspace's bins
-// while it installs, before anything is compiled, and silently skips a bin whose file does not
-// exist yet; so each bin is a small file of the source tree that loads dist/ here, compiling the
-// package first (once) when a fresh `npm install` has left it uncompiled.
+// Starts a workspace's command from its compiled JavaScript. npm links a workspace's bins while it
+// installs, before anything is compiled, and silently skips a bin whose file does not exist yet;
+// so each bin is a small file of the source tree (<package>/bin/<command>.js) that loads dist/
+// here, compiling its package first (once) when a fresh `npm install` has left it uncompiled.
 const { existsSync } = require('node:fs');
 const { spawnSync } = require('node:child_process');
-const { join, relative } = require('node:path');
+const { dirname, join, relative } = require('node:path');
 
-const PACKAGE_DIR = join(__dirname, '..');
+/** The package of the bin that node started (`<package>/bin/<command>.js`; links resolved). */
+const PACKAGE_DIR = dirname(dirname(require.main ? require.main.filename : process.argv[1]));
 
 function fail(name, message) {
   process.stderr.write(`${name}: ${message}\n`);
