@@ -6,27 +6,19 @@
 // resubmits from its outbox by itself. Each time the run completes, every update is on the
 // ledger exactly once and included once, and fedledger-audit verify passes from peer0.auditor.
 import { mkdtemp, rm } from 'node:fs/promises';
-import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import type { AuditIo } from '@fedledger/gateway';
 import { AUDIT_EXIT, CRASH_POINTS, runAudit } from '@fedledger/gateway';
-import { SPEC, initialModel, update } from '@fedledger/gateway/testing';
 import type { UpdateRecord } from '@fedledger/protocol';
 import { sha256Hex } from '@fedledger/protocol';
-import {
-  connectOwnPeer,
-  loadHospitalIdentity,
-  newGatewayClient,
-  newOutbox,
-  participateInRun,
-} from '@fedledger/trainer';
 import type { GatewayProcess } from './support/gateway-process';
 import { freePort, startGatewayProcess } from './support/gateway-process';
+import type { Participation } from './support/hospitals';
+import { HOSPITAL_MSPS, createHospitalRun, hospitalUpdate, participate } from './support/hospitals';
 import { networkDir } from './support/network';
 
-const HOSPITALS = ['hospital1', 'hospital2', 'hospital3'] as const;
 const ROUNDS = 2;
 
 async function verify(runId: string, gw: GatewayProcess): Promise<{ code: number; out: string }> {
@@ -78,63 +70,17 @@ describe('a gateway killed with SIGKILL at five points of a round (Fabric)', fun
         gw = await start();
         return exit;
       });
-      const owns = HOSPITALS.map((h) => connectOwnPeer(connectionJson(), h));
-      const clients: { close(): void }[] = [];
+      let hospitals: Participation | undefined;
       try {
-        const coordinator = loadHospitalIdentity(connectionJson(), 'coordinator');
-        const operator = newGatewayClient({
-          url: first.url,
-          caCertPem: readFileSync(first.caCertPath),
-          certPem: coordinator.certPem,
-          keyPem: coordinator.keyPem,
-        });
-        clients.push(operator);
-        await operator.coordinatorCreateRun({
+        await createHospitalRun(connectionJson(), first, runId, ROUNDS, 3);
+        hospitals = participate({
+          connectionJson: connectionJson(),
+          gw: first,
           runId,
-          participants: ['Hospital1MSP', 'Hospital2MSP', 'Hospital3MSP'],
-          roundsPlanned: ROUNDS,
-          minUpdatesPerRound: 3,
-          modelSpec: SPEC,
-          initialModel: initialModel(runId).bytes,
-          updateNormBound: 10,
-          roundDeadlineSeconds: 3600,
-          sampleCounts: { Hospital1MSP: 1000, Hospital2MSP: 1000, Hospital3MSP: 1000 },
+          workdir: join(scratch, point),
         });
-        const logs: string[] = [];
-        const results = await Promise.all(
-          HOSPITALS.map(async (name, i) => {
-            const id = loadHospitalIdentity(connectionJson(), name);
-            const client = newGatewayClient({
-              url: first.url,
-              caCertPem: readFileSync(first.caCertPath),
-              certPem: id.certPem,
-              keyPem: id.keyPem,
-              ledger: id.ledger,
-              ownLedger: owns[i],
-              timeoutMs: 30_000,
-            });
-            clients.push(client);
-            return participateInRun({
-              client,
-              outbox: newOutbox({
-                workdir: join(scratch, point, name),
-                client,
-                signer: id.signer,
-                log: (line) => logs.push(`${id.mspId} ${line}`),
-              }),
-              runId,
-              mspId: id.mspId,
-              trainRound: ({ round }) =>
-                Promise.resolve({
-                  bytes: update(runId, round, id.mspId, 10 * (i + 1), round * 3 + i),
-                  accuracy: 0,
-                }),
-              pollMs: 100,
-              maxPollMs: 500,
-              log: (line) => logs.push(`${id.mspId} ${line}`),
-            });
-          }),
-        );
+        const { owns, logs } = hospitals;
+        const results = await hospitals.results;
 
         // The first gateway really died at that point, by SIGKILL.
         const exit = await restarted;
@@ -161,8 +107,7 @@ describe('a gateway killed with SIGKILL at five points of a round (Fabric)', fun
           expect(round.excluded ?? []).to.deep.equal([]);
           // Each record holds exactly the bytes that hospital trained for that round.
           for (const u of round.updates) {
-            const i = Number(u.mspId.replace(/\D/g, '')) - 1;
-            const sent = update(runId, round.round, u.mspId, 10 * (i + 1), round.round * 3 + i);
+            const sent = hospitalUpdate(runId, round.round, HOSPITAL_MSPS.indexOf(u.mspId));
             expect(u.sha256, logs.join('\n')).to.equal(sha256Hex(sent));
           }
         }
@@ -174,8 +119,7 @@ describe('a gateway killed with SIGKILL at five points of a round (Fabric)', fun
         expect(audit.code, audit.out).to.equal(AUDIT_EXIT.OK);
         expect(audit.out).to.contain(`Verified: all ${ROUNDS} rounds ✓`);
       } finally {
-        for (const c of clients) c.close();
-        for (const o of owns) o.close();
+        hospitals?.close();
         await first.stop();
         await restarted.catch(() => undefined);
         await gw.stop();

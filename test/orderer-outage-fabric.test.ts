@@ -4,28 +4,21 @@
 // its own run with --unhandled-rejections=strict, is never restarted: once the orderers are back
 // the run completes by itself, every update included exactly once, every round closed once, with
 // no round closed by its deadline, and fedledger-audit verify passes from the auditor's peer.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import type { AuditIo } from '@fedledger/gateway';
 import { AUDIT_EXIT, PAUSE_POINTS, runAudit } from '@fedledger/gateway';
-import { SPEC, initialModel, update } from '@fedledger/gateway/testing';
 import type { HistoryEntry } from '@fedledger/protocol';
 import { roundKey } from '@fedledger/protocol';
 import { connectGateway, loadNetworkProfile } from '@fedledger/protocol/fabric';
-import {
-  connectOwnPeer,
-  loadHospitalIdentity,
-  newGatewayClient,
-  newOutbox,
-  participateInRun,
-} from '@fedledger/trainer';
 import { freePort, startGatewayProcess } from './support/gateway-process';
+import type { Participation } from './support/hospitals';
+import { createHospitalRun, participate } from './support/hospitals';
 import { eventually, networkDir, startNode, stopNode } from './support/network';
 
-const HOSPITALS = ['hospital1', 'hospital2', 'hospital3'] as const;
 const ROUNDS = 2;
 /** Two of four: SmartBFT with n = 4 tolerates one fault, so no block can be ordered. */
 const DOWN = ['orderer3', 'orderer4'];
@@ -61,64 +54,20 @@ describe('2 of 4 orderers down at four moments of a round: the run goes on by it
           FEDLEDGER_PAUSE_FILE: pauseFile,
         },
       });
-      const owns = HOSPITALS.map((h) => connectOwnPeer(connectionJson(), h));
       const auditor = connectGateway(loadNetworkProfile(connectionJson()), 'auditor');
-      const clients: { close(): void }[] = [auditor];
+      let hospitals: Participation | undefined;
       try {
-        const coordinator = loadHospitalIdentity(connectionJson(), 'coordinator');
-        const operator = newGatewayClient({
-          url: gw.url,
-          caCertPem: readFileSync(gw.caCertPath),
-          certPem: coordinator.certPem,
-          keyPem: coordinator.keyPem,
-        });
-        clients.push(operator);
-        await operator.coordinatorCreateRun({
+        await createHospitalRun(connectionJson(), gw, runId, ROUNDS, 2);
+        hospitals = participate({
+          connectionJson: connectionJson(),
+          gw,
           runId,
-          participants: ['Hospital1MSP', 'Hospital2MSP', 'Hospital3MSP'],
-          roundsPlanned: ROUNDS,
-          minUpdatesPerRound: 2,
-          modelSpec: SPEC,
-          initialModel: initialModel(runId).bytes,
-          updateNormBound: 10,
-          roundDeadlineSeconds: 3600,
-          sampleCounts: { Hospital1MSP: 1000, Hospital2MSP: 1000, Hospital3MSP: 1000 },
+          workdir: join(scratch, point),
+          timeoutMs: 90_000,
+          pollMs: 200,
+          maxPollMs: 1000,
         });
-        const logs: string[] = [];
-        const participating = Promise.all(
-          HOSPITALS.map(async (name, i) => {
-            const id = loadHospitalIdentity(connectionJson(), name);
-            const client = newGatewayClient({
-              url: gw.url,
-              caCertPem: readFileSync(gw.caCertPath),
-              certPem: id.certPem,
-              keyPem: id.keyPem,
-              ledger: id.ledger,
-              ownLedger: owns[i],
-              timeoutMs: 90_000,
-            });
-            clients.push(client);
-            return participateInRun({
-              client,
-              outbox: newOutbox({
-                workdir: join(scratch, point, name),
-                client,
-                signer: id.signer,
-                log: (line) => logs.push(`${id.mspId} ${line}`),
-              }),
-              runId,
-              mspId: id.mspId,
-              trainRound: ({ round: r }) =>
-                Promise.resolve({
-                  bytes: update(runId, r, id.mspId, 10 * (i + 1), r * 3 + i),
-                  accuracy: 0,
-                }),
-              pollMs: 200,
-              maxPollMs: 1000,
-              log: (line) => logs.push(`${id.mspId} ${line}`),
-            });
-          }),
-        );
+        const { owns, logs } = hospitals;
         // The gateway holds at the moment; the orderers go down; it carries on into the outage.
         await eventually(`the gateway to reach ${point}`, () =>
           Promise.resolve(existsSync(pauseFile) ? true : undefined),
@@ -140,7 +89,7 @@ describe('2 of 4 orderers down at four moments of a round: the run goes on by it
         );
         for (const orderer of DOWN) await startNode(orderer);
 
-        const results = await participating;
+        const results = await hospitals.results;
         const trail = await owns[0]!.getAuditTrail(runId);
         expect(trail?.run.status, gw.output()).to.equal('completed');
         expect(trail?.rounds).to.have.length(ROUNDS);
@@ -191,8 +140,8 @@ describe('2 of 4 orderers down at four moments of a round: the run goes on by it
         expect(code, out).to.equal(AUDIT_EXIT.OK);
       } finally {
         for (const orderer of DOWN) await startNode(orderer).catch(() => undefined);
-        for (const c of clients) c.close();
-        for (const o of owns) o.close();
+        hospitals?.close();
+        auditor.close();
         await gw.stop();
       }
     });
