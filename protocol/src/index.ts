@@ -8,3 +8,4 @@ export * from './container';
 export * from './ledger';
 export * from './exclusion';
 export * from './api';
+export * from './preprocessing';
