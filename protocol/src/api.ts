@@ -124,6 +124,8 @@ export interface RunSettingsView {
   updateNormBound?: number | null;
   roundDeadlineSeconds?: number;
   dp?: Record<string, unknown> | null;
+  /** SHA-256 of the shared preprocessing every hospital must apply (see ./preprocessing.ts). */
+  preprocessingSha256?: string | null;
 }
 
 /**

@@ -17,6 +17,11 @@ export interface RunSettings {
   dp: Record<string, unknown> | null;
   /** CKKS parameters and key fingerprint of an encrypted run; null for plaintext runs. */
   he: Record<string, unknown> | null;
+  /**
+   * SHA-256 of the shared preprocessing every hospital applies (protocol's preprocessingSha256);
+   * null or absent: each hospital preprocesses on its own.
+   */
+  preprocessingSha256?: string | null;
 }
 
 /**

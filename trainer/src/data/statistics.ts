@@ -92,15 +92,16 @@ export function computeStatistics(
 }
 
 /** Thrown when a shared transform is not the one a run recorded on the ledger. */
-export class TransformMismatchError extends Error {
+export class TransformMismatchError extends DataError {
   readonly expected: string;
   readonly actual: string;
 
   constructor(expected: string, actual: string, source: string) {
     super(
-      `the shared preprocessing ${source} hashes to ${actual}, but the run records ${expected} on the ledger: it is not the transform the other hospitals apply; refusing to use it.`,
+      'DATA_PREPROCESSING_MISMATCH',
+      { file: source },
+      `the preprocessing hashes to ${actual}, but the run records ${expected} on the ledger: it is not the shared transform the other hospitals apply; refusing to use it (pass the run's shared preprocessing with --preprocessing).`,
     );
-    this.name = new.target.name;
     this.expected = expected;
     this.actual = actual;
   }
