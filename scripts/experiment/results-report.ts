@@ -7,8 +7,9 @@ import { quantile, textTable } from '../demo/report';
 import type { ChartSeries } from '../demo/svg-chart';
 import { lineChartSvg } from '../demo/svg-chart';
 import type { Arm, CellResult } from './cells';
-import { armId, armLabel } from './cells';
+import { armLabel } from './cells';
 import { CONVERGENCE_TOLERANCE } from './convergence';
+import { cellsCsv, summaryCsv } from './results-csv';
 import { STUDY_ACCURACY, STUDY_LEDGER, studyAccuracy } from './reference-study';
 
 /** Mean and sample standard deviation (0 for one value). */
@@ -335,10 +336,6 @@ function convergenceSvg(summaries: readonly ArmSummary[]): string {
   });
 }
 
-function csv(rows: readonly (readonly (string | number)[])[]): string {
-  return `${rows.map((r) => r.map((c) => (typeof c === 'string' && /[",\n]/.test(c) ? `"${c.replace(/"/g, '""')}"` : String(c))).join(',')).join('\n')}\n`;
-}
-
 /** How the results were produced, for results.md. */
 export interface ReportContext {
   command: string;
@@ -370,111 +367,8 @@ export async function writeResults(
   const files: Record<string, string> = {
     'accuracy-vs-epsilon.svg': accuracyByEpsilonSvg(summaries, context.study),
     'convergence.svg': convergenceSvg(summaries),
-    'cells.csv': csv([
-      [
-        'arm',
-        'epsilon',
-        'repeat',
-        'seed',
-        'accuracy',
-        'majority_rate',
-        'balanced_accuracy',
-        'roc_auc',
-        'pr_auc',
-        'precision',
-        'recall',
-        'f1',
-        'loss',
-        'epochs_to_converge',
-        'wall_seconds',
-        'training_seconds',
-        'update_bytes',
-        'ckks_update_bytes',
-        'epsilon_spent',
-        'noise_multiplier',
-        'ledger_transactions',
-        'ledger_mean_latency_seconds',
-        'verified',
-      ],
-      ...cells.map((c) => [
-        c.arm,
-        c.epsilon ?? '',
-        c.repeat,
-        c.seed,
-        c.test.accuracy,
-        c.test.majorityRate ?? '',
-        c.test.balancedAccuracy ?? '',
-        c.test.rocAuc ?? '',
-        c.test.prAuc ?? '',
-        c.test.precision,
-        c.test.recall,
-        c.test.f1,
-        c.test.loss,
-        c.epochsToConverge,
-        c.wallSeconds,
-        c.trainingSeconds,
-        c.updateBytes ?? '',
-        c.ckksUpdateBytes ?? '',
-        c.epsilonSpent ?? '',
-        c.noiseMultiplier ?? '',
-        c.ledger?.transactions ?? '',
-        c.ledger
-          ? c.ledger.latencySeconds.reduce((a, b) => a + b, 0) /
-            Math.max(1, c.ledger.latencySeconds.length)
-          : '',
-        c.ledger ? String(c.ledger.verified) : '',
-      ]),
-    ]),
-    'summary.csv': csv([
-      [
-        'arm',
-        'n',
-        'accuracy_mean',
-        'accuracy_sd',
-        'majority_rate_mean',
-        'balanced_accuracy_mean',
-        'balanced_accuracy_sd',
-        'roc_auc_mean',
-        'roc_auc_sd',
-        'pr_auc_mean',
-        'pr_auc_sd',
-        'study_accuracy',
-        'precision_mean',
-        'precision_sd',
-        'recall_mean',
-        'recall_sd',
-        'f1_mean',
-        'f1_sd',
-        'epochs_to_converge_mean',
-        'epochs_to_converge_sd',
-        'wall_seconds_mean',
-        'wall_seconds_sd',
-      ],
-      ...summaries.map((s) => [
-        armId(s.arm),
-        s.accuracy.n,
-        s.accuracy.mean,
-        s.accuracy.sd,
-        s.majorityRate?.mean ?? '',
-        s.balancedAccuracy?.mean ?? '',
-        s.balancedAccuracy?.sd ?? '',
-        s.rocAuc?.mean ?? '',
-        s.rocAuc?.sd ?? '',
-        s.prAuc?.mean ?? '',
-        s.prAuc?.sd ?? '',
-        context.study ? (studyAccuracy(s.arm) ?? '') : '',
-        s.precision.mean,
-        s.precision.sd,
-        s.recall.mean,
-        s.recall.sd,
-        s.f1.mean,
-        s.f1.sd,
-        s.epochsToConverge.mean,
-        s.epochsToConverge.sd,
-        s.wallSeconds.mean,
-        s.wallSeconds.sd,
-      ]),
-    ]),
+    'cells.csv': cellsCsv(cells),
+    'summary.csv': summaryCsv(summaries, context.study),
   };
   files['results.md'] = [
     '# Experiment: centralised vs federated vs federated + DP-SGD',
@@ -522,7 +416,7 @@ export async function writeResults(
     '',
     '## Definitions',
     '',
-    `- **Splits.** Each hospital's rows are split 80/10/10 (stratified) with the repeat's seed. ${context.preprocessing === 'shared' ? "Federated hospitals apply one shared preprocessing combined from every hospital's training-split statistics (counts, sums, sums of squares, category counts), as \`fedledger-trainer preprocess\` builds it" : 'Federated hospitals each fit their own preprocessing on their own training rows (--preprocessing per-site): the same value can mean different inputs at different hospitals'}; the centralised arm pools the same training rows and fits one preprocessing on them. Every arm is tested on the same patients: all hospitals' test splits pooled.`,
+    `- **Splits.** Each hospital's rows are split 80/10/10 (stratified) with the repeat's seed. ${context.preprocessing === 'shared' ? "Federated hospitals apply one shared preprocessing combined from every hospital's training-split statistics (counts, sums, sums of squares, category counts), as fedledger-trainer preprocess builds it" : 'Federated hospitals each fit their own preprocessing on their own training rows (--preprocessing per-site): the same value can mean different inputs at different hospitals'}; the centralised arm pools the same training rows and fits one preprocessing on them. Every arm is tested on the same patients: all hospitals' test splits pooled.`,
     `- **Centralised budget.** The centralised model (same architecture, Adam, batch 32, oversampled training split) trains rounds × local epochs = ${context.rounds * context.epochs} epochs on the pooled data, so every record is seen as often as in a federated run.`,
     `- **Epochs to converge.** The first evaluation whose pooled validation accuracy is within ${CONVERGENCE_TOLERANCE * 100} percentage points of the best that run reached, counted in local epochs: (round + 1) × local epochs for federated runs (the global model is evaluated after each round), epochs for the centralised run.`,
     '- **Time per run.** Wall time of a cell on this machine: training, evaluation and, for federated runs, the ledger transactions, blob store, aggregation and the final audit. Hospitals train one after another in one process.',

@@ -61,7 +61,7 @@ Exit codes: 0 written, 2 usage, 3 data, 5 privacy.`,
     ],
     [...CSV_FLAGS],
   ),
-  async run(args) {
+  run(args) {
     const schema = loadSchema(args.required('schema'));
     const table = loadTable(args.required('data'), schema, tableOptionsFrom(args));
     const split = splitIndices(table.labels, table.classes.length, args.string('seed') ?? 42);
@@ -94,6 +94,7 @@ Exit codes: 0 written, 2 usage, 3 data, 5 privacy.`,
     console.log(
       `statistics of ${split.train.length.toLocaleString('en')} training rows written to ${out}`,
     );
+    return Promise.resolve();
   },
 };
 
@@ -113,7 +114,7 @@ hospital passes FILE to \`run --preprocessing\`, which refuses it unless it hash
 
 Exit codes: 0 written, 2 usage, 3 statistics that cannot be combined.`,
   options: optionTable(['statistics', 'out'], [], ['statistics']),
-  async run(args) {
+  run(args) {
     const files = args.list('statistics');
     if (files.length === 0) throw new UsageError('give --statistics FILE, once per hospital.');
     const all: PreprocessingStatistics[] = files.map((file) => {
@@ -146,5 +147,6 @@ Exit codes: 0 written, 2 usage, 3 statistics that cannot be combined.`,
       `shared preprocessing of ${all.length} hospitals written to ${out}  sha256 ${preprocessingSha256(transform)}` +
         (noised.length > 0 ? `  (private statistics from ${noised.join(', ')})` : ''),
     );
+    return Promise.resolve();
   },
 };
