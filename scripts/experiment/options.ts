@@ -12,7 +12,8 @@ export const USAGE = `Usage: npm run experiment -- [options]
 
 Reproduces the reference study's protocol on three synthetic hospitals (or on your CSVs):
 centralised vs federated (FedAvg) vs federated + DP-SGD at each ε, repeated with different
-seeds; mean ± sd of accuracy, macro precision/recall/F1 on the pooled test split, epochs to
+seeds; mean ± sd of accuracy beside the majority rate, balanced accuracy, ROC and PR AUC,
+macro precision/recall/F1 on the pooled test split, epochs to
 converge, time per run, update sizes and ledger figures. Federated runs go through the real
 coordinator and ledger (SIMULATED in-process ledger by default).
 
