@@ -153,7 +153,7 @@ export function binaryAucs(
   let fp = 0;
   let rocArea = 0;
   let ap = 0;
-  for (let start = 0; start < n; ) {
+  for (let start = 0; start < n;) {
     let end = start;
     let groupTp = 0;
     let groupFp = 0;
