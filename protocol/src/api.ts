@@ -127,6 +127,8 @@ export interface RunSettingsView {
   dp?: Record<string, unknown> | null;
   /** Whether validation metrics leave the hospitals (see ./shared-metrics.ts); absent: none. */
   sharedMetrics?: SharedMetrics;
+  /** SHA-256 of the shared preprocessing every hospital must apply (see ./preprocessing.ts). */
+  preprocessingSha256?: string | null;
 }
 
 /**

@@ -9,3 +9,4 @@ export * from './ledger';
 export * from './exclusion';
 export * from './api';
 export * from './shared-metrics';
+export * from './preprocessing';

@@ -19,6 +19,11 @@ export interface RunSettings {
   he: Record<string, unknown> | null;
   /** Whether validation metrics leave the hospitals; absent in older runs, read as `none`. */
   sharedMetrics?: SharedMetrics;
+  /**
+   * SHA-256 of the shared preprocessing every hospital applies (protocol's preprocessingSha256);
+   * null or absent: each hospital preprocesses on its own.
+   */
+  preprocessingSha256?: string | null;
 }
 
 /**

@@ -16,6 +16,7 @@ import {
   newHttpsTransport,
   concatDatasets,
   evaluateTensors,
+  majorityWarning,
   predictionWarnings,
   prepareHospitalData,
   selectBackend,
@@ -84,16 +85,27 @@ function metricsOf(
     macroRecall: number;
     macroF1: number;
     confusion: number[][];
+    majorityRate: number;
+    balancedAccuracy: number;
+    rocAuc: number;
+    prAuc: number;
   },
   classes: readonly string[],
 ): SplitMetrics {
-  const warnings = predictionWarnings(m.confusion, classes);
+  const warnings = [
+    ...predictionWarnings(m.confusion, classes),
+    ...majorityWarning(m.accuracy, m.majorityRate),
+  ];
   return {
     split,
     accuracy: m.accuracy,
     precision: m.macroPrecision,
     recall: m.macroRecall,
     f1: m.macroF1,
+    majorityRate: m.majorityRate,
+    balancedAccuracy: m.balancedAccuracy,
+    ...(Number.isFinite(m.rocAuc) ? { rocAuc: m.rocAuc } : {}),
+    ...(Number.isFinite(m.prAuc) ? { prAuc: m.prAuc } : {}),
     ...(warnings.length > 0 ? { warnings } : {}),
   };
 }

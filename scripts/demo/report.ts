@@ -11,9 +11,22 @@ export interface SplitMetrics {
   precision: number;
   recall: number;
   f1: number;
-  /** A single predicted class, classes never recognised (see predictionWarnings). */
+  /** Accuracy of always predicting the most frequent class of this split. */
+  majorityRate?: number;
+  /** Mean recall over classes. */
+  balancedAccuracy?: number;
+  /** ROC and PR AUC of the outcome's probability (NaN-free; absent when undefined). */
+  rocAuc?: number;
+  prAuc?: number;
+  /**
+   * A single predicted class, classes never recognised, accuracy no better than the majority
+   * rate (see predictionWarnings, majorityWarning).
+   */
   warnings?: string[];
 }
+
+const optionalPct = (x: number | undefined): string => (x === undefined ? '-' : pct(x));
+const optionalAuc = (x: number | undefined): string => (x === undefined ? '-' : x.toFixed(3));
 
 export interface RoundSummary {
   round: number;
@@ -99,6 +112,7 @@ export function roundsTable(summary: DemoSummary): string {
     'block',
     ...names.map((n) => `acc ${n.replace('MSP', '')}`),
     'pooled P/R/F1',
+    'pooled majority / bal. acc / ROC AUC',
     'ε spent',
   ];
   const rows = summary.rounds.map((r) => {
@@ -112,6 +126,9 @@ export function roundsTable(summary: DemoSummary): string {
       }),
       pooled
         ? `${pooled.precision.toFixed(3)}/${pooled.recall.toFixed(3)}/${pooled.f1.toFixed(3)}`
+        : '-',
+      pooled
+        ? `${optionalPct(pooled.majorityRate)} / ${optionalPct(pooled.balancedAccuracy)} / ${optionalAuc(pooled.rocAuc)}`
         : '-',
       r.epsilon.toFixed(3),
     ];
@@ -130,6 +147,10 @@ export function finalModelTable(summary: DemoSummary): string {
     return [
       e.split,
       pct(e.accuracy),
+      optionalPct(e.majorityRate),
+      optionalPct(e.balancedAccuracy),
+      optionalAuc(e.rocAuc),
+      optionalAuc(e.prAuc),
       e.precision.toFixed(3),
       e.recall.toFixed(3),
       e.f1.toFixed(3),
@@ -140,6 +161,10 @@ export function finalModelTable(summary: DemoSummary): string {
     [
       `test split (round ${last.round} model)`,
       'accuracy',
+      'majority',
+      'balanced acc',
+      'ROC AUC',
+      'PR AUC',
       'precision',
       'recall',
       'F1',
@@ -221,9 +246,22 @@ export async function writeReport(dir: string, summary: DemoSummary): Promise<st
       return e ? [{ x: r.round, y: e.accuracy }] : [];
     }),
   }));
+  // Beside accuracy: what always predicting the commonest outcome scores, and balanced accuracy.
+  for (const [name, pick] of [
+    ['pooled balanced accuracy', (e: SplitMetrics) => e.balancedAccuracy],
+    ['pooled majority-class rate', (e: SplitMetrics) => e.majorityRate],
+  ] as const) {
+    const points = summary.rounds.flatMap((r) => {
+      const e = r.evaluations.find((x) => x.split === 'pooled');
+      const y = e ? pick(e) : undefined;
+      return y === undefined ? [] : [{ x: r.round, y }];
+    });
+    if (points.length > 0) accuracySeries.push({ name, points });
+  }
   const files: Record<string, string> = {
     'accuracy.svg': lineChartSvg(accuracySeries, {
-      title: 'Test accuracy of the global model after each round',
+      title:
+        'Test accuracy of the global model after each round (with pooled balanced accuracy and majority rate)',
       xLabel: 'round (numbered from 0, as on the ledger)',
       yLabel: 'accuracy',
       integerX: true,
@@ -262,6 +300,10 @@ export async function writeReport(dir: string, summary: DemoSummary): Promise<st
         'close_block',
         'split',
         'accuracy',
+        'majority_rate',
+        'balanced_accuracy',
+        'roc_auc',
+        'pr_auc',
         'precision',
         'recall',
         'f1',
@@ -274,6 +316,10 @@ export async function writeReport(dir: string, summary: DemoSummary): Promise<st
           r.closeBlock ?? '',
           e.split,
           e.accuracy,
+          e.majorityRate ?? '',
+          e.balancedAccuracy ?? '',
+          e.rocAuc ?? '',
+          e.prAuc ?? '',
           e.precision,
           e.recall,
           e.f1,

@@ -3,6 +3,8 @@
 // finishes, so an interrupted experiment resumes where it stopped.
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { ClassificationMetrics } from '@fedledger/trainer';
+import { majorityWarning, predictionWarnings } from '@fedledger/trainer';
 
 export type ArmKind = 'centralised' | 'federated' | 'federated-dp' | 'federated-dp-rdp';
 
@@ -41,8 +43,42 @@ export interface TestMetrics {
   recall: number;
   f1: number;
   loss: number;
-  /** A single predicted class, classes never recognised (recall 0); absent when none. */
+  /** Mean recall over classes: 0.5 for a two-class model that predicts one class. */
+  balancedAccuracy?: number;
+  /** Share of the most frequent class in the test split: what always predicting it scores. */
+  majorityRate?: number;
+  /** ROC AUC of the outcome (the label's second class); one-vs-rest mean for more classes. */
+  rocAuc?: number;
+  /** PR AUC (average precision), the same way. */
+  prAuc?: number;
+  /**
+   * A single predicted class, classes never recognised (recall 0), accuracy no better than the
+   * majority rate; absent when none.
+   */
   warnings?: string[];
+}
+
+/** A cell's test metrics and warnings from the evaluation of its final model. */
+export function testMetricsFrom(
+  m: ClassificationMetrics,
+  classNames: readonly string[],
+): TestMetrics {
+  const warnings = [
+    ...predictionWarnings(m.confusion, classNames),
+    ...majorityWarning(m.accuracy, m.majorityRate),
+  ];
+  return {
+    accuracy: m.accuracy,
+    precision: m.macroPrecision,
+    recall: m.macroRecall,
+    f1: m.macroF1,
+    loss: m.loss,
+    balancedAccuracy: m.balancedAccuracy,
+    majorityRate: m.majorityRate,
+    ...(Number.isFinite(m.rocAuc) ? { rocAuc: m.rocAuc } : {}),
+    ...(Number.isFinite(m.prAuc) ? { prAuc: m.prAuc } : {}),
+    ...(warnings.length > 0 ? { warnings } : {}),
+  };
 }
 
 /** What a federated cell's run left on the ledger. */

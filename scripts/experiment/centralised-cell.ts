@@ -2,10 +2,11 @@
 // trained on all hospitals' training rows pooled in one place, for the federated arms' whole
 // budget of local epochs (rounds × epochs per round), so both see every record equally often.
 import type { ModelSpec, Tensor } from '@fedledger/protocol';
-import { evaluateTensors, predictionWarnings, trainPlain } from '@fedledger/trainer';
+import { evaluateTensors, trainPlain } from '@fedledger/trainer';
 import { progressLine } from '../demo/eta';
 import type { RepeatData } from './cohort';
 import type { TestMetrics } from './cells';
+import { testMetricsFrom } from './cells';
 
 /** Inputs of {@link runCentralisedCell}. */
 export interface CentralisedCellInput {
@@ -54,16 +55,8 @@ export async function runCentralisedCell(
   });
   const trainingSeconds = (performance.now() - started) / 1000;
   const test = evaluateTensors(spec, trained.tensors, data.centralised.test);
-  const warnings = predictionWarnings(test.confusion, data.centralised.test.classes);
   return {
-    test: {
-      accuracy: test.accuracy,
-      precision: test.macroPrecision,
-      recall: test.macroRecall,
-      f1: test.macroF1,
-      loss: test.loss,
-      ...(warnings.length > 0 ? { warnings } : {}),
-    },
+    test: testMetricsFrom(test, data.centralised.test.classes),
     validationAccuracy,
     trainingSeconds,
   };

@@ -1,10 +1,13 @@
 // The experiment's data: each hospital's table loaded once, and for every repeat the same rows
-// split two ways — per hospital, each with its own fitted preprocessing (what a federated hospital
-// does), and pooled under one preprocessing fitted on all training rows (the centralised arm). Both
-// arms therefore train, validate and test on exactly the same patients.
+// split two ways — per hospital, under the shared preprocessing combined from every hospital's
+// statistics (or, with --preprocessing per-site, each hospital's own), and pooled under one
+// preprocessing fitted on all training rows (the centralised arm). Both arms therefore train,
+// validate and test on exactly the same patients.
 import type { DataSchema, Dataset, Preprocessing, RawTable } from '@fedledger/trainer';
+import { combinePreprocessingStatistics } from '@fedledger/protocol';
 import {
   applyPreprocessing,
+  computeStatistics,
   concatDatasets,
   concatTables,
   fitPreprocessing,
@@ -88,8 +91,15 @@ function offsetIndices(parts: readonly Int32Array[], sizes: readonly number[]): 
   return out;
 }
 
-/** Splits every hospital's rows with `seed` (80/10/10, stratified) and prepares both views. */
-export function splitCohort(cohort: Readonly<Cohort>, seed: number): RepeatData {
+/**
+ * Splits every hospital's rows with `seed` (80/10/10, stratified) and prepares both views; the
+ * federated hospitals preprocess with the shared transform (default) or each with its own.
+ */
+export function splitCohort(
+  cohort: Readonly<Cohort>,
+  seed: number,
+  preprocessing: 'shared' | 'per-site' = 'shared',
+): RepeatData {
   const tables = cohort.hospitals.map((h) => h.table);
   const splits = tables.map((t) => splitIndices(t.labels, t.classes.length, seed));
   const pooledTable = concatTables(tables);
@@ -100,9 +110,20 @@ export function splitCohort(cohort: Readonly<Cohort>, seed: number): RepeatData 
   );
   const pooledPrep = fitPreprocessing(pooledTable, cohort.schema, pooledTrain);
   const schema = withVocabulary(cohort.schema, pooledPrep);
+  // What `fedledger-trainer preprocess stats` / `combine` compute, without files in between.
+  const shared =
+    preprocessing === 'shared'
+      ? combinePreprocessingStatistics(
+          cohort.hospitals.map(({ source, table }, h) =>
+            computeStatistics(table, schema, (splits[h] as (typeof splits)[number]).train, {
+              contributor: source.mspId,
+            }),
+          ),
+        )
+      : undefined;
   const hospitals = cohort.hospitals.map(({ source, table }, h): HospitalSplits => {
     const split = splits[h] as (typeof splits)[number];
-    const prep = fitPreprocessing(table, schema, split.train);
+    const prep = shared ?? fitPreprocessing(table, schema, split.train);
     const trainOriginal = applyPreprocessing(table, prep, split.train);
     return {
       mspId: source.mspId,

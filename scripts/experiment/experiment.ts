@@ -9,6 +9,7 @@ import type { BackendName } from '@fedledger/trainer';
 import {
   generateHospitals,
   imputationWarnings,
+  tableWarnings,
   initialModelTensors,
   selectBackend,
 } from '@fedledger/trainer';
@@ -118,7 +119,7 @@ function repeatStart(
   repeat: number,
 ): RepeatStart {
   const seed = options.seed + repeat;
-  const data = splitCohort(cohort, seed);
+  const data = splitCohort(cohort, seed, options.preprocessing);
   const first = data.hospitals[0]?.trainOriginal;
   if (!first) throw new Error('no hospital data');
   const spec = referenceModelSpec(first.featureDim, first.classes.length);
@@ -147,6 +148,7 @@ function loadSources(
   if (warn) {
     for (const h of cohort.hospitals) {
       for (const line of imputationWarnings(h.table.imputed)) say(`warning: ${line}`);
+      for (const line of tableWarnings(h.table)) say(`warning: ${line}`);
     }
   }
   return cohort;
@@ -418,6 +420,8 @@ export async function experiment(argv: readonly string[]): Promise<number> {
       epochs: options.epochs,
       repeats: options.repeats,
       delta: options.delta,
+      study: options.data === undefined,
+      preprocessing: options.preprocessing,
     },
     summaries,
     ledgerCells,
@@ -427,7 +431,7 @@ export async function experiment(argv: readonly string[]): Promise<number> {
     [
       '',
       `Table I — ${data.description}; ${options.rounds} rounds × ${options.epochs} local epochs; ${spreadNote(options.repeats)}; pooled test split`,
-      tableOne(summaries),
+      tableOne(summaries, { study: options.data === undefined }),
       '',
       `${privacyTable(summaries)}\n\n${calibrationGainTable(summaries)}`,
       ...warningsSection(summaries).map((l) => (l === '' ? l : `WARNING: ${l}`)),

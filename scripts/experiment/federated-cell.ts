@@ -20,7 +20,6 @@ import { flattenTensors } from '@fedledger/rules';
 import type { DpSettings, GatewayTransport, TrainedUpdate } from '@fedledger/trainer';
 import {
   evaluateTensors,
-  predictionWarnings,
   newGatewayClient,
   newInProcessTransport,
   newOutbox,
@@ -30,6 +29,7 @@ import {
 } from '@fedledger/trainer';
 import type { RepeatData } from './cohort';
 import type { LedgerFigures, TestMetrics } from './cells';
+import { testMetricsFrom } from './cells';
 import type { ExperimentLedger } from './experiment-ledger';
 import { progressLine } from '../demo/eta';
 
@@ -271,20 +271,12 @@ export async function runFederatedCell(input: FederatedCellInput): Promise<Feder
       throw new Error(`${runId}: ${closed.length} of ${input.rounds} rounds closed`);
     }
     const test = evaluateTensors(spec, model, data.federatedTest);
-    const warnings = predictionWarnings(test.confusion, data.federatedTest.classes);
     const report = await new Verifier(ledger.client, {
       get: (sha256) => gateway.blobs.getUnverified(sha256),
     }).verifyRun(runId);
     const trail = await ledger.client.getAuditTrail(runId);
     return {
-      test: {
-        accuracy: test.accuracy,
-        precision: test.macroPrecision,
-        recall: test.macroRecall,
-        f1: test.macroF1,
-        loss: test.loss,
-        ...(warnings.length > 0 ? { warnings } : {}),
-      },
+      test: testMetricsFrom(test, data.federatedTest.classes),
       validationAccuracy,
       trainingSeconds,
       updateBytes: updateSizes.reduce((a, b) => a + b, 0) / Math.max(1, updateSizes.length),

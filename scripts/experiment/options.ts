@@ -1,7 +1,7 @@
 // Command-line options of `npm run experiment`, validated once and frozen, and the fingerprint of
 // the settings that decide a cell's result (so resumed runs never mix configurations).
 import { createHash } from 'node:crypto';
-import { statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -12,7 +12,8 @@ export const USAGE = `Usage: npm run experiment -- [options]
 
 Reproduces the reference study's protocol on three synthetic hospitals (or on your CSVs):
 centralised vs federated (FedAvg) vs federated + DP-SGD at each ε, repeated with different
-seeds; mean ± sd of accuracy, macro precision/recall/F1 on the pooled test split, epochs to
+seeds; mean ± sd of accuracy beside the majority rate, balanced accuracy, ROC and PR AUC,
+macro precision/recall/F1 on the pooled test split, epochs to
 converge, time per run, update sizes and ledger figures. Federated runs go through the real
 coordinator and ledger (SIMULATED in-process ledger by default).
 
@@ -29,6 +30,11 @@ coordinator and ledger (SIMULATED in-process ledger by default).
   --seed N             first repeat's seed (default 1)
   --data A.csv,B.csv   hospital extracts instead of synthetic data (one per hospital), with
   --schema FILE        their shared schema JSON
+  --preprocessing shared|per-site
+                       shared (default): one transform combined from every hospital's
+                       statistics (means, deviations, category counts), as \`fedledger-trainer
+                       preprocess\` builds it, so a value means the same input everywhere.
+                       per-site: each hospital standardises with its own rows only
   --ledger simulated|fabric
                        the ledger of the sweep. simulated (default): in-process, the real
                        contract, not Fabric (the ledger does not change the learning).
@@ -41,7 +47,8 @@ coordinator and ledger (SIMULATED in-process ledger by default).
                        transactions, latencies and block-file growth fill the table.
                        sweep: the sweep's own runs (SIMULATED figures unless --ledger fabric).
   --out DIR            results folder (default experiment-results); finished cells are kept
-                       there and skipped when the same command runs again
+                       there and skipped when the same command runs again (CSVs are known
+                       by their content's SHA-256: a regenerated identical file keeps them)
   --jobs N             cells run at once, each in its own process (default: the number of
                        CPUs); local training is single-threaded, so one job per core
   --no-ckks            skip measuring the CKKS-encrypted update size
@@ -80,6 +87,8 @@ export interface ExperimentOptions {
   /** Hospital CSVs; absent: synthetic hospitals. */
   data?: readonly string[];
   schema?: string;
+  /** How hospitals preprocess: one shared transform (default) or each its own. */
+  preprocessing: 'shared' | 'per-site';
   ledger: LedgerKind;
   /** Where the ledger table's figures come from (see USAGE). */
   ledgerFigures: 'fabric' | 'sweep';
@@ -125,6 +134,7 @@ export function parseExperimentOptions(argv: readonly string[]): ExperimentOptio
         seed: { type: 'string', default: '1' },
         data: { type: 'string' },
         schema: { type: 'string' },
+        preprocessing: { type: 'string', default: 'shared' },
         ledger: { type: 'string', default: 'simulated' },
         'ledger-figures': { type: 'string', default: 'fabric' },
         out: { type: 'string', default: 'experiment-results' },
@@ -145,6 +155,10 @@ export function parseExperimentOptions(argv: readonly string[]): ExperimentOptio
   const ledgerFigures = values['ledger-figures'];
   if (ledgerFigures !== 'fabric' && ledgerFigures !== 'sweep') {
     throw new UsageError(`--ledger-figures must be fabric or sweep, not "${ledgerFigures}"`);
+  }
+  const preprocessing = values.preprocessing;
+  if (preprocessing !== 'shared' && preprocessing !== 'per-site') {
+    throw new UsageError(`--preprocessing must be shared or per-site, not "${preprocessing}"`);
   }
   const epsilons = [
     ...new Set(values.epsilons.split(',').map((e) => positive('epsilons', e.trim(), false))),
@@ -171,6 +185,7 @@ export function parseExperimentOptions(argv: readonly string[]): ExperimentOptio
     rdpEpsilons,
     delta,
     seed: positive('seed', values.seed, true),
+    preprocessing,
     ledger: values.ledger,
     ledgerFigures,
     out: resolve(values.out),
@@ -191,19 +206,25 @@ export function parseExperimentOptions(argv: readonly string[]): ExperimentOptio
   return Object.freeze(options);
 }
 
+/** SHA-256 (hex) of a file's bytes. */
+function fileSha256(file: string): string {
+  return createHash('sha256').update(readFileSync(file)).digest('hex');
+}
+
 /**
  * The settings that decide a cell's numbers (not repeats or ε list, which only add cells), and
- * their hash. Given CSVs are identified by path, size and modification time.
+ * their hash. Given CSVs and their schema are identified by the SHA-256 of their content, so a
+ * regenerated identical file keeps the results and a changed one (same size, same time) does not.
  */
 export function configurationOf(options: Readonly<ExperimentOptions>): {
   fingerprint: string;
   settings: Record<string, unknown>;
 } {
   const data = options.data
-    ? options.data.map((f) => {
-        const s = statSync(f);
-        return { file: f, bytes: s.size, modified: s.mtime.toISOString() };
-      })
+    ? {
+        csv: options.data.map((f) => ({ sha256: fileSha256(f) })),
+        schema: options.schema ? { sha256: fileSha256(options.schema) } : null,
+      }
     : { synthetic: { patientsPerHospital: options.patients, seed: SYNTHETIC_DATA_SEED } };
   const settings = {
     data,
@@ -214,6 +235,7 @@ export function configurationOf(options: Readonly<ExperimentOptions>): {
     ledger: options.ledger,
     // DP arms calibrate σ with the PLD accountant since this field was added; earlier cells used RDP.
     accountant: 'pld',
+    preprocessing: options.preprocessing,
   };
   const fingerprint = createHash('sha256')
     .update(JSON.stringify(settings))

@@ -7,8 +7,9 @@ import { quantile, textTable } from '../demo/report';
 import type { ChartSeries } from '../demo/svg-chart';
 import { lineChartSvg } from '../demo/svg-chart';
 import type { Arm, CellResult } from './cells';
-import { armId, armLabel } from './cells';
+import { armLabel } from './cells';
 import { CONVERGENCE_TOLERANCE } from './convergence';
+import { cellsCsv, summaryCsv } from './results-csv';
 import { STUDY_ACCURACY, STUDY_LEDGER, studyAccuracy } from './reference-study';
 
 /** Mean and sample standard deviation (0 for one value). */
@@ -34,6 +35,11 @@ export interface ArmSummary {
   precision: MeanSd;
   recall: MeanSd;
   f1: MeanSd;
+  /** Absent for cells written before these metrics existed. */
+  balancedAccuracy?: MeanSd;
+  majorityRate?: MeanSd;
+  rocAuc?: MeanSd;
+  prAuc?: MeanSd;
   epochsToConverge: MeanSd;
   wallSeconds: MeanSd;
   updateBytes?: MeanSd;
@@ -53,6 +59,10 @@ export function summariseArm(arm: Arm, cells: readonly CellResult[]): ArmSummary
   const ckksUpdateBytes = optional(cells.map((c) => c.ckksUpdateBytes));
   const epsilonSpent = optional(cells.map((c) => c.epsilonSpent));
   const noiseMultiplier = optional(cells.map((c) => c.noiseMultiplier));
+  const balancedAccuracy = optional(cells.map((c) => c.test.balancedAccuracy));
+  const majorityRate = optional(cells.map((c) => c.test.majorityRate));
+  const rocAuc = optional(cells.map((c) => c.test.rocAuc));
+  const prAuc = optional(cells.map((c) => c.test.prAuc));
   return {
     arm,
     cells: [...cells],
@@ -60,6 +70,10 @@ export function summariseArm(arm: Arm, cells: readonly CellResult[]): ArmSummary
     precision: of((c) => c.test.precision),
     recall: of((c) => c.test.recall),
     f1: of((c) => c.test.f1),
+    ...(balancedAccuracy ? { balancedAccuracy } : {}),
+    ...(majorityRate ? { majorityRate } : {}),
+    ...(rocAuc ? { rocAuc } : {}),
+    ...(prAuc ? { prAuc } : {}),
     epochsToConverge: of((c) => c.epochsToConverge),
     wallSeconds: of((c) => c.wallSeconds),
     ...(updateBytes ? { updateBytes } : {}),
@@ -79,7 +93,57 @@ export function meanSdText(m: MeanSd, format: (x: number) => string): string {
   return `${format(m.mean)} ± ${format(m.sd)}`;
 }
 
-const percent = (m: MeanSd): string => meanSdText(m, (x) => (x * 100).toFixed(1));
+const percent = (m: MeanSd | undefined): string =>
+  m ? meanSdText(m, (x) => (x * 100).toFixed(1)) : '—';
+const auc = (m: MeanSd | undefined): string => (m ? meanSdText(m, (x) => x.toFixed(3)) : '—');
+
+/**
+ * Table I: accuracy beside the majority-class rate (what always predicting the commonest outcome
+ * scores), balanced accuracy, ROC and PR AUC, macro precision, recall, F1 (%, mean ± sd), epochs
+ * to converge and time. The reference study's accuracy is shown only for the study's own
+ * configuration (its synthetic hospitals): beside results on other data it would compare nothing.
+ */
+export function tableOne(
+  summaries: readonly ArmSummary[],
+  options: { study?: boolean } = {},
+): string {
+  const study = options.study ?? true;
+  return textTable(
+    [
+      'arm',
+      'n',
+      'accuracy %',
+      'majority %',
+      'balanced acc. %',
+      'ROC AUC',
+      'PR AUC',
+      ...(study ? ['study acc. %'] : []),
+      'precision %',
+      'recall %',
+      'F1 %',
+      'epochs to converge',
+      'time per run',
+    ],
+    summaries.map((s) => {
+      const reference = studyAccuracy(s.arm);
+      return [
+        armLabel(s.arm),
+        String(s.accuracy.n),
+        percent(s.accuracy),
+        percent(s.majorityRate),
+        percent(s.balancedAccuracy),
+        auc(s.rocAuc),
+        auc(s.prAuc),
+        ...(study ? [reference === undefined ? '—' : (reference * 100).toFixed(1)] : []),
+        percent(s.precision),
+        percent(s.recall),
+        percent(s.f1),
+        meanSdText(s.epochsToConverge, (x) => x.toFixed(1)),
+        meanSdText(s.wallSeconds, duration),
+      ];
+    }),
+  );
+}
 
 /** How Table I's figures summarise the repeats. */
 export function spreadNote(repeats: number): string {
@@ -109,37 +173,6 @@ function bytes(n: number): string {
   if (n < 1024) return `${Math.round(n)} B`;
   if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
   return `${(n / 1024 / 1024).toFixed(2)} MiB`;
-}
-
-/** Table I: accuracy, macro precision, recall, F1 (%, mean ± sd), epochs to converge, time. */
-export function tableOne(summaries: readonly ArmSummary[]): string {
-  return textTable(
-    [
-      'arm',
-      'n',
-      'accuracy %',
-      'study acc. %',
-      'precision %',
-      'recall %',
-      'F1 %',
-      'epochs to converge',
-      'time per run',
-    ],
-    summaries.map((s) => {
-      const study = studyAccuracy(s.arm);
-      return [
-        armLabel(s.arm),
-        String(s.accuracy.n),
-        percent(s.accuracy),
-        study === undefined ? '—' : (study * 100).toFixed(1),
-        percent(s.precision),
-        percent(s.recall),
-        percent(s.f1),
-        meanSdText(s.epochsToConverge, (x) => x.toFixed(1)),
-        meanSdText(s.wallSeconds, duration),
-      ];
-    }),
-  );
 }
 
 /** Privacy spent and communication per arm. */
@@ -276,21 +309,31 @@ export function ledgerSection(totals: LedgerTotals | undefined): string[] {
   return [table, '', ...notes];
 }
 
-function accuracyByEpsilonSvg(summaries: readonly ArmSummary[]): string {
+function accuracyByEpsilonSvg(summaries: readonly ArmSummary[], study: boolean): string {
   const dp = summaries.filter((s) => s.arm.kind === 'federated-dp' && s.accuracy.n > 0);
+  const line = (name: string, pick: (s: ArmSummary) => MeanSd | undefined): ChartSeries => ({
+    name,
+    points: dp.flatMap((s) => {
+      const m = pick(s);
+      return m && m.n > 0 ? [{ x: s.arm.epsilon ?? 0, y: m.mean }] : [];
+    }),
+  });
   const series: ChartSeries[] = [
-    {
-      name: 'ours (mean over repeats)',
-      points: dp.map((s) => ({ x: s.arm.epsilon ?? 0, y: s.accuracy.mean })),
-    },
-    {
-      name: 'study',
-      points: [...STUDY_ACCURACY.byEpsilon].map(([x, y]) => ({ x, y })),
-    },
-  ];
+    line('accuracy (mean over repeats)', (s) => s.accuracy),
+    line('balanced accuracy', (s) => s.balancedAccuracy),
+    line('majority-class rate (always predicting it)', (s) => s.majorityRate),
+    ...(study
+      ? [
+          {
+            name: 'study accuracy',
+            points: [...STUDY_ACCURACY.byEpsilon].map(([x, y]) => ({ x, y })),
+          },
+        ]
+      : []),
+  ].filter((s) => s.points.length > 0);
   const ys = series.flatMap((s) => s.points.map((p) => p.y));
   return lineChartSvg(series, {
-    title: 'Fig. 2: accuracy of federated + DP-SGD against ε (δ = 1e-5)',
+    title: 'Fig. 2: accuracy, balanced accuracy and majority rate of federated + DP-SGD against ε',
     xLabel: 'ε (whole run)',
     yLabel: 'pooled test accuracy',
     yMin: Math.max(0, Math.floor(Math.min(...ys) * 20) / 20),
@@ -322,10 +365,6 @@ function convergenceSvg(summaries: readonly ArmSummary[]): string {
   });
 }
 
-function csv(rows: readonly (readonly (string | number)[])[]): string {
-  return `${rows.map((r) => r.map((c) => (typeof c === 'string' && /[",\n]/.test(c) ? `"${c.replace(/"/g, '""')}"` : String(c))).join(',')).join('\n')}\n`;
-}
-
 /** How the results were produced, for results.md. */
 export interface ReportContext {
   command: string;
@@ -334,6 +373,13 @@ export interface ReportContext {
   epochs: number;
   repeats: number;
   delta: number;
+  /**
+   * The study's own configuration (its synthetic hospitals): only then are the study's figures
+   * printed beside ours.
+   */
+  study: boolean;
+  /** How the federated hospitals preprocessed (see --preprocessing). */
+  preprocessing: 'shared' | 'per-site';
 }
 
 /** Writes results.md, cells.csv, summary.csv, accuracy-vs-epsilon.svg and convergence.svg. */
@@ -348,91 +394,10 @@ export async function writeResults(
   const cells = summaries.flatMap((s) => s.cells);
   const totals = ledgerTotals(ledgerCells ?? cells);
   const files: Record<string, string> = {
-    'accuracy-vs-epsilon.svg': accuracyByEpsilonSvg(summaries),
+    'accuracy-vs-epsilon.svg': accuracyByEpsilonSvg(summaries, context.study),
     'convergence.svg': convergenceSvg(summaries),
-    'cells.csv': csv([
-      [
-        'arm',
-        'epsilon',
-        'repeat',
-        'seed',
-        'accuracy',
-        'precision',
-        'recall',
-        'f1',
-        'loss',
-        'epochs_to_converge',
-        'wall_seconds',
-        'training_seconds',
-        'update_bytes',
-        'ckks_update_bytes',
-        'epsilon_spent',
-        'noise_multiplier',
-        'ledger_transactions',
-        'ledger_mean_latency_seconds',
-        'verified',
-      ],
-      ...cells.map((c) => [
-        c.arm,
-        c.epsilon ?? '',
-        c.repeat,
-        c.seed,
-        c.test.accuracy,
-        c.test.precision,
-        c.test.recall,
-        c.test.f1,
-        c.test.loss,
-        c.epochsToConverge,
-        c.wallSeconds,
-        c.trainingSeconds,
-        c.updateBytes ?? '',
-        c.ckksUpdateBytes ?? '',
-        c.epsilonSpent ?? '',
-        c.noiseMultiplier ?? '',
-        c.ledger?.transactions ?? '',
-        c.ledger
-          ? c.ledger.latencySeconds.reduce((a, b) => a + b, 0) /
-            Math.max(1, c.ledger.latencySeconds.length)
-          : '',
-        c.ledger ? String(c.ledger.verified) : '',
-      ]),
-    ]),
-    'summary.csv': csv([
-      [
-        'arm',
-        'n',
-        'accuracy_mean',
-        'accuracy_sd',
-        'study_accuracy',
-        'precision_mean',
-        'precision_sd',
-        'recall_mean',
-        'recall_sd',
-        'f1_mean',
-        'f1_sd',
-        'epochs_to_converge_mean',
-        'epochs_to_converge_sd',
-        'wall_seconds_mean',
-        'wall_seconds_sd',
-      ],
-      ...summaries.map((s) => [
-        armId(s.arm),
-        s.accuracy.n,
-        s.accuracy.mean,
-        s.accuracy.sd,
-        studyAccuracy(s.arm) ?? '',
-        s.precision.mean,
-        s.precision.sd,
-        s.recall.mean,
-        s.recall.sd,
-        s.f1.mean,
-        s.f1.sd,
-        s.epochsToConverge.mean,
-        s.epochsToConverge.sd,
-        s.wallSeconds.mean,
-        s.wallSeconds.sd,
-      ]),
-    ]),
+    'cells.csv': cellsCsv(cells),
+    'summary.csv': summaryCsv(summaries, context.study),
   };
   files['results.md'] = [
     '# Experiment: centralised vs federated vs federated + DP-SGD',
@@ -446,10 +411,10 @@ export async function writeResults(
     '',
     '## Table I',
     '',
-    `${context.repeats === 1 ? "One repeat: each figure is that run's value (n = 1, no spread)" : 'Mean ± sample standard deviation over repeats'}, on the pooled test split (all hospitals). "study" is the reference study's accuracy (it reports no ε = 2 figure).`,
+    `${context.repeats === 1 ? "One repeat: each figure is that run's value (n = 1, no spread)" : 'Mean ± sample standard deviation over repeats'}, on the pooled test split (all hospitals). "majority" is the accuracy of always predicting the commonest outcome: an accuracy at or near it means the model learnt nothing accuracy can show; balanced accuracy (mean recall over classes) and ROC / PR AUC (of the outcome's probability) cannot be inflated that way.${context.study ? ' "study" is the reference study\'s accuracy (it reports no ε = 2 figure).' : " The reference study's figures are not shown: they belong to its synthetic hospitals, not to this data."}`,
     '',
     '```',
-    tableOne(summaries),
+    tableOne(summaries, { study: context.study }),
     '```',
     '',
     '```',
@@ -482,7 +447,7 @@ export async function writeResults(
     '',
     '## Definitions',
     '',
-    "- **Splits.** Each hospital's rows are split 80/10/10 (stratified) with the repeat's seed. Federated hospitals fit their own preprocessing on their own training rows; the centralised arm pools the same training rows and fits one preprocessing on them. Every arm is tested on the same patients: all hospitals' test splits pooled.",
+    `- **Splits.** Each hospital's rows are split 80/10/10 (stratified) with the repeat's seed. ${context.preprocessing === 'shared' ? "Federated hospitals apply one shared preprocessing combined from every hospital's training-split statistics (counts, sums, sums of squares, category counts), as fedledger-trainer preprocess builds it" : 'Federated hospitals each fit their own preprocessing on their own training rows (--preprocessing per-site): the same value can mean different inputs at different hospitals'}; the centralised arm pools the same training rows and fits one preprocessing on them. Every arm is tested on the same patients: all hospitals' test splits pooled.`,
     `- **Centralised budget.** The centralised model (same architecture, Adam, batch 32, oversampled training split) trains rounds × local epochs = ${context.rounds * context.epochs} epochs on the pooled data, so every record is seen as often as in a federated run.`,
     `- **Epochs to converge.** The first evaluation whose pooled validation accuracy is within ${CONVERGENCE_TOLERANCE * 100} percentage points of the best that run reached, counted in local epochs: (round + 1) × local epochs for federated runs (the global model is evaluated after each round), epochs for the centralised run.`,
     '- **Time per run.** Wall time of a cell on this machine: training, evaluation and, for federated runs, the ledger transactions, blob store, aggregation and the final audit. Hospitals train one after another in one process.',

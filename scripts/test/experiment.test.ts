@@ -2,7 +2,7 @@
 // 1 epoch, one repeat, ε ∈ {1, 2}) on the SIMULATED ledger: the tables carry the study's figures
 // beside ours, the result files are written, and running again skips every finished cell.
 import { execFile } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,9 +17,11 @@ import {
   tableOne,
   warningsSection,
 } from '../experiment/results-report';
-import type { ArmSummary } from '../experiment/results-report';
+import type { ArmSummary, MeanSd as MeanSdType } from '../experiment/results-report';
+import { testMetricsFrom } from '../experiment/cells';
+import { configurationOf, parseExperimentOptions } from '../experiment/options';
+import { classificationMetrics } from '@fedledger/trainer';
 import { ledgerFiguresArm } from '../experiment/experiment';
-import { parseExperimentOptions } from '../experiment/options';
 
 const run = promisify(execFile);
 const SCRIPT = join(__dirname, '..', 'experiment', 'experiment.js');
@@ -60,6 +62,86 @@ describe('experiment: epochs to converge and mean ± sd', function () {
     );
   });
 
+  it('labels an always-majority model: majority rate, balanced accuracy 50 %, AUC 0.5, warnings', function () {
+    // 88 % "no" and a model that gives every patient the same probabilities: it predicts "no".
+    const rows = 100;
+    const labels = Int32Array.from({ length: rows }, (_, i) => (i < 88 ? 0 : 1));
+    const probabilities = new Float32Array(rows * 2);
+    for (let i = 0; i < rows; i++) probabilities.set([0.9, 0.1], i * 2);
+    const metrics = classificationMetrics(probabilities, labels, 2);
+    const test = testMetricsFrom(metrics, ['no', 'yes']);
+    expect(test.accuracy).to.equal(0.88);
+    expect(test.majorityRate).to.equal(0.88);
+    expect(test.balancedAccuracy).to.equal(0.5);
+    expect(test.rocAuc).to.equal(0.5);
+    expect(test.prAuc).to.be.closeTo(0.12, 1e-12);
+    expect(test.warnings).to.deep.equal([
+      'the model predicts a single class ("no") for all 100 rows: the recall of "yes" (12 rows) is 0',
+      'accuracy 88.0 % is no better than always predicting the majority class (88.0 %): judge the model by balanced accuracy and AUC',
+    ]);
+    const one = (x: number): MeanSdType => meanSd([x]);
+    const summary: ArmSummary = {
+      arm: { kind: 'federated-dp', epsilon: 0.5 },
+      cells: [],
+      accuracy: one(0.88),
+      majorityRate: one(0.88),
+      balancedAccuracy: one(0.5),
+      rocAuc: one(0.5),
+      prAuc: one(0.12),
+      precision: one(0.44),
+      recall: one(0.5),
+      f1: one(0.468),
+      epochsToConverge: one(5),
+      wallSeconds: one(30),
+    };
+    const row = tableOne([summary], { study: false }).split('\n')[2] as string;
+    expect(row).to.match(
+      /^federated \+ DP ε=0\.5\s+1\s+88\.0\s+88\.0\s+50\.0\s+0\.500\s+0\.120\s+44\.0/,
+    );
+    // A model that ranks perfectly: AUC 1, whatever its threshold does.
+    const ranked = new Float32Array(rows * 2);
+    for (let i = 0; i < rows; i++) ranked.set(i < 88 ? [0.7, 0.3] : [0.6, 0.4], i * 2);
+    const good = classificationMetrics(ranked, labels, 2);
+    expect(good.rocAuc).to.equal(1);
+    expect(good.prAuc).to.equal(1);
+    expect(good.balancedAccuracy).to.equal(0.5);
+  });
+
+  it("keys results on the CSVs' content, not their path or modification time", async function () {
+    const dir = await mkdtemp(join(tmpdir(), 'fedledger-config-'));
+    const a = join(dir, 'a.csv');
+    const b = join(dir, 'b.csv');
+    const schema = join(dir, 'schema.json');
+    writeFileSync(a, 'id,x,y\n1,2,no\n');
+    writeFileSync(b, 'id,x,y\n1,3,no\n');
+    writeFileSync(schema, '{}');
+    const options = parseExperimentOptions(['--data', `${a},${b}`, '--schema', schema]);
+    if (!options) throw new Error('no options');
+    const before = configurationOf(options).fingerprint;
+    // Regenerated with identical bytes, later: the same configuration.
+    writeFileSync(a, 'id,x,y\n1,2,no\n');
+    utimesSync(a, new Date(Date.now() + 60_000), new Date(Date.now() + 60_000));
+    expect(configurationOf(options).fingerprint).to.equal(before);
+    // Same size, same time, different content: another configuration.
+    const stat = statSync(b);
+    writeFileSync(b, 'id,x,y\n1,4,no\n');
+    utimesSync(b, stat.atime, stat.mtime);
+    expect(configurationOf(options).fingerprint).to.not.equal(before);
+    // Per-site preprocessing is another configuration too.
+    const perSite = parseExperimentOptions([
+      '--data',
+      `${a},${b}`,
+      '--schema',
+      schema,
+      '--preprocessing',
+      'per-site',
+    ]);
+    expect(configurationOf(perSite!).fingerprint).to.not.equal(
+      configurationOf(options).fingerprint,
+    );
+    await rm(dir, { recursive: true, force: true });
+  });
+
   it('reports the sample standard deviation, 0 for one value', function () {
     expect(meanSd([0.8])).to.deep.equal({ mean: 0.8, sd: 0, n: 1 });
     const m = meanSd([1, 2, 3, 4]);
@@ -87,7 +169,12 @@ describe('experiment: epochs to converge and mean ± sd', function () {
     };
     const table = tableOne([summary]);
     expect(table).to.not.include('±');
-    expect(table.split('\n')[2]).to.match(/^federated\s+1\s+50\.0\s+85\.3\s+50\.0/);
+    // accuracy, majority, balanced acc., ROC AUC, PR AUC (absent in this summary: "—"), study.
+    expect(table.split('\n')[2]).to.match(/^federated\s+1\s+50\.0\s+—\s+—\s+—\s+—\s+85\.3\s+50\.0/);
+    // On the user's own data the study's accuracy is not printed beside ours.
+    expect(tableOne([summary], { study: false }))
+      .to.not.include('study')
+      .and.not.include('85.3');
     // A cell whose final model predicts one class is named in the warnings.
     const single = {
       repeat: 0,
@@ -170,7 +257,17 @@ describe('npm run experiment (tiny configuration, SIMULATED ledger)', function (
     for (const file of ['results.md', 'cells.csv', 'summary.csv', 'convergence.svg'])
       expect(existsSync(join(out, file)), file).to.equal(true);
     const fig2 = readFileSync(join(out, 'accuracy-vs-epsilon.svg'), 'utf8');
-    expect(fig2).to.include('<svg').and.include('study').and.include('ours');
+    expect(fig2)
+      .to.include('<svg')
+      .and.include('study')
+      .and.include('balanced accuracy')
+      .and.include('majority-class rate');
+    // Table I: majority rate, balanced accuracy and AUCs beside accuracy.
+    for (const column of ['majority %', 'balanced acc. %', 'ROC AUC', 'PR AUC'])
+      expect(stdout).to.include(column);
+    expect(cell('federated').test.rocAuc).to.be.within(0, 1);
+    expect(cell('federated').test.majorityRate).to.be.within(0.3, 1);
+    expect(readFileSync(join(out, 'summary.csv'), 'utf8')).to.include('roc_auc_mean');
     const md = readFileSync(join(out, 'results.md'), 'utf8');
     expect(md).to.include('SIMULATED ledger').and.include('87.1').and.include('Epochs to converge');
     expect(readFileSync(join(out, 'cells.csv'), 'utf8').trim().split('\n')).to.have.length(6);

@@ -115,9 +115,37 @@ describe('demo report', function () {
 
   it('tabulates the final model per split with its change since the first round', function () {
     const table = finalModelTable(summary).split('\n');
-    expect(table[0]).to.match(/^test split \(round 1 model\)\s+accuracy\s+precision\s+recall\s+F1/);
-    expect(table[2]).to.match(/^Hospital1MSP\s+90\.0%\s+0\.700\s+0\.600\s+0\.650\s+\+10\.0 pt\s*$/);
-    expect(table[3]).to.match(/^pooled\s+75\.0%\s+0\.710\s+0\.610\s+0\.660\s+\+0\.0 pt\s*$/);
+    expect(table[0]).to.match(
+      /^test split \(round 1 model\)\s+accuracy\s+majority\s+balanced acc\s+ROC AUC\s+PR AUC\s+precision\s+recall\s+F1/,
+    );
+    // Summaries without the newer metrics show "-" in their place.
+    expect(table[2]).to.match(
+      /^Hospital1MSP\s+90\.0%\s+-\s+-\s+-\s+-\s+0\.700\s+0\.600\s+0\.650\s+\+10\.0 pt\s*$/,
+    );
+    expect(table[3]).to.match(
+      /^pooled\s+75\.0%\s+-\s+-\s+-\s+-\s+0\.710\s+0\.610\s+0\.660\s+\+0\.0 pt\s*$/,
+    );
+    // With them: the majority rate beside accuracy, balanced accuracy and the AUCs.
+    const last = summary.rounds[1]!;
+    const withRanking: DemoSummary = {
+      ...summary,
+      rounds: [
+        summary.rounds[0]!,
+        {
+          ...last,
+          evaluations: last.evaluations.map((e) => ({
+            ...e,
+            majorityRate: 0.75,
+            balancedAccuracy: 0.5,
+            rocAuc: 0.5,
+            prAuc: 0.25,
+          })),
+        },
+      ],
+    };
+    expect(finalModelTable(withRanking).split('\n')[3]).to.match(
+      /^pooled\s+75\.0%\s+75\.0%\s+50\.0%\s+0\.500\s+0\.250\s+0\.710/,
+    );
   });
 
   it('warns when the final model predicts a single class or misses a class', function () {

@@ -124,17 +124,15 @@ describe('data pipeline', () => {
       expectDataError(() => loadSchema(file), 'DATA_NO_LABEL', {});
     });
 
-    it('rejects a class with no rows', () => {
+    it('accepts a class with no rows (a hospital without deaths), and says so', () => {
       const file = write(
         'noclass.csv',
         rows(30, (i) => goodRow(i).replace(/died$/, 'home')),
       );
-      const e = expectDataError(
-        () => prepareHospitalData({ csvFile: file, schema: SCHEMA }),
-        'DATA_EMPTY_CLASS',
-        { column: 'outcome' },
-      );
-      expect(e.message).to.contain('"died"');
+      const data = prepareHospitalData({ csvFile: file, schema: SCHEMA });
+      expect(data.classCounts[2]).to.equal(0);
+      expect(data.train.rows).to.be.greaterThan(0);
+      expect(data.warnings.join('\n')).to.contain('class "died" has no rows');
     });
 
     it('rejects unparsable numbers beyond the tolerance, naming the first one', () => {

@@ -178,6 +178,7 @@ export class GatewayFixture {
       minUpdatesPerRound?: number;
       modelSpec?: ModelSpec;
       initialModel?: Uint8Array;
+      preprocessingSha256?: string;
     } = {},
   ): Promise<void> {
     const coordinator = this.client('coordinator');
@@ -190,6 +191,7 @@ export class GatewayFixture {
       initialModel: extra.initialModel ?? initialModel(runId).bytes,
       updateNormBound: 100,
       roundDeadlineSeconds: 3600,
+      ...(extra.preprocessingSha256 ? { preprocessingSha256: extra.preprocessingSha256 } : {}),
       sampleCounts: Object.fromEntries(
         (extra.participants ?? ['Hospital1MSP', 'Hospital2MSP', 'Hospital3MSP']).map((msp) => [
           msp,

@@ -126,6 +126,15 @@ export function runConfigFromRequest(body: unknown): RunConfig {
   const unknown = Object.keys(counts).filter((k) => !r.participants?.includes(k));
   if (unknown.length > 0) throw bad(`sampleCounts names non-participants: ${unknown.join(', ')}`);
   if (r.dp !== undefined && r.dp !== null && !isRecord(r.dp)) throw bad('dp must be an object');
+  if (
+    r.preprocessingSha256 !== undefined &&
+    r.preprocessingSha256 !== null &&
+    !isSha256Hex(r.preprocessingSha256)
+  ) {
+    throw bad(
+      'preprocessingSha256 must be the SHA-256 (64 lowercase hex) of the shared preprocessing (fedledger-trainer preprocess combine prints it)',
+    );
+  }
   if (r.he !== undefined && r.he !== null && !isRecord(r.he)) throw bad('he must be an object');
   if (r.strategyParams !== undefined && !isRecord(r.strategyParams)) {
     throw bad('strategyParams must be an object');
@@ -156,6 +165,7 @@ export function runConfigFromRequest(body: unknown): RunConfig {
     dp: r.dp ?? null,
     he,
     sharedMetrics,
+    ...(r.preprocessingSha256 ? { preprocessingSha256: r.preprocessingSha256 } : {}),
   };
   return {
     runId: r.runId,

@@ -60,6 +60,15 @@ export const RunRequestSchema = strictObject(
     }),
     modelSpec: ModelSpecSchema,
     initialModelSha256: Sha256Hex,
+    preprocessingSha256: Type.Optional(
+      nullable(
+        Type.String({
+          pattern: '^[0-9a-f]{64}$',
+          description:
+            'SHA-256 of the shared preprocessing (fedledger-preprocessing/1, canonical JSON) every hospital must apply; hospitals refuse a transform that does not hash to it',
+        }),
+      ),
+    ),
     dp: Type.Optional(
       nullable(
         Type.Record(Type.String(), Type.Unknown(), {

@@ -12,6 +12,7 @@ import { exportUpdatesCommand } from './export-updates-command';
 import { generateCommand } from './generate-command';
 import { initCommand } from './init-command';
 import { keysCommands } from './keys-command';
+import { preprocessCombineCommand, preprocessStatsCommand } from './preprocess-command';
 import { runCommand } from './run-command';
 import { trainCommand } from './train-command';
 
@@ -21,6 +22,8 @@ const COMMANDS: readonly Command[] = [
   trainCommand,
   baselineCommand,
   evaluateCommand,
+  preprocessStatsCommand,
+  preprocessCombineCommand,
   runCommand,
   checkCommand,
   exportCommand,

@@ -29,12 +29,14 @@ import {
   readPrivacyLedger,
   recordRunPrivacy,
 } from '../dp/privacy-ledger';
-import { ConfigError, ModelError, PrivacyError } from '../errors';
+import { verifySharedTransform } from '../data/statistics';
+import { ConfigError, DataError, ModelError, PrivacyError } from '../errors';
 import { trainLocalRound } from '../training/local-round';
 import type { ArgReader } from './args';
 import type { Command } from './command';
 import { optionTable } from './command';
 import { printDataWarnings, printEpoch, specFileBeside, startBackend } from './common';
+import { CSV_FLAGS, CSV_HELP, CSV_OPTIONS, tableOptionsFrom } from './data-args';
 import { connectFromArgs, GATEWAY_HELP, GATEWAY_OPTIONS } from './gateway-args';
 import { dpSettings, epsilonCheck, trainingNumbers } from './train-command';
 
@@ -49,7 +51,13 @@ ${GATEWAY_HELP}
   --schema FILE              its schema JSON
   --workdir DIR              state: outbox/, submitted/ (every update put on the ledger),
                              preprocessing.json, privacy-<run>.json, final model and its spec
-  --preprocessing FILE       use this fitted preprocessing (default: fit once, keep in --workdir)
+  --preprocessing FILE|per-site
+                             FILE: the run's shared preprocessing (\`preprocess combine\`); refused
+                             unless it hashes to the run's preprocessingSha256 on the ledger.
+                             per-site: scale with this hospital's own rows only (refused when the
+                             run records a shared one). Default: the file kept in --workdir, else
+                             per-site with a warning (runs that record no shared preprocessing)
+${CSV_HELP}
   --out FILE                 where to save the final model (default DIR/<run>-final.safetensors)
   --epochs N --batch-size N --learning-rate X   (defaults 5, 32, 0.001)
   --seed N                   split/oversampling seed (default 42)
@@ -86,6 +94,7 @@ Exit codes: 0 run completed and final model verified, 2 usage, 3 data, 4 model, 
       'schema',
       'workdir',
       'preprocessing',
+      ...CSV_OPTIONS,
       'out',
       'epochs',
       'batch-size',
@@ -103,7 +112,7 @@ Exit codes: 0 run completed and final model verified, 2 usage, 3 data, 4 model, 
       'poll-ms',
       'backend',
     ],
-    ['refuse-over-budget'],
+    ['refuse-over-budget', ...CSV_FLAGS],
   ),
   async run(args) {
     const runId = args.required('run');
@@ -112,7 +121,7 @@ Exit codes: 0 run completed and final model verified, 2 usage, 3 data, 4 model, 
     const numbers = trainingNumbers(args);
     const pollMs = args.countAtLeast('poll-ms');
     mkdirSync(workdir, { recursive: true });
-    const data = loadData(args, workdir);
+    const { data, mode: prepMode } = loadData(args, workdir);
     await startBackend(args.string('backend'));
     const { identity, client, ownLedger } = connectFromArgs(args);
     const stateFile = join(workdir, `privacy-${runId}.json`);
@@ -130,6 +139,7 @@ Exit codes: 0 run completed and final model verified, 2 usage, 3 data, 4 model, 
       round: number;
       model: Container;
     }): Promise<TrainedUpdate> => {
+      if (spec === undefined) checkPreprocessing(input.run, data, prepMode);
       spec ??= runSpec(input.run, data);
       if (dp.mode === 'none' && (input.run.settings as Partial<RunSettingsView>).dp) {
         console.error(`warning: run ${runId} records DP settings, but --dp is none`);
@@ -262,19 +272,61 @@ export function roundLine(r: RoundReport): string {
   return `${head}  tx ${r.txId ?? '-'}${block}${note}${confirmed}`;
 }
 
-function loadData(args: ArgReader, workdir: string): HospitalData {
+/** Where the hospital's preprocessing came from: a file, or fitted on its own rows. */
+type PreprocessingMode = { kind: 'file'; file: string } | { kind: 'per-site'; explicit: boolean };
+
+function loadData(
+  args: ArgReader,
+  workdir: string,
+): { data: HospitalData; mode: PreprocessingMode } {
   const kept = join(workdir, 'preprocessing.json');
-  const given = args.string('preprocessing') ?? (existsSync(kept) ? kept : undefined);
+  const option = args.string('preprocessing');
+  const explicitPerSite = option === 'per-site';
+  const given =
+    option !== undefined && !explicitPerSite ? option : existsSync(kept) ? kept : undefined;
   const data = prepareHospitalData({
     csvFile: args.required('data'),
     schema: args.required('schema'),
     seed: args.string('seed') ?? 42,
+    ...tableOptionsFrom(args),
     ...(given !== undefined ? { preprocessing: loadPreprocessing(given) } : {}),
   });
   printDataWarnings(data);
   // The same preprocessing every round and after a restart: the model's inputs must not shift.
   if (given === undefined) savePreprocessing(kept, data.preprocessing);
-  return data;
+  return {
+    data,
+    mode:
+      option !== undefined && !explicitPerSite
+        ? { kind: 'file', file: option }
+        : { kind: 'per-site', explicit: explicitPerSite },
+  };
+}
+
+/**
+ * Before the first round: the hospital applies the shared preprocessing the run records on the
+ * ledger (by hash), or the run records none and the hospital scales on its own.
+ * @throws {DataError} `DATA_PREPROCESSING_MISMATCH` when the two disagree.
+ */
+function checkPreprocessing(run: RunRecord, data: HospitalData, mode: PreprocessingMode): void {
+  const recorded = (run.settings as Partial<RunSettingsView>).preprocessingSha256;
+  if (typeof recorded === 'string') {
+    if (mode.kind === 'per-site') {
+      throw new DataError(
+        'DATA_PREPROCESSING_MISMATCH',
+        { file: '--preprocessing' },
+        `run ${run.runId} records a shared preprocessing (sha256 ${recorded}); per-site scaling would give this hospital's model different inputs. Pass the shared file with --preprocessing FILE.`,
+      );
+    }
+    verifySharedTransform(data.preprocessing, recorded, mode.kind === 'file' ? mode.file : '');
+    console.error(`preprocessing: shared, sha256 ${recorded} as recorded on the ledger`);
+    return;
+  }
+  if (mode.kind === 'per-site' && !mode.explicit) {
+    console.error(
+      `warning: run ${run.runId} records no shared preprocessing: this hospital standardises with its own rows only, so the same value may mean different inputs at different hospitals (\`preprocess stats\` / \`preprocess combine\` build a shared one; --preprocessing per-site silences this)`,
+    );
+  }
 }
 
 function runSpec(run: RunRecord, data: HospitalData): ModelSpec {

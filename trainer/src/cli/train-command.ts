@@ -9,6 +9,7 @@ import { trainLocalRound } from '../training/local-round';
 import type { ArgReader } from './args';
 import { UsageError } from './args';
 import type { Command } from './command';
+import { CSV_FLAGS, CSV_HELP, CSV_OPTIONS, tableOptionsFrom } from './data-args';
 import { optionTable } from './command';
 import {
   metricsSummary,
@@ -35,6 +36,7 @@ export const trainCommand: Command = {
   --spec FILE                model spec JSON (default: the reference MLP)
   --preprocessing FILE       reuse this fitted preprocessing (otherwise fit on the training split)
   --save-preprocessing FILE  write the fitted preprocessing
+${CSV_HELP}
   --epochs N --batch-size N --learning-rate X   (defaults 5, 32, 0.001)
   --seed N                   split/oversampling seed (default 42)
   --dp none|update|dp-sgd    privacy mechanism (default none)
@@ -72,8 +74,9 @@ Exit codes: 0 ok, 2 usage, 3 data, 4 model, 5 privacy, 6 backend, 1 internal.`,
       'accountant',
       'privacy-state',
       'backend',
+      ...CSV_OPTIONS,
     ],
-    ['json'],
+    ['json', ...CSV_FLAGS],
   ),
   async run(args) {
     // Every option is checked before any work starts.
@@ -86,6 +89,7 @@ Exit codes: 0 ok, 2 usage, 3 data, 4 model, 5 privacy, 6 backend, 1 internal.`,
       csvFile: args.required('data'),
       schema: args.required('schema'),
       seed: args.string('seed') ?? 42,
+      ...tableOptionsFrom(args),
       ...(prepFile !== undefined ? { preprocessing: loadPreprocessing(prepFile) } : {}),
     });
     printDataWarnings(data);

@@ -90,6 +90,8 @@ export interface CreateRunInput {
   sampleCounts: Record<string, number>;
   dp?: Record<string, unknown> | null;
   he?: Record<string, unknown> | null;
+  /** SHA-256 of the shared preprocessing every hospital must apply (preprocess combine). */
+  preprocessingSha256?: string | null;
 }
 
 /** A verification report (per-round verdicts with the problems found). */

@@ -1,6 +1,46 @@
-// A small RFC 4180 CSV reader and writer: comma-separated, optional double-quoted fields with ""
-// escapes and embedded newlines, LF or CRLF line ends. Fast path for unquoted lines.
+// A small RFC 4180 CSV reader and writer: comma-separated (or `;` or tab), optional double-quoted
+// fields with "" escapes and embedded newlines, LF or CRLF line ends. Fast path for unquoted lines.
 import { DataError } from '../errors';
+
+/** Field separators a hospital extract may use. */
+export type CsvDelimiter = ',' | ';' | '\t';
+
+export const CSV_DELIMITERS: readonly CsvDelimiter[] = [',', ';', '\t'];
+
+/** How a delimiter is written in messages and on the command line. */
+export function delimiterName(d: CsvDelimiter): string {
+  return d === '\t' ? 'tab' : `"${d}"`;
+}
+
+/** The file's first line (the header), without a byte-order mark or line end. */
+export function firstLine(text: string): string {
+  const start = text.charCodeAt(0) === 0xfeff ? 1 : 0;
+  const end = text.indexOf('\n', start);
+  const line = text.slice(start, end === -1 ? text.length : end);
+  return line.endsWith('\r') ? line.slice(0, -1) : line;
+}
+
+/**
+ * The delimiter of a header line: the one that splits it into the most of `expected` column names,
+ * then the most fields; `,` when none splits it.
+ */
+export function detectDelimiter(header: string, expected: readonly string[] = []): CsvDelimiter {
+  const names = new Set(expected);
+  let best: CsvDelimiter = ',';
+  let bestScore = [-1, -1];
+  for (const d of CSV_DELIMITERS) {
+    const fields = header.split(d).map((f) => f.trim().replace(/^"(.*)"$/, '$1'));
+    const score = [fields.filter((f) => names.has(f)).length, fields.length];
+    if (
+      (score[0] as number) > (bestScore[0] as number) ||
+      (score[0] === bestScore[0] && (score[1] as number) > (bestScore[1] as number))
+    ) {
+      best = d;
+      bestScore = score;
+    }
+  }
+  return best;
+}
 
 /** Receives each record with the 1-based line number on which it starts. */
 export type CsvRecordHandler = (fields: string[], line: number) => void;
@@ -9,7 +49,12 @@ export type CsvRecordHandler = (fields: string[], line: number) => void;
  * Calls `onRecord` for each record of `text` (the header included). Blank lines are skipped.
  * @throws {DataError} `DATA_MALFORMED_CSV` for an unterminated quote or stray text after a quote.
  */
-export function forEachCsvRecord(text: string, file: string, onRecord: CsvRecordHandler): void {
+export function forEachCsvRecord(
+  text: string,
+  file: string,
+  onRecord: CsvRecordHandler,
+  delimiter: CsvDelimiter = ',',
+): void {
   let pos = text.charCodeAt(0) === 0xfeff ? 1 : 0; // skip a UTF-8 byte-order mark
   let line = 1;
   const length = text.length;
@@ -19,13 +64,13 @@ export function forEachCsvRecord(text: string, file: string, onRecord: CsvRecord
     const lineEnd = end > pos && text.charCodeAt(end - 1) === 13 ? end - 1 : end;
     const raw = text.slice(pos, lineEnd);
     if (raw.indexOf('"') === -1) {
-      if (raw.length > 0) onRecord(raw.split(','), line);
+      if (raw.length > 0) onRecord(raw.split(delimiter), line);
       pos = end + 1;
       line++;
       continue;
     }
     const startLine = line;
-    const result = parseQuotedRecord(text, pos, file, startLine);
+    const result = parseQuotedRecord(text, pos, file, startLine, delimiter);
     onRecord(result.fields, startLine);
     line += result.newlines + 1;
     pos = result.next;
@@ -38,7 +83,13 @@ interface QuotedRecord {
   newlines: number;
 }
 
-function parseQuotedRecord(text: string, start: number, file: string, line: number): QuotedRecord {
+function parseQuotedRecord(
+  text: string,
+  start: number,
+  file: string,
+  line: number,
+  delimiter: CsvDelimiter,
+): QuotedRecord {
   const fields: string[] = [];
   let field = '';
   let pos = start;
@@ -67,7 +118,7 @@ function parseQuotedRecord(text: string, start: number, file: string, line: numb
         }
       }
       const c = text[pos];
-      if (c !== ',' && c !== '\n' && c !== '\r' && c !== undefined) {
+      if (c !== delimiter && c !== '\n' && c !== '\r' && c !== undefined) {
         throw new DataError(
           'DATA_MALFORMED_CSV',
           { file, row: line + newlines },
@@ -76,14 +127,19 @@ function parseQuotedRecord(text: string, start: number, file: string, line: numb
       }
     } else {
       let stop = pos;
-      while (stop < text.length && text[stop] !== ',' && text[stop] !== '\n' && text[stop] !== '\r')
+      while (
+        stop < text.length &&
+        text[stop] !== delimiter &&
+        text[stop] !== '\n' &&
+        text[stop] !== '\r'
+      )
         stop++;
       field = text.slice(pos, stop);
       pos = stop;
     }
     fields.push(field);
     field = '';
-    if (text[pos] === ',') {
+    if (text[pos] === delimiter) {
       pos++;
       continue;
     }

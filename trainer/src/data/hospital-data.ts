@@ -11,6 +11,7 @@ import { loadSchema } from './schema';
 import type { SplitFractions } from './split';
 import { oversampleMinorityClasses, splitIndices } from './split';
 import type { LoadTableOptions } from './table';
+import type { RawTable } from './table';
 import { concatTables, loadTable } from './table';
 
 /** Inputs of {@link prepareHospitalData}. */
@@ -62,7 +63,7 @@ export function prepareHospitalData(options: Readonly<HospitalDataOptions>): Hos
     options.oversample === false
       ? trainRaw
       : oversampleMinorityClasses(trainRaw, seededRandom(`${String(seed)}/oversample`));
-  const warnings = imputationWarnings(table.imputed);
+  const warnings = [...imputationWarnings(table.imputed), ...tableWarnings(table)];
   return {
     train,
     trainOriginal: trainRaw,
@@ -72,4 +73,28 @@ export function prepareHospitalData(options: Readonly<HospitalDataOptions>): Hos
     classCounts: classCounts(table),
     warnings,
   };
+}
+
+/**
+ * Warnings about the rows themselves: rows skipped for want of a label, and classes without rows
+ * (a hospital with no positive cases still trains; its updates carry only the other classes).
+ */
+export function tableWarnings(table: RawTable): string[] {
+  const lines: string[] = [];
+  const u = table.unlabelled;
+  if (u.count > 0) {
+    const first = u.firstLines.map((l) => `line ${l}`).join(', ');
+    lines.push(
+      `${u.count.toLocaleString('en')} row${u.count === 1 ? '' : 's'} without a label skipped (${u.count > u.firstLines.length ? 'first: ' : ''}${first} of ${table.file}); --refuse-unlabelled stops instead`,
+    );
+  }
+  const counts = classCounts(table);
+  counts.forEach((n, c) => {
+    if (n === 0) {
+      lines.push(
+        `class "${table.classes[c] ?? c}" has no rows in ${table.file}: this hospital trains on the other classes only, and its own test split cannot measure that class`,
+      );
+    }
+  });
+  return lines;
 }

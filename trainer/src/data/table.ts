@@ -1,18 +1,28 @@
 // Reads a hospital CSV against its schema into typed columns, stopping on bad data with the file,
-// row and column named. Unparsable cells up to a tolerance are kept as missing values.
+// row and column named. Unparsable cells up to a tolerance are kept as missing values; rows
+// without a label are skipped and counted (or refused); dates become days since a reference.
 import { readFileSync } from 'node:fs';
 import { DataError } from '../errors';
-import { forEachCsvRecord } from './csv';
+import type { CsvDelimiter } from './csv';
+import { CSV_DELIMITERS, delimiterName, detectDelimiter, firstLine, forEachCsvRecord } from './csv';
+import { daysSince, isoDay } from './dates';
 import type { ColumnImputation } from './imputation';
 import { ImputationTally, mergeImputations } from './imputation';
-import type { DataSchema } from './schema';
-import { DEFAULT_MISSING_VALUES, labelColumn } from './schema';
+import type { DataSchema, DateColumn } from './schema';
+import { DEFAULT_MISSING_VALUES, labelColumn, numericFeatureColumns } from './schema';
+
+/** Rows left out because their label cell was empty or a missing-value marker. */
+export interface UnlabelledRows {
+  count: number;
+  /** CSV lines of the first few. */
+  firstLines: number[];
+}
 
 /** A CSV's rows as typed columns; missing numeric cells are NaN, missing categories null. */
 export interface RawTable {
   file: string;
   rows: number;
-  /** Numeric feature columns by name. */
+  /** Numeric feature columns by name (date columns too, as days since their reference). */
   numeric: Map<string, Float64Array>;
   /** Categorical feature columns by name. */
   categorical: Map<string, (string | null)[]>;
@@ -23,6 +33,10 @@ export interface RawTable {
   lines: Int32Array;
   /** Cells left for imputation (unreadable or missing), per column, with the first ones named. */
   imputed: ColumnImputation[];
+  /** Rows skipped for want of a label. */
+  unlabelled: UnlabelledRows;
+  /** The field separator the file was read with. */
+  delimiter: CsvDelimiter;
 }
 
 /** Options of {@link loadTable}. */
@@ -32,7 +46,16 @@ export interface LoadTableOptions {
    * loading stops. Default 0.01; 0 rejects any bad cell.
    */
   badValueTolerance?: number;
+  /** Field separator, or `auto` (default): the one that splits the header into the schema's columns. */
+  delimiter?: CsvDelimiter | 'auto';
+  /**
+   * Rows whose label is empty or a missing-value marker: `skip` (default) leaves them out and
+   * counts them (`RawTable.unlabelled`); `refuse` stops with `DATA_BAD_VALUE` at the first.
+   */
+  unlabelled?: 'skip' | 'refuse';
 }
+
+const NAMED_LINES = 3;
 
 const NUMBER = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
 
@@ -69,96 +92,122 @@ export function loadTable(
   const categorical: (string | null)[][] = [];
   const labels: number[] = [];
   const lines: number[] = [];
-  const numericNames = schema.columns.filter((c) => c.type === 'numeric').map((c) => c.name);
+  const numericColumns = numericFeatureColumns(schema);
+  const numericNames = numericColumns.map((c) => c.name);
+  // Per numeric column: undefined for a number, or how to read a date.
+  const dateReaders = numericColumns.map((c) => (c.type === 'date' ? dateReader(c) : undefined));
+  const delimiter =
+    options.delimiter === undefined || options.delimiter === 'auto'
+      ? detectDelimiter(
+          firstLine(text),
+          schema.columns.map((c) => c.name),
+        )
+      : options.delimiter;
+  const unlabelled: UnlabelledRows = { count: 0, firstLines: [] };
   const categoricalNames = schema.columns
     .filter((c) => c.type === 'categorical')
     .map((c) => c.name);
   const tally = new ImputationTally(
     file,
     new Map(
-      schema.columns.flatMap((c) =>
-        c.type === 'numeric' || c.type === 'categorical' ? [[c.name, c.type] as const] : [],
+      schema.columns.flatMap((c): [string, 'numeric' | 'categorical'][] =>
+        c.type === 'numeric' || c.type === 'date'
+          ? [[c.name, 'numeric']]
+          : c.type === 'categorical'
+            ? [[c.name, 'categorical']]
+            : [],
       ),
     ),
   );
 
-  forEachCsvRecord(text, file, (fields, line) => {
-    if (header === undefined) {
-      header = fields.map((f) => f.trim());
-      positions = checkHeader(header, schema, file);
-      numericNames.forEach(() => numeric.push([]));
-      categoricalNames.forEach(() => categorical.push([]));
-      return;
-    }
-    if (fields.length !== header.length) {
-      throw new DataError(
-        'DATA_MALFORMED_CSV',
-        { file, row: line },
-        `the record has ${fields.length} fields; the header has ${header.length}.`,
-      );
-    }
-    const noteBad = (column: string, value: string): void => tally.note(column, line, value, false);
-    const noteMissing = (column: string, value: string): void =>
-      tally.note(column, line, value, true);
-    let p = 0;
-    for (let k = 0; k < numericNames.length; k++) {
-      const name = numericNames[k] as string;
-      const cell = (fields[positions[p++] as number] as string).trim();
-      let value = NaN;
-      if (missing.has(cell)) noteMissing(name, cell);
-      else if (NUMBER.test(cell)) value = Number(cell);
-      else noteBad(name, cell);
-      (numeric[k] as number[]).push(value);
-    }
-    for (let k = 0; k < categoricalNames.length; k++) {
-      const name = categoricalNames[k] as string;
-      const cell = (fields[positions[p++] as number] as string).trim();
-      let value: string | null = null;
-      const known = vocab.get(name);
-      if (missing.has(cell)) noteMissing(name, cell);
-      else if (known === undefined || known.has(cell)) value = cell;
-      else noteBad(name, cell);
-      (categorical[k] as (string | null)[]).push(value);
-    }
-    const labelCell = (fields[positions[p] as number] as string).trim();
-    const cls = classIndex.get(labelCell);
-    if (cls === undefined) {
-      const problem = missing.has(labelCell)
-        ? 'the label is missing; rows without a label cannot be used.'
-        : `"${labelCell}" is not one of the label's classes (${label.classes.join(', ')}).`;
-      throw new DataError('DATA_BAD_VALUE', { file, row: line, column: label.name }, problem);
-    }
-    labels.push(cls);
-    lines.push(line);
-  });
+  forEachCsvRecord(
+    text,
+    file,
+    (fields, line) => {
+      if (header === undefined) {
+        header = fields.map((f) => f.trim());
+        positions = checkHeader(header, schema, file, delimiter);
+        numericNames.forEach(() => numeric.push([]));
+        categoricalNames.forEach(() => categorical.push([]));
+        return;
+      }
+      if (fields.length !== header.length) {
+        throw new DataError(
+          'DATA_MALFORMED_CSV',
+          { file, row: line },
+          `the record has ${fields.length} fields; the header has ${header.length}.`,
+        );
+      }
+      const noteBad = (column: string, value: string): void =>
+        tally.note(column, line, value, false);
+      const noteMissing = (column: string, value: string): void =>
+        tally.note(column, line, value, true);
+      const labelCell = (fields[positions[positions.length - 1] as number] as string).trim();
+      const cls = classIndex.get(labelCell);
+      if (cls === undefined) {
+        if (missing.has(labelCell) && options.unlabelled !== 'refuse') {
+          unlabelled.count++;
+          if (unlabelled.firstLines.length < NAMED_LINES) unlabelled.firstLines.push(line);
+          return;
+        }
+        const problem = missing.has(labelCell)
+          ? 'the label is missing (rows without a label are refused; leave out --refuse-unlabelled to skip and count them).'
+          : `"${labelCell}" is not one of the label's classes (${label.classes.join(', ')}).`;
+        throw new DataError('DATA_BAD_VALUE', { file, row: line, column: label.name }, problem);
+      }
+      let p = 0;
+      for (let k = 0; k < numericNames.length; k++) {
+        const name = numericNames[k] as string;
+        const cell = (fields[positions[p++] as number] as string).trim();
+        const readDate = dateReaders[k];
+        let value = NaN;
+        if (missing.has(cell)) noteMissing(name, cell);
+        else if (readDate) value = readDate(cell) ?? NaN;
+        else if (NUMBER.test(cell)) value = Number(cell);
+        if (Number.isNaN(value) && !missing.has(cell)) noteBad(name, cell);
+        (numeric[k] as number[]).push(value);
+      }
+      for (let k = 0; k < categoricalNames.length; k++) {
+        const name = categoricalNames[k] as string;
+        const cell = (fields[positions[p++] as number] as string).trim();
+        let value: string | null = null;
+        const known = vocab.get(name);
+        if (missing.has(cell)) noteMissing(name, cell);
+        else if (known === undefined || known.has(cell)) value = cell;
+        else noteBad(name, cell);
+        (categorical[k] as (string | null)[]).push(value);
+      }
+      labels.push(cls);
+      lines.push(line);
+    },
+    delimiter,
+  );
 
   if (header === undefined || labels.length === 0) {
-    throw new DataError('DATA_TOO_FEW_ROWS', { file }, 'the file holds no data rows.');
+    throw new DataError(
+      'DATA_TOO_FEW_ROWS',
+      { file },
+      unlabelled.count > 0
+        ? `the file holds no labelled rows (${unlabelled.count} without a label).`
+        : 'the file holds no data rows.',
+    );
   }
   const rows = labels.length;
   const imputed = tally.result();
+  const dateNames = new Set(numericColumns.filter((c) => c.type === 'date').map((c) => c.name));
   for (const c of imputed) {
     const first = c.firstUnreadable[0];
     if (first && c.unreadable > tolerance * rows) {
       throw new DataError(
         'DATA_BAD_VALUE',
         { file, row: first.row, column: c.column },
-        `"${first.value}" cannot be read as a ${c.kind === 'numeric' ? 'number' : 'known category'}` +
+        `"${first.value}" cannot be read as a ${dateNames.has(c.column) ? 'date' : c.kind === 'numeric' ? 'number' : 'known category'}` +
           ` (${c.unreadable} such cells in this column, more than the tolerated ${(tolerance * 100).toFixed(2)} %).`,
       );
     }
   }
-  const counts = label.classes.map(() => 0);
-  for (const l of labels) counts[l] = (counts[l] as number) + 1;
-  counts.forEach((n, i) => {
-    if (n === 0) {
-      throw new DataError(
-        'DATA_EMPTY_CLASS',
-        { file, column: label.name },
-        `the class "${label.classes[i]}" has no rows.`,
-      );
-    }
-  });
+  // A class without rows is allowed: a hospital without positive cases still trains (its update
+  // teaches the negative side); hospital-data warns about it.
   return {
     file,
     rows,
@@ -168,11 +217,24 @@ export function loadTable(
     classes: [...label.classes],
     lines: Int32Array.from(lines),
     imputed,
+    unlabelled,
+    delimiter,
   };
 }
 
-/** Field positions of the numeric, categorical and label columns, in that order. */
-function checkHeader(header: string[], schema: DataSchema, file: string): number[] {
+function dateReader(column: DateColumn): (cell: string) => number | undefined {
+  const format = column.format ?? 'YYYY-MM-DD';
+  const reference = isoDay(column.reference ?? '1970-01-01') ?? 0;
+  return (cell) => daysSince(cell, format, reference);
+}
+
+/** Field positions of the numeric (and date), categorical and label columns, in that order. */
+function checkHeader(
+  header: string[],
+  schema: DataSchema,
+  file: string,
+  delimiter: CsvDelimiter,
+): number[] {
   const index = new Map(header.map((h, i) => [h, i]));
   const declared = new Set(schema.columns.map((c) => c.name));
   for (const h of header) {
@@ -180,7 +242,7 @@ function checkHeader(header: string[], schema: DataSchema, file: string): number
       throw new DataError(
         'DATA_UNKNOWN_COLUMN',
         { file, row: 1, column: h },
-        'the column is not in the schema.',
+        `the column is not in the schema${delimiterHint(h, delimiter)}.`,
       );
     }
   }
@@ -197,10 +259,17 @@ function checkHeader(header: string[], schema: DataSchema, file: string): number
   };
   for (const c of schema.columns) position(c.name);
   return [
-    ...schema.columns.filter((c) => c.type === 'numeric').map((c) => position(c.name)),
+    ...numericFeatureColumns(schema).map((c) => position(c.name)),
     ...schema.columns.filter((c) => c.type === 'categorical').map((c) => position(c.name)),
     position(labelColumn(schema).name),
   ];
+}
+
+/** A hint when a header field looks like several columns joined by another delimiter. */
+function delimiterHint(field: string, delimiter: CsvDelimiter): string {
+  const other = CSV_DELIMITERS.find((d) => d !== delimiter && field.includes(d));
+  if (other === undefined) return ' (declare it, or give it type "ignore")';
+  return ` — the header looks ${delimiterName(other)}-delimited but was read with ${delimiterName(delimiter)}; pass --delimiter ${other === '\t' ? 'tab' : `"${other}"`} or --delimiter auto`;
 }
 
 /** Concatenates tables read with the same schema (a pooled, centralised dataset). */
@@ -236,5 +305,10 @@ export function concatTables(tables: readonly RawTable[]): RawTable {
     classes: first.classes,
     lines: Int32Array.from(tables.flatMap((t) => [...t.lines])),
     imputed: mergeImputations(tables.map((t) => t.imputed)),
+    unlabelled: {
+      count: tables.reduce((n, t) => n + t.unlabelled.count, 0),
+      firstLines: tables.flatMap((t) => t.unlabelled.firstLines).slice(0, NAMED_LINES),
+    },
+    delimiter: first.delimiter,
   };
 }

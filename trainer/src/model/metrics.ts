@@ -1,5 +1,7 @@
-// Classification metrics from predicted class probabilities: cross-entropy, accuracy, and macro
-// precision / recall / F1 (unweighted means over classes, so rare outcomes count as much as common).
+// Classification metrics from predicted class probabilities: cross-entropy, accuracy, macro
+// precision / recall / F1 (unweighted means over classes, so rare outcomes count as much as common),
+// and those a useless model cannot inflate: balanced accuracy, the majority-class rate beside
+// accuracy, ROC AUC and PR AUC (from the probabilities, so they rank patients, not just label them).
 
 /** Metrics of a model on one split. */
 export interface ClassificationMetrics {
@@ -12,6 +14,13 @@ export interface ClassificationMetrics {
   /** confusion[true][predicted] counts. */
   confusion: number[][];
   rows: number;
+  /** Mean recall over classes with rows. */
+  balancedAccuracy: number;
+  /** Accuracy of always predicting the most frequent class. */
+  majorityRate: number;
+  /** See {@link RankingMetrics}. */
+  rocAuc: number;
+  prAuc: number;
 }
 
 /** Computes metrics from row-major probabilities (rows × classes) and the true labels. */
@@ -58,6 +67,7 @@ export function classificationMetrics(
     macroF1: f1 / classes,
     confusion,
     rows,
+    ...rankingMetrics(probabilities, labels, classes),
   };
 }
 
@@ -108,4 +118,122 @@ export function predictionWarnings(
     );
   }
   return warnings;
+}
+
+/** Metrics that a model predicting the majority class for everyone cannot inflate. */
+export interface RankingMetrics {
+  /** Mean recall over classes with rows: 0.5 for a two-class majority-only model. */
+  balancedAccuracy: number;
+  /** Share of the most frequent class: the accuracy of always predicting it. */
+  majorityRate: number;
+  /**
+   * Area under the ROC curve: for two classes, of the second class's probability (the outcome);
+   * for more, the mean one-vs-rest AUC over classes with rows and non-rows. NaN when undefined.
+   */
+  rocAuc: number;
+  /** Area under the precision-recall curve (average precision), the same way. */
+  prAuc: number;
+}
+
+/** One-vs-rest ROC AUC (ties count half) and average precision of `scores` for `positive`. */
+export function binaryAucs(
+  scores: ArrayLike<number>,
+  positive: ArrayLike<boolean>,
+): { roc: number; pr: number } {
+  const n = scores.length;
+  const order = Array.from({ length: n }, (_, i) => i).sort(
+    (a, b) => (scores[b] as number) - (scores[a] as number),
+  );
+  let positives = 0;
+  for (let i = 0; i < n; i++) if (positive[i]) positives++;
+  const negatives = n - positives;
+  if (positives === 0 || negatives === 0) return { roc: NaN, pr: NaN };
+  // Walk down the scores in groups of ties.
+  let tp = 0;
+  let fp = 0;
+  let rocArea = 0;
+  let ap = 0;
+  for (let start = 0; start < n;) {
+    let end = start;
+    let groupTp = 0;
+    let groupFp = 0;
+    while (end < n && scores[order[end] as number] === scores[order[start] as number]) {
+      if (positive[order[end] as number]) groupTp++;
+      else groupFp++;
+      end++;
+    }
+    // Trapezoid over the tie group: its positives rank above the negatives before it.
+    rocArea += groupFp * (tp + groupTp / 2);
+    tp += groupTp;
+    fp += groupFp;
+    if (groupTp > 0) ap += (groupTp / positives) * (tp / (tp + fp));
+    start = end;
+  }
+  return { roc: rocArea / (positives * negatives), pr: ap };
+}
+
+/** Balanced accuracy, majority-class rate, ROC AUC and PR AUC of probabilities against labels. */
+export function rankingMetrics(
+  probabilities: Float32Array,
+  labels: Int32Array,
+  classes: number,
+): RankingMetrics {
+  const rows = labels.length;
+  const support = new Array<number>(classes).fill(0);
+  const hits = new Array<number>(classes).fill(0);
+  for (let i = 0; i < rows; i++) {
+    const truth = labels[i] as number;
+    support[truth] = (support[truth] as number) + 1;
+    let best = 0;
+    for (let c = 1; c < classes; c++) {
+      if (
+        (probabilities[i * classes + c] as number) > (probabilities[i * classes + best] as number)
+      )
+        best = c;
+    }
+    if (best === truth) hits[truth] = (hits[truth] as number) + 1;
+  }
+  const present = support.flatMap((n, c) => (n > 0 ? [c] : []));
+  const balancedAccuracy =
+    present.length > 0
+      ? present.reduce((s, c) => s + (hits[c] as number) / (support[c] as number), 0) /
+        present.length
+      : NaN;
+  const aucOf = (c: number): { roc: number; pr: number } => {
+    const scores = new Float64Array(rows);
+    const positive = new Array<boolean>(rows);
+    for (let i = 0; i < rows; i++) {
+      scores[i] = probabilities[i * classes + c] as number;
+      positive[i] = labels[i] === c;
+    }
+    return binaryAucs(scores, positive);
+  };
+  let roc = NaN;
+  let pr = NaN;
+  if (classes === 2) {
+    ({ roc, pr } = aucOf(1));
+  } else {
+    const per = present.map(aucOf).filter((a) => !Number.isNaN(a.roc));
+    if (per.length > 0) {
+      roc = per.reduce((s, a) => s + a.roc, 0) / per.length;
+      pr = per.reduce((s, a) => s + a.pr, 0) / per.length;
+    }
+  }
+  return {
+    balancedAccuracy,
+    majorityRate: majorityClassRate(labels, classes),
+    rocAuc: roc,
+    prAuc: pr,
+  };
+}
+
+/**
+ * A warning when accuracy is no better than always predicting the majority class (within half a
+ * percentage point): the model has learnt nothing accuracy can show.
+ */
+export function majorityWarning(accuracy: number, majorityRate: number): string[] {
+  if (!(accuracy <= majorityRate + 0.005)) return [];
+  return [
+    `accuracy ${(accuracy * 100).toFixed(1)} % is no better than always predicting the majority class (${(majorityRate * 100).toFixed(1)} %): judge the model by balanced accuracy and AUC`,
+  ];
 }

@@ -5,8 +5,8 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { load as loadYaml } from 'js-yaml';
-import type { ModelSpec } from '@fedledger/protocol';
-import { STRATEGIES, validateModelSpec } from '@fedledger/protocol';
+import type { ModelSpec, SharedPreprocessing } from '@fedledger/protocol';
+import { STRATEGIES, preprocessingSha256, validateModelSpec } from '@fedledger/protocol';
 import { CKKS_PARAMS, parseKeyFile } from '@fedledger/protocol/ckks';
 import type { RunRequestBody } from '@fedledger/protocol/schema';
 import {
@@ -49,6 +49,7 @@ export const RUN_FILE_FIELDS = [
   'updateNormBound',
   'dp',
   'protection',
+  'preprocessing',
 ] as const;
 
 /** An example run file (the help prints it; the README shows it). */
@@ -69,6 +70,7 @@ dp:                              # recorded for every organisation to read; opti
   epsilon: 1
   delta: 1e-5
 protection: none                 # or ckks: {keyFile: key.json} (or keyFingerprint: <hex>)
+preprocessing: shared-preprocessing.json   # optional: fedledger-trainer preprocess combine --out
 `;
 
 /** Where each API field comes from in a run file (to name the run file's field in errors). */
@@ -86,6 +88,7 @@ const API_FIELD_TO_RUN_FILE: Readonly<Record<string, string>> = {
   initialModelSha256: 'model.initial',
   dp: 'dp',
   he: 'protection',
+  preprocessingSha256: 'preprocessing',
 };
 
 /** The run-file field an API field (dotted) comes from. */
@@ -274,6 +277,7 @@ export function runPlanFrom(value: unknown, file: string): RunPlan {
     ...(deadline !== undefined ? { roundDeadlineSeconds: deadline } : {}),
     dp: dpFrom(value['dp'], fail),
     he: protectionFrom(value['protection'], base, fail),
+    ...preprocessingFrom(value['preprocessing'], base, fail),
   };
   // The same schema the gateway checks the body with: what passes here, the gateway accepts.
   const violation = checkAgainst(RunRequestSchema, {
@@ -285,6 +289,28 @@ export function runPlanFrom(value: unknown, file: string): RunPlan {
 }
 
 type Fail = (field: string, message: string, cause?: unknown) => never;
+
+/** The shared preprocessing's SHA-256, recorded with the run so hospitals can check their copy. */
+function preprocessingFrom(
+  value: unknown,
+  base: string,
+  fail: Fail,
+): { preprocessingSha256?: string } {
+  if (value === undefined || value === null) return {};
+  if (typeof value !== 'string') {
+    return fail('preprocessing', 'must name the shared preprocessing JSON (preprocess combine).');
+  }
+  let transform: SharedPreprocessing;
+  try {
+    transform = JSON.parse(readFileSync(resolve(base, value), 'utf8')) as SharedPreprocessing;
+  } catch (err) {
+    return fail('preprocessing', `cannot read ${value} (${(err as Error).message}).`, err);
+  }
+  if (transform.format !== 'fedledger-preprocessing/1' || !Array.isArray(transform.numeric)) {
+    return fail('preprocessing', `${value} is not fedledger-preprocessing/1 JSON.`);
+  }
+  return { preprocessingSha256: preprocessingSha256(transform) };
+}
 
 function dpFrom(value: unknown, fail: Fail): Record<string, unknown> | null {
   if (value === undefined || value === null || value === 'none') return null;
