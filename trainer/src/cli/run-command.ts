@@ -24,7 +24,7 @@ import { trainLocalRound } from '../training/local-round';
 import type { ArgReader } from './args';
 import type { Command } from './command';
 import { optionTable } from './command';
-import { printDataWarnings, printEpoch, specFileBeside, startBackend } from './common';
+import { ENGINE_HELP, printDataWarnings, printEpoch, specFileBeside, startBackend } from './common';
 import { connectFromArgs, GATEWAY_HELP, GATEWAY_OPTIONS } from './gateway-args';
 import { dpSettings, trainingNumbers } from './train-command';
 
@@ -50,6 +50,7 @@ ${GATEWAY_HELP}
   --noise-multiplier X       use this σ instead of calibrating
   --poll-ms N                first poll interval while waiting (default 500; grows to 10 s)
   --backend NAME             auto (default), tensorflow-gpu, tensorflow, wasm, cpu
+  ${ENGINE_HELP}
 
 The model spec is the run's (on the ledger). The hospital signs only its own SubmitUpdate: it
 decodes the proposal and the endorsed transaction the gateway hands it and refuses anything else
@@ -82,6 +83,7 @@ Exit codes: 0 run completed and final model verified, 2 usage, 3 data, 4 model, 
     'noise-multiplier',
     'poll-ms',
     'backend',
+    'engine',
   ]),
   async run(args) {
     const runId = args.required('run');

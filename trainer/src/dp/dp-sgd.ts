@@ -147,6 +147,7 @@ export function dpSgdTrainerTfjs(dp: Readonly<DpSgdOptions>): LocalTrainer {
             trainLoss: seen > 0 ? lossSum / seen : NaN,
             ...(validation ? { validation } : {}),
             samplesPerSecond: (seen * 1000) / Math.max(1, Date.now() - epochStart),
+            engine: tfjsEngineName(),
           });
         }
       }

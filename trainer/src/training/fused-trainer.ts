@@ -108,6 +108,7 @@ function report(
     trainLoss: seen > 0 ? lossSum / seen : NaN,
     ...(validation ? { validation } : {}),
     samplesPerSecond: (seen * 1000) / Math.max(1e-3, elapsedMs),
+    engine: 'fused',
   });
 }
 

@@ -66,6 +66,7 @@ export const trainPlainTfjs: LocalTrainer = async (spec, initial, data, options)
         trainLoss: loss,
         ...(options.validation ? { validation: evaluateModel(model, options.validation) } : {}),
         samplesPerSecond: (data.rows * 1000) / elapsed,
+        engine: tfjsEngineName(),
       });
     }
     return {

@@ -40,6 +40,8 @@ export interface EpochProgress {
   trainLoss: number;
   validation?: ClassificationMetrics;
   samplesPerSecond: number;
+  /** The implementation training, as in {@link TrainingResult.engine}. */
+  engine?: string;
 }
 
 /** Result of a training step. */
