@@ -118,9 +118,12 @@ describe('fused Dense engine', function () {
     const plain = await both(run(trainPlain, mixed, start, 9, { batchSize: 16 }));
     expect(maxDifference(plain.fused.tensors, plain.tfjs.tensors)).to.be.lessThan(1e-4);
     const dp = await both((engine) =>
-      run(dpSgdTrainer({ clipNorm: 1, noiseMultiplier: 0, random: seededRandom(2) }), mixed, start, 0)(
-        engine,
-      ),
+      run(
+        dpSgdTrainer({ clipNorm: 1, noiseMultiplier: 0, random: seededRandom(2) }),
+        mixed,
+        start,
+        0,
+      )(engine),
     );
     expect(maxDifference(dp.fused.tensors, dp.tfjs.tensors)).to.be.lessThan(1e-4);
   });
