@@ -90,7 +90,22 @@ function fromWords(next: WordSource): RandomSource {
     uniform,
     gaussian,
     fillGaussian(out, std) {
-      for (let i = 0; i < out.length; i++) out[i] = gaussian() * std;
+      // The same values, in the same order, as calling gaussian() for each element; with the
+      // Box–Muller pairs unrolled here, since DP-SGD draws one per parameter at every step.
+      const n = out.length;
+      let i = 0;
+      if (n > 0 && spare !== undefined) {
+        out[i++] = gaussian() * std;
+      }
+      while (i + 1 < n) {
+        let u = uniform();
+        while (u === 0) u = uniform();
+        const radius = Math.sqrt(-2 * Math.log(u));
+        const angle = 2 * Math.PI * uniform();
+        out[i++] = radius * Math.cos(angle) * std;
+        out[i++] = radius * Math.sin(angle) * std;
+      }
+      if (i < n) out[i] = gaussian() * std;
       return out;
     },
     integer(n) {

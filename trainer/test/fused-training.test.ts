@@ -153,6 +153,23 @@ describe('fused Dense engine', function () {
     }
   });
 
+  it('fills noise with exactly the draws of gaussian() one by one, whatever the pairing state', () => {
+    for (const [lead, length] of [
+      [0, 7],
+      [1, 7],
+      [1, 8],
+      [0, 1],
+    ] as const) {
+      const bulk = seededRandom(21);
+      const single = seededRandom(21);
+      for (let k = 0; k < lead; k++) expect(bulk.gaussian()).to.equal(single.gaussian());
+      const filled = bulk.fillGaussian(new Float32Array(length), 0.7);
+      const expected = Float32Array.from({ length }, () => single.gaussian() * 0.7);
+      expect(Array.from(filled)).to.deep.equal(Array.from(expected));
+      expect(bulk.gaussian()).to.equal(single.gaussian());
+    }
+  });
+
   it('is chosen for Dense softmax specs, not for others; forcing it on another spec is refused', () => {
     expect(chooseEngine(spec)).to.equal('fused');
     expect(chooseEngine(spec, 'tfjs')).to.equal('tfjs');
