@@ -22,12 +22,15 @@ create() {
     echo "[bench] python3 -m venv failed: install python3-venv (apt-get install -y python3-venv)" >&2
     exit 1
   }
-  pip="$PY -m pip install --quiet --disable-pip-version-check"
-  if ! $pip torch --index-url https://download.pytorch.org/whl/cpu 2>/dev/null; then
+  if ! pip_install torch --index-url https://download.pytorch.org/whl/cpu 2>/dev/null; then
     echo "[bench] the CPU-only PyTorch index cannot be reached; installing torch from PyPI (large)"
-    $pip torch
+    pip_install torch
   fi
-  $pip opacus numpy
+  pip_install opacus numpy
+}
+
+pip_install() {
+  "$PY" -m pip install --quiet --disable-pip-version-check "$@"
 }
 
 if ready; then

@@ -28,7 +28,7 @@ export interface TrainingOptions {
   onEpoch?: (progress: EpochProgress) => void;
   /** Training implementation; default `auto`. */
   engine?: TrainingEngineChoice;
-  /** Randomness for the batch order (and DP-SGD's sampling and noise); default crypto. */
+  /** Randomness for plain training's batch order; default crypto. DP-SGD takes its own. */
   random?: RandomSource;
 }
 
