@@ -19,8 +19,11 @@ export interface RandomSource {
 const TWO_POW_32 = 4294967296;
 const TWO_POW_53 = 9007199254740992;
 
-/** Random bits, 32 at a time. */
-type WordSource = () => number;
+/** Fills its argument with the next random 32-bit words of a stream, in order. */
+type WordRefill = (words: Uint32Array) => void;
+
+/** Words are drawn from a source in blocks of this many (the order of the stream is unchanged). */
+const BLOCK = 4096;
 
 /**
  * A reproducible generator (sfc32, seeded through splitmix32). Same seed, same sequence, on every
@@ -39,7 +42,7 @@ export function seededRandom(seed: number | string): RandomSource {
   let b = splitmix();
   let c = splitmix();
   let d = splitmix();
-  const next: WordSource = () => {
+  const next = (): number => {
     const t = (((a + b) | 0) + d) | 0;
     d = (d + 1) | 0;
     a = b ^ (b >>> 9);
@@ -49,23 +52,28 @@ export function seededRandom(seed: number | string): RandomSource {
     return t >>> 0;
   };
   for (let i = 0; i < 12; i++) next();
-  return fromWords(next);
+  return fromWords((words) => {
+    for (let i = 0; i < words.length; i++) words[i] = next();
+  });
 }
 
 /** Randomness from the operating system's CSPRNG (node:crypto); the default for DP noise. */
 export function cryptoRandom(): RandomSource {
-  const words = new Uint32Array(4096);
-  let index = words.length;
-  return fromWords(() => {
-    if (index === words.length) {
-      randomFillSync(words);
-      index = 0;
-    }
-    return words[index++] as number;
-  });
+  return fromWords((words) => randomFillSync(words));
 }
 
-function fromWords(next: WordSource): RandomSource {
+// Every source reads its words from one block buffer here, so the hot paths (uniform, the noise
+// loop) make no call through a per-source function; only the block refill differs.
+function fromWords(refill: WordRefill): RandomSource {
+  const block = new Uint32Array(BLOCK);
+  let index = BLOCK;
+  const next = (): number => {
+    if (index === BLOCK) {
+      refill(block);
+      index = 0;
+    }
+    return block[index++] as number;
+  };
   let spare: number | undefined;
   const uniform = (): number => {
     const hi = next() >>> 5; // 27 bits
@@ -90,7 +98,22 @@ function fromWords(next: WordSource): RandomSource {
     uniform,
     gaussian,
     fillGaussian(out, std) {
-      for (let i = 0; i < out.length; i++) out[i] = gaussian() * std;
+      // The same values, in the same order, as calling gaussian() for each element; with the
+      // Box–Muller pairs unrolled here, since DP-SGD draws one per parameter at every step.
+      const n = out.length;
+      let i = 0;
+      if (n > 0 && spare !== undefined) {
+        out[i++] = gaussian() * std;
+      }
+      while (i + 1 < n) {
+        let u = uniform();
+        while (u === 0) u = uniform();
+        const radius = Math.sqrt(-2 * Math.log(u));
+        const angle = 2 * Math.PI * uniform();
+        out[i++] = radius * Math.cos(angle) * std;
+        out[i++] = radius * Math.sin(angle) * std;
+      }
+      if (i < n) out[i] = gaussian() * std;
       return out;
     },
     integer(n) {

@@ -48,6 +48,10 @@ describe('fedledger-trainer CLI', function () {
     ]);
     expect(code).to.equal(EXIT.DATA);
     expect(printed(err)).to.contain('none.json');
+    expect(await main(['train', '--engine', 'gpu', '--data', 'x', '--schema', 'y'])).to.equal(
+      EXIT.USAGE,
+    );
+    expect(printed(err)).to.contain('--engine must be auto, fused, tfjs, not "gpu"');
   });
 
   it('generates, initialises, trains a DP round, and evaluates through files', async () => {
@@ -104,7 +108,7 @@ describe('fedledger-trainer CLI', function () {
     ];
     expect(await main(trainArgs)).to.equal(EXIT.OK, printed(err));
     expect(printed(err)).to.match(/backend: \w+/);
-    expect(printed(err)).to.match(/epoch 1\/1/);
+    expect(printed(err)).to.match(/epoch 1\/1 .* samples\/s \(fused\)/);
     const summary = JSON.parse(out.lastCall.args[0] as string) as {
       dp: { epsilonSpent: string };
       sha256: string;
@@ -118,7 +122,9 @@ describe('fedledger-trainer CLI', function () {
       mspId: 'Hospital1MSP',
     });
     expect(existsSync(state)).to.equal(true);
-    expect(await main(trainArgs)).to.equal(EXIT.OK);
+    // The second round through TensorFlow.js, forced; the log says so.
+    expect(await main([...trainArgs, '--engine', 'tfjs'])).to.equal(EXIT.OK);
+    expect(printed(err)).to.match(/samples\/s \(tfjs\/\w+\)/);
     const second = Number(
       (JSON.parse(out.lastCall.args[0] as string) as { dp: { epsilonSpent: string } }).dp
         .epsilonSpent,

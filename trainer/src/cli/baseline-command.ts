@@ -6,6 +6,7 @@ import { trainCentralisedBaseline } from '../training/baseline';
 import type { Command } from './command';
 import { optionTable } from './command';
 import {
+  ENGINE_HELP,
   metricsSummary,
   printDataWarnings,
   printEpoch,
@@ -16,6 +17,7 @@ import {
 } from './common';
 import { predictionWarnings } from '../model/metrics';
 import { UsageError } from './args';
+import { trainingNumbers } from './train-command';
 
 export const baselineCommand: Command = {
   name: 'baseline',
@@ -30,6 +32,7 @@ export const baselineCommand: Command = {
   --out MODEL                write the trained model container
   --save-preprocessing FILE  write the fitted preprocessing
   --backend NAME             auto (default), tensorflow-gpu, tensorflow, wasm, cpu
+  ${ENGINE_HELP}
   --json                     print the summary as JSON`,
   options: optionTable(
     [
@@ -43,6 +46,7 @@ export const baselineCommand: Command = {
       'out',
       'save-preprocessing',
       'backend',
+      'engine',
     ],
     ['json'],
     ['data'],
@@ -51,15 +55,11 @@ export const baselineCommand: Command = {
     const files = args.list('data');
     if (files.length === 0) throw new UsageError('baseline needs at least one --data CSV.');
     const specFile = args.string('spec');
-    const epochs = args.countAtLeast('epochs');
-    const batchSize = args.countAtLeast('batch-size');
-    const learningRate = args.numberIn('learning-rate');
+    const numbers = trainingNumbers(args);
     await startBackend(args.string('backend'));
     const result = await trainCentralisedBaseline({
       data: { csvFile: files, schema: args.required('schema'), seed: args.string('seed') ?? 42 },
-      ...(epochs !== undefined ? { epochs } : {}),
-      ...(batchSize !== undefined ? { batchSize } : {}),
-      ...(learningRate !== undefined ? { learningRate } : {}),
+      ...numbers,
       onEpoch: printEpoch,
       ...(specFile !== undefined
         ? { specFor: (prep: Preprocessing) => resolveSpec(specFile, prep) }

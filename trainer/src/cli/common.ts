@@ -77,6 +77,11 @@ export function exitCodeFor(error: unknown): number {
   return EXIT.INTERNAL;
 }
 
+/** Help line of --engine, shared by the commands that train. */
+export const ENGINE_HELP = `--engine auto|fused|tfjs   fused: WebAssembly SIMD for Dense softmax models; tfjs:
+                             TensorFlow.js on the backend; auto (default): fused where it
+                             applies and no GPU backend is active`;
+
 /** Activates the backend named by `--backend` (default auto) and says which one is in use. */
 export async function startBackend(wanted: string | undefined): Promise<BackendName> {
   const name = wanted ?? 'auto';
@@ -213,7 +218,7 @@ export function printEpoch(p: EpochProgress): void {
     ? `  val_loss ${p.validation.loss.toFixed(4)}  val_acc ${(p.validation.accuracy * 100).toFixed(2)} %`
     : '';
   console.error(
-    `epoch ${p.epoch}/${p.epochs}  loss ${p.trainLoss.toFixed(4)}${v}  ${Math.round(p.samplesPerSecond)} samples/s`,
+    `epoch ${p.epoch}/${p.epochs}  loss ${p.trainLoss.toFixed(4)}${v}  ${Math.round(p.samplesPerSecond)} samples/s${p.engine !== undefined ? ` (${p.engine})` : ''}`,
   );
 }
 

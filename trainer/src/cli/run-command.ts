@@ -35,7 +35,7 @@ import { trainLocalRound } from '../training/local-round';
 import type { ArgReader } from './args';
 import type { Command } from './command';
 import { optionTable } from './command';
-import { printDataWarnings, printEpoch, specFileBeside, startBackend } from './common';
+import { ENGINE_HELP, printDataWarnings, printEpoch, specFileBeside, startBackend } from './common';
 import { CSV_FLAGS, CSV_HELP, CSV_OPTIONS, tableOptionsFrom } from './data-args';
 import { connectFromArgs, GATEWAY_HELP, GATEWAY_OPTIONS } from './gateway-args';
 import { dpSettings, epsilonCheck, trainingNumbers } from './train-command';
@@ -73,6 +73,7 @@ ${CSV_HELP}
   --privacy-ledger FILE      ε spent per data file across runs (default DIR/privacy-ledger.json)
   --poll-ms N                first poll interval while waiting (default 500; grows to 10 s)
   --backend NAME             auto (default), tensorflow-gpu, tensorflow, wasm, cpu
+  ${ENGINE_HELP}
 
 The model spec is the run's (on the ledger). The hospital signs only its own SubmitUpdate: it
 decodes the proposal and the endorsed transaction the gateway hands it and refuses anything else
@@ -111,6 +112,7 @@ Exit codes: 0 run completed and final model verified, 2 usage, 3 data, 4 model, 
       'privacy-ledger',
       'poll-ms',
       'backend',
+      'engine',
     ],
     ['refuse-over-budget', ...CSV_FLAGS],
   ),

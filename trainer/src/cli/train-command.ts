@@ -5,13 +5,16 @@ import { loadPreprocessing, savePreprocessing } from '../data/preprocessing';
 import { newPrivacyAccountant, restorePrivacyAccountant } from '../dp/privacy-accountant';
 import type { DpMode, DpSettings } from '../dp/privacy-settings';
 import { predictionWarnings } from '../model/metrics';
+import { ENGINE_CHOICES } from '../training/engine';
 import { trainLocalRound } from '../training/local-round';
+import type { TrainingEngineChoice } from '../training/trainer';
 import type { ArgReader } from './args';
 import { UsageError } from './args';
 import type { Command } from './command';
 import { CSV_FLAGS, CSV_HELP, CSV_OPTIONS, tableOptionsFrom } from './data-args';
 import { optionTable } from './command';
 import {
+  ENGINE_HELP,
   metricsSummary,
   printDataWarnings,
   printEpoch,
@@ -47,6 +50,7 @@ ${CSV_HELP}
   --accountant pld|rdp       how ε is computed and σ calibrated (default pld; both are printed)
   --privacy-state FILE       accountant state: read if present, updated after the round
   --backend NAME             auto (default), tensorflow-gpu, tensorflow, wasm, cpu
+  ${ENGINE_HELP}
   --json                     print the summary as JSON
 
 Exit codes: 0 ok, 2 usage, 3 data, 4 model, 5 privacy, 6 backend, 1 internal.`,
@@ -75,6 +79,7 @@ Exit codes: 0 ok, 2 usage, 3 data, 4 model, 5 privacy, 6 backend, 1 internal.`,
       'privacy-state',
       'backend',
       ...CSV_OPTIONS,
+      'engine',
     ],
     ['json', ...CSV_FLAGS],
   ),
@@ -155,13 +160,25 @@ export function epsilonCheck(epsilons: { pld: number; rdp: number } | undefined)
   return epsilons ? `  [PLD ${epsilons.pld.toFixed(4)}, RDP ${epsilons.rdp.toFixed(4)}]` : '';
 }
 
-/** --epochs, --batch-size and --learning-rate, where given. */
+/** --epochs, --batch-size, --learning-rate and --engine, where given. */
 export function trainingNumbers(args: ArgReader): {
   epochs?: number;
   batchSize?: number;
   learningRate?: number;
+  engine?: TrainingEngineChoice;
 } {
-  const out: { epochs?: number; batchSize?: number; learningRate?: number } = {};
+  const out: {
+    epochs?: number;
+    batchSize?: number;
+    learningRate?: number;
+    engine?: TrainingEngineChoice;
+  } = {};
+  const engine = args.string('engine');
+  if (engine !== undefined) {
+    if (!(ENGINE_CHOICES as readonly string[]).includes(engine))
+      throw new UsageError(`--engine must be ${ENGINE_CHOICES.join(', ')}, not "${engine}".`);
+    out.engine = engine as TrainingEngineChoice;
+  }
   const epochs = args.countAtLeast('epochs');
   const batchSize = args.countAtLeast('batch-size');
   const learningRate = args.numberIn('learning-rate');

@@ -10,7 +10,9 @@ import { ConfigError } from '../errors';
 import type { RandomSource } from '../random';
 import { cryptoRandom } from '../random';
 import { buildModel, setModelTensors } from '../model/mlp';
+import { chooseEngine, tfjsEngineName } from '../training/engine';
 import { checkSpecFitsData, evaluateModel } from '../training/evaluate';
+import { dpSgdTrainerFused } from '../training/fused-trainer';
 import type { LocalTrainer, TrainingOptions } from '../training/trainer';
 import { withTrainingDefaults } from '../training/trainer';
 import type { PrivacyEvent } from './accountant';
@@ -47,8 +49,24 @@ export function dpSgdEvent(
   return { mechanism: 'subsampled-gaussian', samplingRate, noiseMultiplier, count: steps };
 }
 
-/** A {@link LocalTrainer} running DP-SGD with the given privacy parameters. */
+/**
+ * A {@link LocalTrainer} running DP-SGD with the given privacy parameters, on the engine that
+ * `options.engine` selects (see ../training/engine.ts).
+ * @throws {ConfigError} for a non-positive clipping norm or a negative noise multiplier.
+ */
 export function dpSgdTrainer(dp: Readonly<DpSgdOptions>): LocalTrainer {
+  const tfjs = dpSgdTrainerTfjs(dp);
+  const fused = dpSgdTrainerFused(dp);
+  return async (spec, initial, data, options) => {
+    checkSpecFitsData(spec, data);
+    return chooseEngine(spec, options.engine) === 'fused'
+      ? fused(spec, initial, data, options)
+      : tfjs(spec, initial, data, options);
+  };
+}
+
+/** DP-SGD through TensorFlow.js ops on the active backend. */
+export function dpSgdTrainerTfjs(dp: Readonly<DpSgdOptions>): LocalTrainer {
   if (!(dp.clipNorm > 0) || !(dp.noiseMultiplier >= 0)) {
     throw new ConfigError(
       'DP-SGD needs a positive clipping norm and a non-negative noise multiplier.',
@@ -129,6 +147,7 @@ export function dpSgdTrainer(dp: Readonly<DpSgdOptions>): LocalTrainer {
             trainLoss: seen > 0 ? lossSum / seen : NaN,
             ...(validation ? { validation } : {}),
             samplesPerSecond: (seen * 1000) / Math.max(1, Date.now() - epochStart),
+            engine: tfjsEngineName(),
           });
         }
       }
@@ -149,6 +168,7 @@ export function dpSgdTrainer(dp: Readonly<DpSgdOptions>): LocalTrainer {
           },
         ],
         samplesPerSecond: (data.rows * epochs * 1000) / Math.max(1, Date.now() - started),
+        engine: tfjsEngineName(),
       };
     } finally {
       tf.dispose(variables);

@@ -73,7 +73,20 @@ export async function availableBackends(): Promise<BackendName[]> {
   return found;
 }
 
+/** The backend activated last (by {@link selectBackend} or {@link availableBackends}), if any. */
+export function activeBackend(): BackendName | undefined {
+  return active;
+}
+
+let active: BackendName | undefined;
+
 async function activate(name: BackendName): Promise<string> {
+  const id = await activateId(name);
+  active = name;
+  return id;
+}
+
+async function activateId(name: BackendName): Promise<string> {
   const pkg = NATIVE_PACKAGES[name];
   if (pkg !== undefined) {
     // Registers the 'tensorflow' backend with the shared tfjs-core; the GPU build fails to load

@@ -5,6 +5,14 @@ import type { ModelSpec, Tensor } from '@fedledger/protocol';
 import type { Dataset } from '../data/dataset';
 import type { PrivacyEvent } from '../dp/accountant';
 import type { ClassificationMetrics } from '../model/metrics';
+import type { RandomSource } from '../random';
+
+/**
+ * Which implementation trains: `fused` (Float32Array forward/backward, ./dense-engine.ts),
+ * `tfjs` (TensorFlow.js on the active backend), or `auto` (fused for the Dense specs it covers
+ * unless a GPU backend is active).
+ */
+export type TrainingEngineChoice = 'auto' | 'fused' | 'tfjs';
 
 /** Hyper-parameters shared by every training step. Defaults are the reference study's. */
 export interface TrainingOptions {
@@ -18,6 +26,10 @@ export interface TrainingOptions {
   validation?: Dataset;
   /** Called after each epoch. */
   onEpoch?: (progress: EpochProgress) => void;
+  /** Training implementation; default `auto`. */
+  engine?: TrainingEngineChoice;
+  /** Randomness for plain training's batch order; default crypto. DP-SGD takes its own. */
+  random?: RandomSource;
 }
 
 /** What is reported after each local epoch. */
@@ -28,6 +40,8 @@ export interface EpochProgress {
   trainLoss: number;
   validation?: ClassificationMetrics;
   samplesPerSecond: number;
+  /** The implementation training, as in {@link TrainingResult.engine}. */
+  engine?: string;
 }
 
 /** Result of a training step. */
@@ -37,6 +51,8 @@ export interface TrainingResult {
   privacyEvents: PrivacyEvent[];
   /** Examples processed per second, averaged over the epochs. */
   samplesPerSecond: number;
+  /** The implementation that ran, for the log: e.g. `fused` or `tfjs/wasm`. */
+  engine: string;
 }
 
 /** A local training step: from `initial` weights, train on `data`. */
