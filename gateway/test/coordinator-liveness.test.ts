@@ -2,6 +2,7 @@
 // for consensus) at each step of a round, the run goes on once the ledger is back, without a
 // restart, without anyone nudging it, and with every update counted once.
 import { expect } from 'chai';
+import sinon from 'sinon';
 import type { AuditTrail, HistoryEntry, RoundRecord } from '@fedledger/protocol';
 import { newSimulatedIdentity } from '@fedledger/chaincode';
 import { roundKey } from '@fedledger/protocol';
@@ -163,5 +164,57 @@ describe('coordinator liveness (ledger writes failing, then back)', function () 
     });
     expect(round0.included).to.deep.equal(['Hospital1MSP', 'Hospital2MSP', 'Hospital3MSP']);
     await expectEachRoundClosedOnce(runId);
+  });
+
+  it('closes a round past its deadline as soon as the quorum arrives, not a deadline later', async () => {
+    const runId = 'late-quorum';
+    await createRun(h, runId, { roundsPlanned: 1, roundDeadlineSeconds: 1 });
+    await submitAll(runId, 0, HOSPITALS.slice(0, 1));
+    // Past the deadline with one update of the two the quorum needs: still open.
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect((await roundStatus(runId, 0))?.status).to.equal('open');
+    const arrived = Date.now();
+    await submitAll(runId, 0, HOSPITALS.slice(1, 2));
+    const round0 = await eventually('round 0 closed', async () => {
+      const r = await roundStatus(runId, 0);
+      return r?.status === 'closed' ? r : undefined;
+    });
+    expect(Date.now() - arrived).to.be.below(1000);
+    expect(round0.included).to.deep.equal(['Hospital1MSP', 'Hospital2MSP']);
+  });
+
+  it('leaves alone a run whose settings hold no usable deadline, instead of spinning on it', async () => {
+    // Another coordinator's run, created on the ledger without roundDeadlineSeconds.
+    const other = newSimulatedIdentity('CoordinatorMSP', 'another-coordinator');
+    await createRun(h, 'template', { roundsPlanned: 1 });
+    const template = (await trail('template')).run;
+    const settings: Record<string, unknown> = { ...template.settings };
+    delete settings['roundDeadlineSeconds'];
+    await h.ledger.submit(
+      other,
+      'CreateRun',
+      JSON.stringify({
+        runId: 'no-deadline',
+        modelSpecHash: template.modelSpecHash,
+        initialModelHash: template.initialModelHash,
+        participants: template.participants,
+        roundsPlanned: 1,
+        minUpdatesPerRound: 2,
+        strategy: 'fedavg',
+        sampleCounts: template.sampleCounts,
+        settings,
+      }),
+    );
+    await h.ledger.submit(other, 'OpenRound', 'no-deadline', '0', template.initialModelHash);
+    await h.stop();
+    const reads = sinon.spy(h.ledger, 'evaluate');
+    try {
+      await h.start();
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      const trails = reads.getCalls().filter((c) => c.args[2] === 'no-deadline').length;
+      expect(trails).to.be.below(5);
+    } finally {
+      reads.restore();
+    }
   });
 });

@@ -343,27 +343,50 @@ describe('fuzzing the REST API: no 5xx from any input', function () {
     expect(again.json<{ code: string }>().code).to.equal('FL_ERR_UPDATE_EXISTS');
   });
 
-  it('lets a hospital upload again once its submission failed at a signing step', async () => {
+  it('keeps the claim through a bad signature (no second session), and frees it when the ledger fails the step', async () => {
     await createRun(h, 'after-failure', { roundsPlanned: 1 });
     const bytes = update('after-failure', 0, 'Hospital2MSP', 10, 2);
     const path = '/v1/runs/after-failure/rounds/0/updates';
     const first = await h.call('hospital2', 'POST', path, bytes);
     expect(first.status).to.equal(201);
-    expect((await h.call('hospital2', 'POST', path, bytes)).status).to.equal(409);
-    // A signature by someone else: the step fails and the claim is released.
     const { submissionId, proposalDigest } = first.json<{
       submissionId: string;
       proposalDigest: string;
     }>();
+    // A signature that does not verify: refused, and uploading again is still a 409.
     const bad = await h.call(
       'hospital2',
       'POST',
       `/v1/submissions/${submissionId}/proposal-signature`,
+      { signature: await h.sign('hospital3', proposalDigest) },
+    );
+    expect(bad.json<{ code: string }>().code).to.equal('FL_ERR_BAD_SIGNATURE');
+    const again = await h.call('hospital2', 'POST', path, bytes);
+    expect(again.json<{ code: string }>().code).to.equal('FL_ERR_SUBMISSION_IN_PROGRESS');
+    // The ledger refuses the transaction (no ordering): the session ends, a new upload is taken.
+    const endorsed = await h.call(
+      'hospital2',
+      'POST',
+      `/v1/submissions/${submissionId}/proposal-signature`,
+      { signature: await h.sign('hospital2', proposalDigest) },
+    );
+    h.outage.steps.add('submitUpdate');
+    const failed = await h.call(
+      'hospital2',
+      'POST',
+      `/v1/submissions/${submissionId}/transaction-signature`,
       {
-        signature: await h.sign('hospital3', proposalDigest),
+        signature: await h.sign(
+          'hospital2',
+          endorsed.json<{ transactionDigest: string }>().transactionDigest,
+        ),
       },
     );
-    expect(bad.status).to.be.within(400, 499);
+    h.outage.steps.delete('submitUpdate');
+    expect(failed.status).to.equal(503);
+    expect((await h.call('hospital2', 'GET', `/v1/submissions/${submissionId}`)).status).to.equal(
+      404,
+    );
     expect((await h.submit('hospital2', 'after-failure', 0, bytes)).status).to.equal(200);
   });
 

@@ -160,6 +160,7 @@ export class Coordinator {
   private retryLater(runId: string, step: string, err: unknown): void {
     if (
       err instanceof NotFoundError ||
+      (err instanceof GatewayError && err.code === 'FL_ERR_CONFIG') ||
       (err instanceof LedgerRuleError && FINAL_REFUSALS.has(err.ledgerCode))
     ) {
       this.schedule.cancel(runId);
@@ -277,7 +278,9 @@ export class Coordinator {
         const current = await this.ledger.getRound(runId, round);
         if (!current || current.status !== 'open') return undefined;
         const updates = await this.ledger.listUpdates(runId, round);
-        if (updates.length < run.participants.length) return undefined;
+        // Every participant, or past the deadline (a round waiting for its quorum).
+        const due = this.now().getTime() >= this.deadlineOf(run, current) - DEADLINE_SLACK_MS;
+        if (updates.length < run.participants.length && !due) return undefined;
         return this.close(run, current, updates);
       });
     } catch (err) {
@@ -332,12 +335,36 @@ export class Coordinator {
       return;
     }
     const dueAt = this.deadlineOf(run, last);
-    if (
-      last.updates.length >= run.participants.length ||
-      this.now().getTime() >= dueAt - DEADLINE_SLACK_MS
-    ) {
-      await this.close(run, last, last.updates);
-      return;
+    const complete = last.updates.length >= run.participants.length;
+    if (complete || this.now().getTime() >= dueAt - DEADLINE_SLACK_MS) {
+      try {
+        await this.close(run, last, last.updates);
+        return;
+      } catch (err) {
+        if (!(err instanceof GatewayError && err.code === 'FL_ERR_QUORUM_NOT_MET')) throw err;
+        if (complete) {
+          // Every participant has a record and the quorum still fails: no update can come any
+          // more. Said once; the run waits for the operator.
+          this.schedule.cancel(runId);
+          this.observer.error?.(
+            `round ${last.round} of run ${runId} cannot close: every participant has submitted and too few updates are valid; it needs the operator`,
+            err,
+          );
+          return;
+        }
+        // Past the deadline without the quorum: the next committed update closes it; meanwhile
+        // look again a deadline later, not at the ledger-retry pace.
+        this.observer.error?.(
+          `round ${last.round} of run ${runId} is past its deadline without the quorum; it closes when enough updates arrive`,
+          err,
+        );
+        this.schedule.at(
+          runId,
+          this.now().getTime() + this.deadlineMs(run),
+          () => void this.converge(runId, `the deadline of round ${last.round} of`),
+        );
+        return;
+      }
     }
     this.schedule.at(
       runId,
@@ -346,8 +373,24 @@ export class Coordinator {
     );
   }
 
+  /**
+   * The run's round deadline in milliseconds.
+   * @throws {GatewayError} FL_ERR_CONFIG when the run's settings hold no usable deadline (a run
+   * this gateway did not create): a final refusal, not retried.
+   */
+  private deadlineMs(run: RunRecord): number {
+    const seconds = runSettings(run).roundDeadlineSeconds as unknown;
+    if (typeof seconds !== 'number' || !Number.isInteger(seconds) || seconds < 1) {
+      throw new GatewayError(
+        'FL_ERR_CONFIG',
+        `run ${run.runId} records no usable round deadline (${String(seconds)}); it is not coordinated here`,
+      );
+    }
+    return seconds * 1000;
+  }
+
   private deadlineOf(run: RunRecord, round: RoundRecord): number {
-    return new Date(round.openedAt).getTime() + runSettings(run).roundDeadlineSeconds * 1000;
+    return new Date(round.openedAt).getTime() + this.deadlineMs(run);
   }
 
   /** Arms the deadline of a round just opened, from the opening time the ledger recorded. */
@@ -355,7 +398,7 @@ export class Coordinator {
     const record = await this.ledger.getRound(run.runId, round);
     const dueAt = record
       ? this.deadlineOf(run, record)
-      : this.now().getTime() + runSettings(run).roundDeadlineSeconds * 1000;
+      : this.now().getTime() + this.deadlineMs(run);
     this.schedule.at(
       run.runId,
       dueAt,

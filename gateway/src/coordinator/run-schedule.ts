@@ -41,6 +41,8 @@ export class RunSchedule {
    * taken in steps.
    */
   at(runId: string, dueAt: number, fire: () => void): void {
+    if (!Number.isFinite(dueAt))
+      throw new RangeError(`run ${runId}: the time to wait for is not a number`);
     if (this.stopped) return;
     const step = (): void => {
       const remaining = dueAt - this.now().getTime();

@@ -24,6 +24,7 @@ import {
   BadRequestError,
   GatewayError,
   NotFoundError,
+  SignatureError,
   SubmissionStateError,
   UpdateRejectedError,
 } from '../errors';
@@ -81,8 +82,13 @@ export function registerSubmissionRoutes(app: express.Express, deps: SubmissionR
     claims.delete(key);
     return undefined;
   };
-  /** Lets the hospital upload again after a signing step failed. */
-  const release = (session: Session): void => {
+  /**
+   * Ends a session (a signing step failed at the ledger, or the hospital abandoned it) and frees
+   * its claim: the hospital's next upload starts afresh. The session goes with its claim, so that
+   * no two sessions of one hospital and round are ever alive at once.
+   */
+  const end = (session: Session): void => {
+    sessions.delete(session.id);
     const key = claimKey(session.runId, session.round, session.principal.mspId);
     if (claims.get(key)?.sessionId === session.id) claims.delete(key);
   };
@@ -284,8 +290,10 @@ export function registerSubmissionRoutes(app: express.Express, deps: SubmissionR
       };
       res.json(reply);
     } catch (err) {
-      session.state = 'proposed';
-      release(session);
+      // A signature that does not verify reached nothing: the hospital may sign again, and its
+      // claim stays. Anything else ends the session.
+      if (err instanceof SignatureError) session.state = 'proposed';
+      else end(session);
       throw err;
     }
   });
@@ -299,8 +307,8 @@ export function registerSubmissionRoutes(app: express.Express, deps: SubmissionR
     try {
       commit = await session.offline.submit(signature);
     } catch (err) {
-      session.state = 'endorsed';
-      release(session);
+      if (err instanceof SignatureError) session.state = 'endorsed';
+      else end(session);
       throw err;
     }
     session.state = 'committed';
@@ -350,8 +358,7 @@ export function registerSubmissionRoutes(app: express.Express, deps: SubmissionR
         `the session is ${session.state}; only a proposed or endorsed one can be abandoned`,
       );
     }
-    sessions.delete(session.id);
-    release(session);
+    end(session);
     res.status(204).end();
   });
 
