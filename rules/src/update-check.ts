@@ -134,9 +134,14 @@ export function checkUpdate(
       `the update claims ${m.sampleCount} samples; ${mspId} declared ${declared ?? 'none'} for the run`,
     );
   }
-  // Validation metrics leave a hospital only as the run allows (default: never).
-  const leak = metricsViolation(container.extra, sharedMetricsOf(run.settings));
-  if (leak !== undefined) throw new UpdateCheckError('METRICS_NOT_SHARED', leak);
+  // Validation metrics leave a hospital only as the run allows (default: never). Runs recorded
+  // before the setting existed (no `sharedMetrics` in their settings) were made under rules that
+  // carried metrics in every update: they are judged by those rules, so that re-deciding an old
+  // round does not accuse its gateway of a rule it did not have.
+  if (run.settings['sharedMetrics'] !== undefined) {
+    const leak = metricsViolation(container.extra, sharedMetricsOf(run.settings));
+    if (leak !== undefined) throw new UpdateCheckError('METRICS_NOT_SHARED', leak);
+  }
   if (m.encoding !== settings.encoding) {
     throw new UpdateCheckError(
       'UNSUPPORTED_ENCODING',

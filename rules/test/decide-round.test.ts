@@ -80,6 +80,7 @@ const RUN: RunRecord = {
     encoding: 'float32',
     dp: null,
     he: null,
+    sharedMetrics: { mode: 'none' },
   },
   coordinator: { mspId: 'C', id: 'c', certFingerprint: 'f' },
   status: 'active',
@@ -156,9 +157,9 @@ function roundWith(broken?: {
   return { records, bytes };
 }
 
-const decide = (input: ReturnType<typeof roundWith>) =>
+const decide = (input: ReturnType<typeof roundWith>, run: RunRecord = RUN) =>
   decideRound({
-    run: RUN,
+    run,
     round: { round: 0, inputModelHash: INPUT.sha256 },
     records: input.records,
     bytes: input.bytes,
@@ -239,13 +240,22 @@ describe('decideRound: what makes an update count', () => {
       'IDENTITY_MISMATCH',
     ],
     [
-      // The run keeps metrics at the hospitals (no sharedMetrics setting: none); an auditor
+      // The run keeps metrics at the hospitals (sharedMetrics none); an auditor
       // re-deciding the round catches a gateway that aggregated an update leaking them.
       'un-noised validation metrics the run does not share',
       { bytes: updateBytes('H2', 20, (c) => (c.extra['metrics.accuracy'] = '0.873')) },
       'METRICS_NOT_SHARED',
     ],
   ];
+  it('judges a run recorded before the metrics setting by its own rules: metrics were allowed', async () => {
+    const { sharedMetrics: _none, ...older } = RUN.settings;
+    const d = await decide(
+      roundWith({ bytes: updateBytes('H2', 20, (c) => (c.extra['metrics.accuracy'] = '0.873')) }),
+      { ...RUN, settings: older },
+    );
+    expect(d.included).to.deep.equal(['H1', 'H2', 'H3']);
+  });
+
   for (const [what, broken, code] of cases) {
     it(`excludes ${what} as ${code}, and aggregates the others`, async () => {
       const d = await decide(roundWith(broken));
