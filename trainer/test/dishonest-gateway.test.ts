@@ -1,13 +1,17 @@
 // A dishonest gateway, refused by the hospital (simulated ledger). The gateway is altered in this
 // test only: it asks Hospital1 to sign a SubmitUpdate with another hash, one for another round,
 // a CreateRun, and an endorsement that writes another key; it serves a global model other than
-// the ledger's with headers that agree with it; it reports a commit that never happened. The
-// trainer refuses each (6/6) with a typed error that says what differed, and in the four signing
+// the ledger's with headers that agree with it; it reports a commit that never happened; it
+// serves run settings other than the ledger's. The trainer refuses each (7/7) with a typed error that says what differed, and in the four signing
 // cases never signs what it was handed (the signer's calls are counted).
 import { expect } from 'chai';
 import { rejection, withForgedRoundModel } from '@fedledger/gateway/testing';
 import { sha256Hex } from '@fedledger/protocol';
-import { CommitNotConfirmedError, HashMismatchError } from '../src/client/errors';
+import {
+  CommitNotConfirmedError,
+  HashMismatchError,
+  RunRecordMismatchError,
+} from '../src/client/errors';
 import type { DigestSigner } from '../src/client/identity';
 import { SigningRefusedError } from '../src/client/signing-check';
 import { GatewayFixture, initialModel, tinyUpdate } from './gateway-client-fixture';
@@ -115,6 +119,37 @@ describe('a dishonest gateway is refused by the hospital (simulated ledger)', fu
       /^the gateway reports a commit for round 0 of run liar-1, but its record is not this update's/,
     );
     expect(await own.getUpdate('liar-1', 0, 'Hospital1MSP')).to.equal(undefined);
+  });
+
+  it('(7) refuses to train by run settings other than the ledger’s (shared metrics, rounds)', async () => {
+    // The gateway serves run liar-1 with metrics shared at σ = 1 and one round fewer.
+    const honest = f.transport('hospital1');
+    const lying: typeof honest = {
+      async send(req) {
+        const reply = await honest.send(req);
+        if (req.method !== 'GET' || req.path !== '/v1/runs/liar-1') return reply;
+        const status = JSON.parse(Buffer.from(reply.body).toString('utf8')) as {
+          run: { roundsPlanned: number; settings: Record<string, unknown> };
+        };
+        status.run.roundsPlanned += 1;
+        status.run.settings['sharedMetrics'] = { mode: 'noised', noiseMultiplier: 1 };
+        return { ...reply, body: Buffer.from(JSON.stringify(status)) };
+      },
+      close: () => honest.close(),
+    };
+    const own = f.ownLedger('hospital1');
+    const client = f.client('hospital1', { transport: lying, ownLedger: own });
+    const served = (await client.getRun('liar-1')).run;
+    const err = await rejection(client.verifiedRun(served));
+    expect(err).to.be.instanceOf(RunRecordMismatchError);
+    expect(err.message).to.equal(
+      `the gateway's record of run liar-1 differs from ${own.source} in roundsPlanned, settings; refusing to train by rules the ledger does not hold.`,
+    );
+    // The honest gateway's record passes, and the run comes from the hospital's own view.
+    const honestClient = f.client('hospital1', { ownLedger: own });
+    const checked = await honestClient.verifiedRun((await honestClient.getRun('liar-1')).run);
+    expect(checked.source).to.equal(own.source);
+    expect(checked.run.roundsPlanned).to.equal(1);
   });
 
   it('signs and confirms its own update when the gateway is honest', async () => {

@@ -11,7 +11,7 @@ import {
   sealContainer,
   validateModelSpec,
 } from '@fedledger/protocol';
-import { GatewayClientError, HashMismatchError } from '../client/errors';
+import { GatewayClientError, HashMismatchError, RunRecordMismatchError } from '../client/errors';
 import { UpdatesExcludedError } from '../client/inclusion';
 import { ParticipationStoppedError } from '../client/participation';
 import { ExportError } from '../client/submitted';
@@ -70,7 +70,9 @@ export function exitCodeFor(error: unknown): number {
   if (error instanceof PrivacyError) return EXIT.PRIVACY;
   if (error instanceof BackendError) return EXIT.BACKEND;
   if (error instanceof CkksError || error instanceof KeyStoreError) return EXIT.KEY;
-  if (error instanceof HashMismatchError) return EXIT.INTEGRITY;
+  if (error instanceof HashMismatchError || error instanceof RunRecordMismatchError) {
+    return EXIT.INTEGRITY;
+  }
   if (error instanceof GatewayClientError) return EXIT.GATEWAY;
   if (error instanceof ParticipationStoppedError) return EXIT.STOPPED;
   if (error instanceof UpdatesExcludedError) return EXIT.EXCLUDED;

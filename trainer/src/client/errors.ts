@@ -76,6 +76,17 @@ export class HashMismatchError extends GatewayClientError {
   }
 }
 
+/**
+ * The run record the gateway serves differs from the one on the hospital's own peer (another
+ * model, participants, rounds, sample counts or settings): the hospital would train by rules the
+ * ledger does not hold.
+ */
+export class RunRecordMismatchError extends GatewayClientError {
+  constructor(message: string) {
+    super('RUN_MISMATCH', message);
+  }
+}
+
 /** A reply the client cannot use (not JSON, or a field is missing). */
 export class GatewayReplyError extends GatewayClientError {
   constructor(message: string, options?: ErrorOptions) {

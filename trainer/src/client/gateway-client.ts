@@ -19,6 +19,7 @@ import { newHttpsTransport } from './https-transport';
 import type { OwnLedgerView } from './own-ledger';
 import { GATEWAY_SOURCE } from './own-ledger';
 import { header, json } from './replies';
+import { verifiedRunRecord } from './run-check';
 import type { LedgerExpectation } from './signing-check';
 import type { SubmitUpdateInput, SubmittedUpdate } from './update-submission';
 import { submitSignedUpdate } from './update-submission';
@@ -164,6 +165,12 @@ export interface GatewayClient {
    * @throws {GatewayRequestError} FL_ERR_FORBIDDEN for another role, FL_ERR_RUN_EXISTS …
    */
   coordinatorCreateRun(input: Readonly<CreateRunInput>): Promise<CreatedRun>;
+  /**
+   * The run as the hospital's own peer records it, once the gateway's copy is checked to say the
+   * same about everything a hospital trains by; without a peer of its own, the gateway's copy.
+   * @throws {RunRecordMismatchError} naming the fields that differ.
+   */
+  verifiedRun(fromGateway: RunRecord): Promise<{ run: RunRecord; source: string }>;
   /**
    * The update record of `mspId` in a round, read from the hospital's own peer when it has one,
    * else through the gateway; `source` says which.
@@ -403,6 +410,10 @@ class HttpsGatewayClient implements GatewayClient {
       );
     }
     return { bytes: reply.body, sha256: actual, checkedAgainst };
+  }
+
+  verifiedRun(fromGateway: RunRecord): Promise<{ run: RunRecord; source: string }> {
+    return verifiedRunRecord(this.signing.ownLedger, this.signing.confirmTimeoutMs, fromGateway);
   }
 
   async recordedUpdate(

@@ -137,7 +137,8 @@ export async function participateInRun(
       if (signal?.aborted) stopped();
       throw err;
     }
-    const run = waited.status.run;
+    // The rules the hospital trains by come from its own peer; the gateway's copy must agree.
+    const { run } = await client.verifiedRun(waited.status.run);
     // Updates left from an outage or an earlier start go first; stale ones are refused and removed.
     if ((await outbox.pending()).length > 0) {
       const results = await outbox.flush();
@@ -154,7 +155,7 @@ export async function participateInRun(
       }
     }
     if (waited.state === 'completed') {
-      const expected = run.finalModelHash;
+      const expected = waited.status.run.finalModelHash;
       const finalModel = await client.downloadFinalModel(
         runId,
         expected !== undefined ? { expectedSha256: expected } : {},
