@@ -6,9 +6,10 @@ import { writeFile } from 'node:fs/promises';
 import { Agent, get } from 'node:https';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { modelSpecHash, modelTensorShapes } from '@fedledger/protocol';
+import type { RunRecord } from '@fedledger/protocol';
+import { modelSpecHash, modelTensorShapes, parameterCount } from '@fedledger/protocol';
 import { CKKS_PARAMS, slotCount } from '@fedledger/protocol/ckks';
-import { CKKS_SLOTS } from '@fedledger/rules';
+import { CKKS_SLOTS, updateReadLimits } from '@fedledger/rules';
 import type { IdentityFiles } from '../src/pki/dev-pki';
 import { Harness, SPEC, createRun, update } from '../src/testing';
 
@@ -98,6 +99,8 @@ describe('container limits from the run model spec', function () {
   after(async () => {
     await h.dispose();
   });
+  const run = (): RunRecord =>
+    ({ settings: { modelSpec: SPEC, encoding: 'float32' } }) as unknown as RunRecord;
 
   it('knows the slot count of the accepted CKKS parameters', () => {
     expect(CKKS_SLOTS).to.equal(slotCount(CKKS_PARAMS));
@@ -177,6 +180,22 @@ describe('container limits from the run model spec', function () {
     expect(reply.status).to.equal(422);
     expect(reply.json<{ detail: string }>().detail).to.equal(
       'the header describes 50 tensors; at most 4 are accepted',
+    );
+  });
+
+  it('refuses a body longer than an update of the run model can be, while it streams (413)', async () => {
+    // One 1 MiB tensor: few tensors and a small header, but 25,000 times the model's bytes.
+    const header = Buffer.from(
+      JSON.stringify({ w: { dtype: 'U8', shape: [1 << 20], data_offsets: [0, 1 << 20] } }),
+    );
+    const length = Buffer.alloc(8);
+    length.writeBigUInt64LE(BigInt(header.length));
+    const body = Buffer.concat([length, header, Buffer.alloc(1 << 20)]);
+    const reply = await h.call('hospital1', 'POST', '/v1/runs/limits/rounds/0/updates', body);
+    expect(reply.status).to.equal(413);
+    const limit = 8 + updateReadLimits(run()).maxHeaderBytes + 4 * parameterCount(SPEC);
+    expect(reply.json<{ detail: string }>().detail).to.equal(
+      `the body is larger than the limit of ${limit} bytes`,
     );
   });
 

@@ -25,6 +25,17 @@ import { runSettings } from './run-settings';
  */
 export const MAX_UPDATE_HEADER_BYTES = 1024 * 1024;
 
+/**
+ * Largest byte length of a plaintext (float32) update of `run`: the length field, the largest
+ * header it may announce, and 4 bytes per parameter of the model spec. Undefined for encrypted
+ * runs, whose ciphertext sizes the CKKS checks bound.
+ */
+export function maxUpdateBytes(run: RunRecord): number | undefined {
+  const settings = runSettings(run);
+  if (settings.encoding !== 'float32') return undefined;
+  return 8 + updateReadLimits(run).maxHeaderBytes + 4 * parameterCount(settings.modelSpec);
+}
+
 /** Slots of one CKKS ciphertext under the one accepted parameter set (8192 / 2). */
 export const CKKS_SLOTS = 4096;
 

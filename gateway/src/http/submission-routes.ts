@@ -15,7 +15,12 @@ import type {
 } from '@fedledger/protocol';
 import { CONTAINER_MEDIA_TYPE, dpFromExtra, updateKey } from '@fedledger/protocol';
 import type { EncryptedAggregator } from '@fedledger/rules';
-import { UpdateCheckError, checkUpdateBytes, updateReadLimits } from '@fedledger/rules';
+import {
+  UpdateCheckError,
+  checkUpdateBytes,
+  maxUpdateBytes,
+  updateReadLimits,
+} from '@fedledger/rules';
 import type { BlobStore } from '../blob/blob-store';
 import { crashPoint } from '../crash-points';
 import type { Coordinator } from '../coordinator/coordinator';
@@ -172,7 +177,8 @@ export function registerSubmissionRoutes(app: express.Express, deps: SubmissionR
     // Not destroyed when reading stops early: a refused body is drained, and the refusal reaches
     // the hospital instead of a reset connection.
     const stored = await blobs.put(req.iterator({ destroyOnReturn: false }), {
-      maxBytes: limits.maxUploadBytes,
+      // No more than an update of this run's model can be: refused while streaming, not after.
+      maxBytes: Math.min(limits.maxUploadBytes, maxUpdateBytes(run) ?? Number.POSITIVE_INFINITY),
       // The header's announced size, from the first 8 bytes: a container announcing more than
       // an update of this run's model needs is refused before the rest arrives.
       inspectHead: (head) => {
