@@ -93,13 +93,24 @@ function deadline(ms: number): { deadline: number } {
 /** gRPC UNAVAILABLE: the peer could not be reached (down, or not listening). */
 const GRPC_UNAVAILABLE = 14;
 
-/** True when `err` says the peer itself could not be reached, not that it refused. */
-function peerUnreachable(err: unknown): boolean {
+/** grpc-js connectivity state READY: the channel to the peer is up. */
+const CHANNEL_READY = 2;
+
+/** How long the client stays on a fallback peer before it tries its first peer again. */
+const RETURN_TO_FIRST_PEER_MS = 30_000;
+
+/**
+ * True when `err` says the peer itself could not be reached: gRPC UNAVAILABLE while the channel
+ * to that peer is not up. An UNAVAILABLE relayed by a reachable peer (orderers or endorsers it
+ * could not reach) is the network's state, not the peer's, and no reason to move.
+ */
+function peerUnreachable(err: unknown, client: Client): boolean {
+  let unavailable = false;
   for (let e: unknown = err, depth = 0; e && depth < 4; depth++) {
-    if ((e as { code?: unknown }).code === GRPC_UNAVAILABLE) return true;
+    if ((e as { code?: unknown }).code === GRPC_UNAVAILABLE) unavailable = true;
     e = (e as { cause?: unknown }).cause;
   }
-  return false;
+  return unavailable && client.getChannel().getConnectivityState(false) !== CHANNEL_READY;
 }
 
 /** One peer's Fabric Gateway connection as the coordinator. */
@@ -116,8 +127,11 @@ export class FabricLedgerClient extends ContractLedger implements LedgerClient {
   readonly kind = 'fabric' as const;
   readonly label: string;
   private readonly peers: PeerSession[];
-  /** Index of the peer in use, in an object of its own: wrappers made with Object.create share it. */
-  private readonly active = { peer: 0 };
+  /**
+   * Index of the peer in use and when the client left its first peer, in an object of its own:
+   * wrappers made with Object.create share it.
+   */
+  private readonly active = { peer: 0, leftFirstAt: 0 };
   private readonly deadlines: FabricDeadlines;
   private readonly listeners = new Set<(event: LedgerEvent) => void>();
   /** Commits seen on the block stream that nobody waited for yet (bounded). */
@@ -141,8 +155,14 @@ export class FabricLedgerClient extends ContractLedger implements LedgerClient {
     });
   }
 
-  /** The peer calls go through now. */
+  /**
+   * The peer calls go through now. A while after leaving its first peer (its own organisation's
+   * choice), the client goes back to it rather than staying on another organisation's peer.
+   */
   private get peer(): PeerSession {
+    if (this.active.peer !== 0 && Date.now() - this.active.leftFirstAt > RETURN_TO_FIRST_PEER_MS) {
+      this.active.peer = 0;
+    }
     return this.peers[this.active.peer] as PeerSession;
   }
 
@@ -163,7 +183,7 @@ export class FabricLedgerClient extends ContractLedger implements LedgerClient {
         return await work(peer);
       } catch (err) {
         last = err;
-        if (!peerUnreachable(err) || this.peers.length < 2) throw err;
+        if (!peerUnreachable(err, peer.client) || this.peers.length < 2) throw err;
         this.moveOn(peer, err);
       }
     }
@@ -173,6 +193,7 @@ export class FabricLedgerClient extends ContractLedger implements LedgerClient {
   /** Moves to the peer after `from`, unless another call has moved on already. */
   private moveOn(from: PeerSession, err: unknown): void {
     if (this.peer !== from) return;
+    if (this.active.peer === 0) this.active.leftFirstAt = Date.now();
     this.active.peer = (this.active.peer + 1) % this.peers.length;
     this.options.onFailover?.(from.name, this.peer.name, err);
   }
@@ -222,7 +243,7 @@ export class FabricLedgerClient extends ContractLedger implements LedgerClient {
         }
       } catch (err) {
         if (this.closing) return;
-        if (peerUnreachable(err) && this.peers.length > 1) this.moveOn(peer, err);
+        if (peerUnreachable(err, peer.client) && this.peers.length > 1) this.moveOn(peer, err);
         await new Promise((resolve) => setTimeout(resolve, 500));
       }
     }
@@ -248,7 +269,7 @@ export class FabricLedgerClient extends ContractLedger implements LedgerClient {
         }
       } catch (err) {
         if (this.closing) return;
-        if (peerUnreachable(err) && this.peers.length > 1) this.moveOn(peer, err);
+        if (peerUnreachable(err, peer.client) && this.peers.length > 1) this.moveOn(peer, err);
         await new Promise((resolve) => setTimeout(resolve, 500));
       }
     }
