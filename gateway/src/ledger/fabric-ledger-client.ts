@@ -6,6 +6,7 @@
 // may know several peers: when the one it uses cannot be reached, it goes on through the next
 // (queries, endorsements, and the block and event streams, which resume where they stopped).
 import type { Client } from '@grpc/grpc-js';
+import { connectivityState } from '@grpc/grpc-js';
 import type {
   Checkpointer,
   ConnectOptions,
@@ -93,9 +94,6 @@ function deadline(ms: number): { deadline: number } {
 /** gRPC UNAVAILABLE: the peer could not be reached (down, or not listening). */
 const GRPC_UNAVAILABLE = 14;
 
-/** grpc-js connectivity state READY: the channel to the peer is up. */
-const CHANNEL_READY = 2;
-
 /** How long the client stays on a fallback peer before it tries its first peer again. */
 const RETURN_TO_FIRST_PEER_MS = 30_000;
 
@@ -110,7 +108,7 @@ function peerUnreachable(err: unknown, client: Client): boolean {
     if ((e as { code?: unknown }).code === GRPC_UNAVAILABLE) unavailable = true;
     e = (e as { cause?: unknown }).cause;
   }
-  return unavailable && client.getChannel().getConnectivityState(false) !== CHANNEL_READY;
+  return unavailable && client.getChannel().getConnectivityState(false) !== connectivityState.READY;
 }
 
 /** One peer's Fabric Gateway connection as the coordinator. */
