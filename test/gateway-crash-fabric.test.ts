@@ -9,40 +9,21 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import type { AuditIo } from '@fedledger/gateway';
-import { AUDIT_EXIT, CRASH_POINTS, runAudit } from '@fedledger/gateway';
+import { AUDIT_EXIT, CRASH_POINTS } from '@fedledger/gateway';
 import type { UpdateRecord } from '@fedledger/protocol';
 import { sha256Hex } from '@fedledger/protocol';
-import type { GatewayProcess } from './support/gateway-process';
 import { freePort, startGatewayProcess } from './support/gateway-process';
 import type { Participation } from './support/hospitals';
-import { HOSPITAL_MSPS, createHospitalRun, hospitalUpdate, participate } from './support/hospitals';
+import {
+  HOSPITAL_MSPS,
+  createHospitalRun,
+  hospitalUpdate,
+  participate,
+  verifyFromAuditorPeer,
+} from './support/hospitals';
 import { networkDir } from './support/network';
 
 const ROUNDS = 2;
-
-async function verify(runId: string, gw: GatewayProcess): Promise<{ code: number; out: string }> {
-  let out = '';
-  const io: AuditIo = { out: (t) => void (out += t), err: (t) => void (out += t) };
-  const code = await runAudit(
-    [
-      'verify',
-      runId,
-      '--blobs',
-      gw.url,
-      '--gateway-ca',
-      gw.caCertPath,
-      '--network-dir',
-      networkDir(),
-      '--identity',
-      'auditor',
-      '--peer',
-      'peer0.auditor',
-    ],
-    { io },
-  );
-  return { code, out };
-}
 
 describe('a gateway killed with SIGKILL at five points of a round (Fabric)', function () {
   this.timeout(600_000);
@@ -115,7 +96,7 @@ describe('a gateway killed with SIGKILL at five points of a round (Fabric)', fun
           expect(r.finalModel.sha256).to.equal(trail!.run.finalModelHash);
           expect(r.finalModel.checkedAgainst).to.match(/this hospital's own peer$/);
         }
-        const audit = await verify(runId, gw);
+        const audit = await verifyFromAuditorPeer(runId, gw);
         expect(audit.code, audit.out).to.equal(AUDIT_EXIT.OK);
         expect(audit.out).to.contain(`Verified: all ${ROUNDS} rounds ✓`);
       } finally {

@@ -9,14 +9,13 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import type { AuditIo } from '@fedledger/gateway';
-import { AUDIT_EXIT, PAUSE_POINTS, runAudit } from '@fedledger/gateway';
+import { AUDIT_EXIT, PAUSE_POINTS } from '@fedledger/gateway';
 import type { HistoryEntry } from '@fedledger/protocol';
 import { roundKey } from '@fedledger/protocol';
 import { connectGateway, loadNetworkProfile } from '@fedledger/protocol/fabric';
 import { freePort, startGatewayProcess } from './support/gateway-process';
 import type { Participation } from './support/hospitals';
-import { createHospitalRun, participate } from './support/hospitals';
+import { createHospitalRun, participate, verifyFromAuditorPeer } from './support/hospitals';
 import { eventually, networkDir, startNode, stopNode } from './support/network';
 
 const ROUNDS = 2;
@@ -118,25 +117,7 @@ describe('2 of 4 orderers down at four moments of a round: the run goes on by it
         // The same process all along, and no promise rejected unhandled (strict would kill it).
         expect(await Promise.race([gw.exited, Promise.resolve('running')])).to.equal('running');
         expect(gw.output()).not.to.match(/Unhandled|uncaught/i);
-        let out = '';
-        const io: AuditIo = { out: (t) => void (out += t), err: (t) => void (out += t) };
-        const code = await runAudit(
-          [
-            'verify',
-            runId,
-            '--blobs',
-            gw.url,
-            '--gateway-ca',
-            gw.caCertPath,
-            '--network-dir',
-            networkDir(),
-            '--identity',
-            'auditor',
-            '--peer',
-            'peer0.auditor',
-          ],
-          { io },
-        );
+        const { code, out } = await verifyFromAuditorPeer(runId, gw);
         expect(code, out).to.equal(AUDIT_EXIT.OK);
       } finally {
         for (const orderer of DOWN) await startNode(orderer).catch(() => undefined);

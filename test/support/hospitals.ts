@@ -12,7 +12,10 @@ import {
   newOutbox,
   participateInRun,
 } from '@fedledger/trainer';
+import type { AuditIo } from '@fedledger/gateway';
+import { runAudit } from '@fedledger/gateway';
 import type { GatewayProcess } from './gateway-process';
+import { networkDir } from './network';
 
 export const HOSPITALS = ['hospital1', 'hospital2', 'hospital3'] as const;
 export const HOSPITAL_MSPS = ['Hospital1MSP', 'Hospital2MSP', 'Hospital3MSP'];
@@ -120,4 +123,31 @@ export function participate(options: {
       for (const o of owns) o.close();
     },
   };
+}
+
+/** `fedledger-audit verify` of a run from the auditor's own peer, with the gateway's blobs. */
+export async function verifyFromAuditorPeer(
+  runId: string,
+  gw: GatewayProcess,
+): Promise<{ code: number; out: string }> {
+  let out = '';
+  const io: AuditIo = { out: (t) => void (out += t), err: (t) => void (out += t) };
+  const code = await runAudit(
+    [
+      'verify',
+      runId,
+      '--blobs',
+      gw.url,
+      '--gateway-ca',
+      gw.caCertPath,
+      '--network-dir',
+      networkDir(),
+      '--identity',
+      'auditor',
+      '--peer',
+      'peer0.auditor',
+    ],
+    { io },
+  );
+  return { code, out };
 }
