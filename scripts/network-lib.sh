@@ -29,14 +29,49 @@ CC_NAME=fedledger
 CC_VERSION=1.0
 CC_SEQUENCE=1
 CC_LABEL=${CC_NAME}_$CC_VERSION
-CC_POLICY="OutOf(2, 'Hospital1MSP.peer', 'Hospital2MSP.peer', 'Hospital3MSP.peer')"
 CC_DIR=$NET_DIR/chaincode
 CC_PACKAGE=$CC_DIR/$CC_LABEL.tar.gz
 CC_PACKAGE_ID_FILE=$CC_DIR/package-id
 
-PEER_ORGS="hospital1 hospital2 hospital3 auditor"
-CLIENT_ORGS="hospital1 hospital2 hospital3 auditor coordinator"
-ALL_NODES="orderer1 orderer2 orderer3 orderer4 peer0.hospital1 peer0.hospital2 peer0.hospital3 peer0.auditor chaincode"
+# How many hospitals the network has: `up --hospitals N` (default 3). A network that exists keeps
+# the count it was created with (recorded in hospitals), like its port base. The limit is what a
+# 2-core machine runs with every round still closing (see network/README.md, "How many hospitals").
+MAX_HOSPITALS=12
+HOSPITAL_COUNT=3
+if [ -f "$NET_DIR/hospitals" ]; then
+  HOSPITAL_COUNT=$(cat "$NET_DIR/hospitals")
+fi
+
+# Sets the hospital count and everything derived from it: the organisations with a peer, the
+# client identities, the nodes, and the endorsement policy (a majority of the hospitals).
+set_hospitals() {
+  case $1 in
+    '' | *[!0-9]*) fail "--hospitals must be a whole number from 1 to $MAX_HOSPITALS (got \"$1\")" ;;
+  esac
+  if [ "$1" -lt 1 ] || [ "$1" -gt "$MAX_HOSPITALS" ]; then
+    fail "--hospitals must lie between 1 and $MAX_HOSPITALS on this machine (got $1); see network/README.md, \"How many hospitals\""
+  fi
+  HOSPITAL_COUNT=$1
+  HOSPITALS=""
+  i=1
+  while [ "$i" -le "$HOSPITAL_COUNT" ]; do
+    HOSPITALS="$HOSPITALS hospital$i"
+    i=$((i + 1))
+  done
+  HOSPITALS=${HOSPITALS# }
+  PEER_ORGS="$HOSPITALS auditor"
+  CLIENT_ORGS="$HOSPITALS auditor coordinator"
+  ALL_NODES="orderer1 orderer2 orderer3 orderer4"
+  for org in $PEER_ORGS; do
+    ALL_NODES="$ALL_NODES peer0.$org"
+  done
+  ALL_NODES="$ALL_NODES chaincode"
+  CC_POLICY="OutOf($((HOSPITAL_COUNT / 2 + 1))"
+  for org in $HOSPITALS; do
+    CC_POLICY="$CC_POLICY, '$(org_msp "$org").peer'"
+  done
+  CC_POLICY="$CC_POLICY)"
+}
 DOMAIN=fedledger.test
 ORDERER_ORG_DIR=$CRYPTO_DIR/ordererOrganizations/orderer.$DOMAIN
 
@@ -68,37 +103,59 @@ step() {
 
 # --- ports (see network/README.md) ------------------------------------------------------------
 
+# The number K of hospitalK, or nothing for another name.
+hospital_number() {
+  case $1 in
+    hospital[1-9] | hospital[1-9][0-9]) echo "${1#hospital}" ;;
+  esac
+}
+
+# Hospitals 1-3 and the auditor keep the three-hospital layout (+30…+33, +40…+43, +50…+53);
+# hospital K ≥ 4 has a block of three ports from +100: gRPC +100+3(K-4), chaincode +1, operations +2.
 org_index() {
   case $1 in
-    hospital1) echo 0 ;;
-    hospital2) echo 1 ;;
-    hospital3) echo 2 ;;
     auditor) echo 3 ;;
-    *) fail "unknown peer organisation '$1'" ;;
+    *)
+      k=$(hospital_number "$1")
+      [ -n "$k" ] && [ "$k" -le "$HOSPITAL_COUNT" ] || fail "unknown peer organisation '$1'"
+      if [ "$k" -le 3 ]; then echo $((k - 1)); else echo $((100 + 3 * (k - 4))); fi
+      ;;
   esac
 }
 orderer_port() { echo $((PORT_BASE + $1 - 1)); }
 orderer_admin_port() { echo $((PORT_BASE + 10 + $1 - 1)); }
 orderer_ops_port() { echo $((PORT_BASE + 20 + $1 - 1)); }
-peer_port() { echo $((PORT_BASE + 30 + $(org_index "$1"))); }
-peer_cc_port() { echo $((PORT_BASE + 40 + $(org_index "$1"))); }
-peer_ops_port() { echo $((PORT_BASE + 50 + $(org_index "$1"))); }
+peer_port() {
+  i=$(org_index "$1")
+  if [ "$i" -lt 100 ]; then echo $((PORT_BASE + 30 + i)); else echo $((PORT_BASE + i)); fi
+}
+peer_cc_port() {
+  i=$(org_index "$1")
+  if [ "$i" -lt 100 ]; then echo $((PORT_BASE + 40 + i)); else echo $((PORT_BASE + i + 1)); fi
+}
+peer_ops_port() {
+  i=$(org_index "$1")
+  if [ "$i" -lt 100 ]; then echo $((PORT_BASE + 50 + i)); else echo $((PORT_BASE + i + 2)); fi
+}
 chaincode_port() { echo $((PORT_BASE + 60)); }
 
-record_ports() {
+record_layout() {
   echo "$PORT_BASE" >"$NET_DIR/port-base"
+  echo "$HOSPITAL_COUNT" >"$NET_DIR/hospitals"
 }
+
 
 # --- identities -------------------------------------------------------------------------------
 
 org_msp() {
   case $1 in
-    hospital1) echo Hospital1MSP ;;
-    hospital2) echo Hospital2MSP ;;
-    hospital3) echo Hospital3MSP ;;
     auditor) echo AuditorMSP ;;
     coordinator) echo CoordinatorMSP ;;
-    *) fail "unknown organisation '$1'" ;;
+    *)
+      k=$(hospital_number "$1")
+      [ -n "$k" ] || fail "unknown organisation '$1'"
+      echo "Hospital${k}MSP"
+      ;;
   esac
 }
 org_dir() { echo "$CRYPTO_DIR/peerOrganizations/$1.$DOMAIN"; }
@@ -470,7 +527,13 @@ client_peer() {
 # has no peer of its own, fails over to the other hospitals' peers.
 client_fallback_peers() {
   case $1 in
-    coordinator) echo '["peer0.hospital2", "peer0.hospital3"]' ;;
+    coordinator)
+      list=""
+      for org in $HOSPITALS; do
+        [ "$org" = hospital1 ] || list="$list${list:+, }\"peer0.$org\""
+      done
+      [ -z "$list" ] || echo "[$list]"
+      ;;
     *) echo '' ;;
   esac
 }
@@ -514,3 +577,33 @@ write_connection_profile() {
   } >"$CONNECTION_PROFILE.tmp"
   mv "$CONNECTION_PROFILE.tmp" "$CONNECTION_PROFILE"
 }
+
+# --- per-hospital configuration ---------------------------------------------------------------
+
+# Copies a network/ template to stdout with the block between the lines `#{hospital` and
+# `#}hospital` written once per hospital: __K__ becomes the hospital's number and
+# __HOSPITAL_PEER_PORT__ its peer's port.
+expand_hospitals() {
+  ports=""
+  for org in $HOSPITALS; do
+    ports="$ports $(peer_port "$org")"
+  done
+  awk -v n="$HOSPITAL_COUNT" -v ports="$ports" '
+    /^ *#\{hospital/ { inblock = 1; block = ""; next }
+    /^ *#\}hospital/ {
+      inblock = 0
+      split(ports, port, " ")
+      for (k = 1; k <= n; k++) {
+        text = block
+        gsub(/__K__/, k, text)
+        gsub(/__HOSPITAL_PEER_PORT__/, port[k], text)
+        printf "%s", text
+      }
+      next
+    }
+    inblock { block = block $0 "\n"; next }
+    { print }
+  ' "$1"
+}
+
+set_hospitals "$HOSPITAL_COUNT"

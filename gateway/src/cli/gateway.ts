@@ -39,6 +39,9 @@ Options:
   --state-dir DIR             blobs, notes and the gateway's TLS files (default .fedledger/gateway)
   --pki-dir DIR               simulated ledger only: where dev identities are created
                               (default <state-dir>/pki)
+  --hospitals N               simulated ledger only: hospital identities hospital1 … hospitalN
+                              in the dev PKI (default 3; a Fabric network's come from its
+                              connection.json)
   --port N                    HTTPS port on 127.0.0.1 (default 8443; 0 picks a free port)
   --dashboard-port N          read-only dashboard on https://127.0.0.1:N (default off), for
                               browsers with a consortium client certificate, as the API
@@ -50,14 +53,20 @@ Writes <state-dir>/gateway.json with the URL, the CA file clients trust and the 
 Exit codes: 0 stopped by a signal, 1 could not start (or stopped on a bug: an unhandled
 rejection, logged), 2 usage error.`;
 
-/** The organisations of the simulated ledger's dev PKI. */
-export const DEV_ORGS = [
-  { name: 'hospital1', mspId: 'Hospital1MSP' },
-  { name: 'hospital2', mspId: 'Hospital2MSP' },
-  { name: 'hospital3', mspId: 'Hospital3MSP' },
-  { name: 'auditor', mspId: 'AuditorMSP' },
-  { name: 'coordinator', mspId: 'CoordinatorMSP' },
-];
+/** The organisations of the simulated ledger's dev PKI: `hospitals` hospitals, the auditor and the coordinator. */
+export function devOrgs(hospitals: number): { name: string; mspId: string }[] {
+  return [
+    ...Array.from({ length: hospitals }, (_, i) => ({
+      name: `hospital${i + 1}`,
+      mspId: `Hospital${i + 1}MSP`,
+    })),
+    { name: 'auditor', mspId: 'AuditorMSP' },
+    { name: 'coordinator', mspId: 'CoordinatorMSP' },
+  ];
+}
+
+/** The most hospitals the simulated ledger's dev PKI creates identities for. */
+export const MAX_DEV_HOSPITALS = 1000;
 
 /**
  * A Fabric ledger client for `identityName` through its peer and then its fallback peers, or
@@ -113,6 +122,7 @@ async function serve(argv: string[]): Promise<number> {
       peer: { type: 'string' },
       'state-dir': { type: 'string', default: join('.fedledger', 'gateway') },
       'pki-dir': { type: 'string' },
+      hospitals: { type: 'string' },
       port: { type: 'string', default: '8443' },
       'dashboard-port': { type: 'string' },
       'dashboard-public': { type: 'boolean' },
@@ -136,6 +146,13 @@ async function serve(argv: string[]): Promise<number> {
   ) {
     throw new UsageError('--dashboard-port must be 0-65535');
   }
+  const hospitals = values.hospitals === undefined ? 3 : Number(values.hospitals);
+  if (!Number.isInteger(hospitals) || hospitals < 1 || hospitals > MAX_DEV_HOSPITALS)
+    throw new UsageError(`--hospitals must be an integer from 1 to ${MAX_DEV_HOSPITALS}`);
+  if (values.hospitals !== undefined && values.ledger !== 'simulated')
+    throw new UsageError(
+      "--hospitals is for the simulated ledger; a Fabric network's hospitals are those of its connection.json (scripts/network.sh up --hospitals N)",
+    );
   let ledger: LedgerClient;
   let organisations: Organisation[];
   let identitiesFile: string;
@@ -170,7 +187,7 @@ async function serve(argv: string[]): Promise<number> {
     ledger = fabric;
   } else if (values.ledger === 'simulated') {
     const pkiDir = resolve(values['pki-dir'] ?? join(stateDir, 'pki'));
-    const ids = await ensureDevIdentities(pkiDir, DEV_ORGS);
+    const ids = await ensureDevIdentities(pkiDir, devOrgs(hospitals));
     identitiesFile = join(pkiDir, 'identities.json');
     organisations = organisationsOf(ids);
     const coordinator = ids['coordinator'] as IdentityFiles;
