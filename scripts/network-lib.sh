@@ -42,15 +42,22 @@ if [ -f "$NET_DIR/hospitals" ]; then
   HOSPITAL_COUNT=$(cat "$NET_DIR/hospitals")
 fi
 
-# Sets the hospital count and everything derived from it: the organisations with a peer, the
-# client identities, the nodes, and the endorsement policy (a majority of the hospitals).
-set_hospitals() {
+# Fails unless $1 is a hospital count `up` may create.
+check_hospital_count() {
   case $1 in
     '' | *[!0-9]*) fail "--hospitals must be a whole number from 1 to $MAX_HOSPITALS (got \"$1\")" ;;
   esac
   if [ "$1" -lt 1 ] || [ "$1" -gt "$MAX_HOSPITALS" ]; then
     fail "--hospitals must lie between 1 and $MAX_HOSPITALS on this machine (got $1); see network/README.md, \"How many hospitals\""
   fi
+}
+
+# Sets the hospital count and everything derived from it: the organisations with a peer, the
+# client identities, the nodes, and the endorsement policy (a majority of the hospitals).
+set_hospitals() {
+  case $1 in
+    '' | *[!0-9]*) fail "$NET_DIR/hospitals does not hold a hospital count (\"$1\"): remove the folder" ;;
+  esac
   HOSPITAL_COUNT=$1
   HOSPITALS=""
   i=1

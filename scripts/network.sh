@@ -230,6 +230,7 @@ cmd_up() {
       fail "the network in $NET_DIR has $HOSPITAL_COUNT hospitals, not $requested: scripts/network.sh down first (it deletes the ledger), or set FEDLEDGER_NETWORK_DIR to another folder"
     fi
   elif [ -n "$requested" ]; then
+    check_hospital_count "$requested"
     set_hospitals "$requested"
   fi
   if [ -f "$NET_DIR/.deployed" ] && all_healthy; then
