@@ -153,6 +153,8 @@ async function assemble(options: GatewayCoreOptions): Promise<GatewayCore> {
           closeLatencyMs: e.closeLatencyMs,
           nextRoundBlock: e.next?.blockNumber,
           openLatencyMs: e.openLatencyMs,
+          // From the close's start (reading the updates) to the next round open.
+          durationMs: ms,
           aggregate: e.aggregateHash,
           included: e.included,
           excluded: e.excluded.map((x) => `${x.mspId}: ${x.code}`),
