@@ -3,6 +3,7 @@
 // scripts/network.sh) or on the in-process SIMULATED ledger.
 import { readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
+import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { SimulatedLedger } from '@fedledger/chaincode';
@@ -42,8 +43,11 @@ Options:
   --hospitals N               simulated ledger only: hospital identities hospital1 … hospitalN
                               in the dev PKI (default 3; a Fabric network's come from its
                               connection.json)
-  --port N                    HTTPS port on 127.0.0.1 (default 8443; 0 picks a free port)
-  --dashboard-port N          read-only dashboard on https://127.0.0.1:N (default off), for
+  --host ADDR                 the address to listen on (default 127.0.0.1), e.g. this host's
+                              address on the consortium's network; the gateway's TLS
+                              certificate names it (made again, with its CA, if it does not)
+  --port N                    HTTPS port on the --host address (default 8443; 0 picks a free one)
+  --dashboard-port N          read-only dashboard on https://<host>:N (default off), for
                               browsers with a consortium client certificate, as the API
   --dashboard-public          serve the dashboard on plain http:// to anyone instead: ledger
                               records and hashes only (runs, rounds, trail, key histories,
@@ -123,6 +127,7 @@ async function serve(argv: string[]): Promise<number> {
       'state-dir': { type: 'string', default: join('.fedledger', 'gateway') },
       'pki-dir': { type: 'string' },
       hospitals: { type: 'string' },
+      host: { type: 'string', default: '127.0.0.1' },
       port: { type: 'string', default: '8443' },
       'dashboard-port': { type: 'string' },
       'dashboard-public': { type: 'boolean' },
@@ -135,6 +140,8 @@ async function serve(argv: string[]): Promise<number> {
   }
   const stateDir = resolve(values['state-dir']);
   await mkdir(stateDir, { recursive: true });
+  if (isIP(values.host) === 0 && !/^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$/.test(values.host))
+    throw new UsageError(`--host must be an IP address or a host name, not "${values.host}"`);
   const port = Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535)
     throw new UsageError('--port must be 0-65535');
@@ -218,8 +225,9 @@ async function serve(argv: string[]): Promise<number> {
     });
     process.exit(1);
   });
-  const tls = await ensureServerTls(join(stateDir, 'tls'));
+  const tls = await ensureServerTls(join(stateDir, 'tls'), [values.host]);
   const gateway = await startGateway({
+    host: values.host,
     encrypted: ckksAggregator(),
     ledger,
     stateDir,
