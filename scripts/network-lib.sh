@@ -103,6 +103,7 @@ chaincode_port() { echo $((PORT_BASE + 60)); }
 record_layout() {
   echo "$PORT_BASE" >"$NET_DIR/port-base"
   echo "$HOSPITAL_COUNT" >"$NET_DIR/hospitals"
+  [ "$HOSTS_MODE" -eq 0 ] || echo "$NETNS_PREFIX $HOSTS_SUBNET" >"$NET_DIR/hosts"
 }
 
 
@@ -130,10 +131,11 @@ orderer_admin_tls() { echo "$ORDERER_ORG_DIR/users/Admin@orderer.$DOMAIN/tls"; }
 as_admin() {
   org=$1
   shift
-  env FABRIC_CFG_PATH="$CFG_DIR" FABRIC_LOGGING_SPEC=warning \
+  # shellcheck disable=SC2046 # on_host prints separate words
+  $(on_host "$org") env FABRIC_CFG_PATH="$CFG_DIR" FABRIC_LOGGING_SPEC=warning \
     CORE_PEER_LOCALMSPID="$(org_msp "$org")" \
     CORE_PEER_MSPCONFIGPATH="$(org_dir "$org")/users/Admin@$org.$DOMAIN/msp" \
-    CORE_PEER_ADDRESS="127.0.0.1:$(peer_port "$org")" \
+    CORE_PEER_ADDRESS="$(node_ip "$org"):$(peer_port "$org")" \
     CORE_PEER_TLS_ENABLED=true \
     CORE_PEER_TLS_ROOTCERT_FILE="$(peer_tls_root "$org")" \
     "$@"
@@ -141,14 +143,15 @@ as_admin() {
 
 # Arguments that point a peer CLI command at orderer1 over TLS.
 orderer_args() {
-  echo "-o 127.0.0.1:$(orderer_port 1) --tls --cafile $(orderer_tls_root)"
+  echo "-o $(node_ip orderer1):$(orderer_port 1) --tls --cafile $(orderer_tls_root)"
 }
 
 osnadmin_cmd() {
   i=$1
   shift
   tls=$(orderer_admin_tls)
-  "$FABRIC_BIN/osnadmin" "$@" -o "127.0.0.1:$(orderer_admin_port "$i")" --ca-file "$(orderer_tls_root)" \
+  # shellcheck disable=SC2046 # on_host prints separate words
+  $(on_host orderer) "$FABRIC_BIN/osnadmin" "$@" -o "$(node_ip orderer):$(orderer_admin_port "$i")" --ca-file "$(orderer_tls_root)" \
     --client-cert "$tls/client.crt" --client-key "$tls/client.key"
 }
 
@@ -186,9 +189,9 @@ node_command_marker() {
 
 node_address() {
   case $1 in
-    orderer*) echo "127.0.0.1:$(orderer_port "${1#orderer}")" ;;
-    peer0.*) echo "127.0.0.1:$(peer_port "${1#peer0.}")" ;;
-    chaincode) echo "127.0.0.1:$(chaincode_port)" ;;
+    orderer*) echo "$(node_ip "$1"):$(orderer_port "${1#orderer}")" ;;
+    peer0.*) echo "$(node_ip "$1"):$(peer_port "${1#peer0.}")" ;;
+    chaincode) echo "$(node_ip chaincode):$(chaincode_port)" ;;
   esac
 }
 
@@ -199,7 +202,8 @@ spawn() {
   shift
   mkdir -p "$LOG_DIR" "$RUN_DIR"
   printf '\n=== %s started by scripts/network.sh at %s ===\n' "$node" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" >>"$LOG_DIR/$node.log"
-  setsid "$@" </dev/null >>"$LOG_DIR/$node.log" 2>&1 &
+  # shellcheck disable=SC2046 # on_host prints separate words
+  setsid $(on_host "$node") "$@" </dev/null >>"$LOG_DIR/$node.log" 2>&1 &
   echo $! >"$(pid_file "$node")"
 }
 
@@ -209,7 +213,7 @@ start_orderer() {
   data=$DATA_DIR/orderer$i
   mkdir -p "$data"
   spawn "orderer$i" env FABRIC_CFG_PATH="$CFG_DIR" FABRIC_LOGGING_SPEC="$LOG_SPEC" \
-    ORDERER_GENERAL_LISTENADDRESS=127.0.0.1 \
+    ORDERER_GENERAL_LISTENADDRESS="$(node_ip orderer)" \
     ORDERER_GENERAL_LISTENPORT="$(orderer_port "$i")" \
     ORDERER_GENERAL_LOCALMSPID=OrdererMSP \
     ORDERER_GENERAL_LOCALMSPDIR="$dir/msp" \
@@ -223,14 +227,14 @@ start_orderer() {
     ORDERER_CONSENSUS_WALDIR="$data/wal" \
     ORDERER_CONSENSUS_SNAPDIR="$data/snapshot" \
     ORDERER_CHANNELPARTICIPATION_ENABLED=true \
-    ORDERER_ADMIN_LISTENADDRESS="127.0.0.1:$(orderer_admin_port "$i")" \
+    ORDERER_ADMIN_LISTENADDRESS="$(node_ip orderer):$(orderer_admin_port "$i")" \
     ORDERER_ADMIN_TLS_ENABLED=true \
     ORDERER_ADMIN_TLS_PRIVATEKEY="$dir/tls/server.key" \
     ORDERER_ADMIN_TLS_CERTIFICATE="$dir/tls/server.crt" \
     ORDERER_ADMIN_TLS_ROOTCAS="[$dir/tls/ca.crt]" \
     ORDERER_ADMIN_TLS_CLIENTAUTHREQUIRED=true \
     ORDERER_ADMIN_TLS_CLIENTROOTCAS="[$(orderer_tls_root)]" \
-    ORDERER_OPERATIONS_LISTENADDRESS="127.0.0.1:$(orderer_ops_port "$i")" \
+    ORDERER_OPERATIONS_LISTENADDRESS="$(node_ip orderer):$(orderer_ops_port "$i")" \
     ORDERER_OPERATIONS_TLS_ENABLED=true \
     ORDERER_OPERATIONS_TLS_PRIVATEKEY="$dir/tls/server.key" \
     ORDERER_OPERATIONS_TLS_CERTIFICATE="$dir/tls/server.crt" \
@@ -246,7 +250,7 @@ start_peer() {
   org=$1
   dir=$(peer_dir "$org")
   data=$DATA_DIR/peer0.$org
-  address=127.0.0.1:$(peer_port "$org")
+  address=$(node_ip "$org"):$(peer_port "$org")
   mkdir -p "$data"
   spawn "peer0.$org" env FABRIC_CFG_PATH="$CFG_DIR" FABRIC_LOGGING_SPEC="$LOG_SPEC" \
     CORE_PEER_ID="peer0.$org.$DOMAIN" \
@@ -269,7 +273,7 @@ start_peer() {
     CORE_PEER_DELIVERYCLIENT_BLOCKCENSORSHIPTIMEOUTKEY=5s \
     CORE_PEER_FILESYSTEMPATH="$data/ledger" \
     CORE_LEDGER_SNAPSHOTS_ROOTDIR="$data/snapshots" \
-    CORE_OPERATIONS_LISTENADDRESS="127.0.0.1:$(peer_ops_port "$org")" \
+    CORE_OPERATIONS_LISTENADDRESS="$(node_ip "$org"):$(peer_ops_port "$org")" \
     CORE_OPERATIONS_TLS_ENABLED=true \
     CORE_OPERATIONS_TLS_CERT_FILE="$dir/tls/server.crt" \
     CORE_OPERATIONS_TLS_KEY_FILE="$dir/tls/server.key" \
@@ -323,21 +327,23 @@ stop_node() {
 
 # --- health -----------------------------------------------------------------------------------
 
-# True when something accepts TCP connections on 127.0.0.1:PORT.
+# True when something accepts TCP connections on PORT at NODE's address (tried from NODE's host).
 port_open() {
-  node -e 'const s=require("net").connect(Number(process.argv[1]),"127.0.0.1");s.on("connect",()=>process.exit(0));s.on("error",()=>process.exit(1));setTimeout(()=>process.exit(1),2000);' "$1"
+  # shellcheck disable=SC2046 # on_host prints separate words
+  $(on_host "$2") node -e 'const s=require("net").connect(Number(process.argv[1]),process.argv[2]);s.on("connect",()=>process.exit(0));s.on("error",()=>process.exit(1));setTimeout(()=>process.exit(1),2000);' "$1" "$(node_ip "$2")"
 }
 
-# GET /healthz on an operations endpoint (TLS, trusting the node's TLS CA).
+# GET /healthz on an operations endpoint (TLS, trusting the node's TLS CA), from the node's host.
 healthz() {
-  curl -sf --max-time 2 --cacert "$2" "https://127.0.0.1:$1/healthz" >/dev/null 2>&1
+  # shellcheck disable=SC2046 # on_host prints separate words
+  $(on_host "$3") curl -sf --max-time 2 --cacert "$2" "https://$(node_ip "$3"):$1/healthz" >/dev/null 2>&1
 }
 
 node_healthy() {
   case $1 in
-    orderer*) healthz "$(orderer_ops_port "${1#orderer}")" "$(orderer_tls_root)" ;;
-    peer0.*) healthz "$(peer_ops_port "${1#peer0.}")" "$(peer_tls_root "${1#peer0.}")" ;;
-    chaincode) port_open "$(chaincode_port)" ;;
+    orderer*) healthz "$(orderer_ops_port "${1#orderer}")" "$(orderer_tls_root)" "$1" ;;
+    peer0.*) healthz "$(peer_ops_port "${1#peer0.}")" "$(peer_tls_root "${1#peer0.}")" "$1" ;;
+    chaincode) port_open "$(chaincode_port)" chaincode ;;
     *) return 1 ;;
   esac
 }
@@ -414,7 +420,8 @@ chaincode_tls() {
     -subj "/O=fedledger/CN=chaincode-tlsca.$DOMAIN" 2>/dev/null
   openssl ecparam -name prime256v1 -genkey -noout -out "$tls/server.key" 2>/dev/null
   openssl req -new -key "$tls/server.key" -out "$tls/server.csr" -subj "/O=fedledger/CN=chaincode.$DOMAIN" 2>/dev/null
-  printf 'subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:chaincode.%s\nextendedKeyUsage=serverAuth\n' "$DOMAIN" >"$tls/ext.cnf"
+  printf 'subjectAltName=IP:127.0.0.1,IP:%s,DNS:localhost,DNS:chaincode.%s\nextendedKeyUsage=serverAuth\n' \
+    "$(node_ip chaincode)" "$DOMAIN" >"$tls/ext.cnf"
   openssl x509 -req -in "$tls/server.csr" -CA "$tls/ca.crt" -CAkey "$tls/ca.key" -CAcreateserial \
     -out "$tls/server.crt" -days 3650 -extfile "$tls/ext.cnf" 2>/dev/null ||
     fail "openssl could not create the chaincode server's TLS certificate"
@@ -434,7 +441,7 @@ package_chaincode() {
   root_cert=$(awk 'NF { printf "%s\\n", $0 }' "$CC_DIR/tls/ca.crt")
   cat >"$work/code/connection.json" <<EOF
 {
-  "address": "127.0.0.1:$(chaincode_port)",
+  "address": "$(node_ip chaincode):$(chaincode_port)",
   "dial_timeout": "10s",
   "tls_required": true,
   "client_auth_required": false,
@@ -456,9 +463,9 @@ supervise_chaincode() {
   child=""
   trap '[ -z "$child" ] || kill "$child" 2>/dev/null; rm -f "$RUN_DIR/chaincode-server.pid"; exit 0' TERM INT
   while :; do
-    say "starting the chaincode server on 127.0.0.1:$(chaincode_port) ($package_id)"
+    say "starting the chaincode server on $(node_ip chaincode):$(chaincode_port) ($package_id)"
     FEDLEDGER_COORDINATOR_MSPS=${FEDLEDGER_COORDINATOR_MSPS:-CoordinatorMSP} CORE_CHAINCODE_LOGGING_LEVEL=$CC_LOG_LEVEL node "$ROOT/node_modules/fabric-shim/cli.js" server \
-      --chaincode-address "127.0.0.1:$(chaincode_port)" --chaincode-id "$package_id" \
+      --chaincode-address "$(node_ip chaincode):$(chaincode_port)" --chaincode-id "$package_id" \
       --chaincode-tls-cert-file "$CC_DIR/tls/server.crt" --chaincode-tls-key-file "$CC_DIR/tls/server.key" \
       --module-path "$ROOT/chaincode" &
     child=$!
@@ -470,6 +477,10 @@ supervise_chaincode() {
     sleep 1
   done
 }
+
+# Hosts (network namespaces) for --hosts.
+# shellcheck source=scripts/network-hosts.sh
+. "$ROOT/scripts/network-hosts.sh"
 
 # The organisations (hospital count, endorsement policy, per-hospital templates) and the
 # connection profile.

@@ -79,13 +79,21 @@ client_fallback_peers() {
   esac
 }
 
-write_connection_profile() {
+# Writes a connection profile to FILE with the peers PEERS (organisation names), the client
+# identities IDENTITIES (with their keys) and, when given, ORGANISATIONS known by their CA only
+# (the gateway authenticates their clients but holds no key of theirs).
+write_profile() {
+  file=$1
+  peers=$2
+  identities=$3
+  organisations=${4:-}
+  mkdir -p "$(dirname "$file")"
   {
     printf '{\n  "channel": "%s",\n  "chaincode": "%s",\n  "peers": {\n' "$CHANNEL" "$CC_NAME"
     sep=""
-    for org in $PEER_ORGS; do
-      printf '%s    "peer0.%s": {\n      "mspId": "%s",\n      "endpoint": "127.0.0.1:%s",\n' \
-        "$sep" "$org" "$(org_msp "$org")" "$(peer_port "$org")"
+    for org in $peers; do
+      printf '%s    "peer0.%s": {\n      "mspId": "%s",\n      "endpoint": "%s:%s",\n' \
+        "$sep" "$org" "$(org_msp "$org")" "$(node_ip "$org")" "$(peer_port "$org")"
       printf '      "hostAlias": "peer0.%s.%s",\n      "tlsRootCertPath": "%s"\n    }' \
         "$org" "$DOMAIN" "$(peer_tls_root "$org")"
       sep=",
@@ -93,7 +101,7 @@ write_connection_profile() {
     done
     printf '\n  },\n  "identities": {\n'
     sep=""
-    for org in $CLIENT_ORGS; do
+    for org in $identities; do
       msp=$(client_user "$org")
       printf '%s    "%s": {\n      "mspId": "%s",\n      "certPath": "%s",\n      "keyPath": "%s",\n' \
         "$sep" "$org" "$(org_msp "$org")" "$msp/signcerts/User1@$org.$DOMAIN-cert.pem" "$msp/keystore/priv_sk"
@@ -106,43 +114,73 @@ write_connection_profile() {
       sep=",
 "
     done
-    printf '\n  },\n  "orderers": {\n'
+    printf '\n  },\n'
+    if [ -n "$organisations" ]; then
+      printf '  "organisations": {\n'
+      sep=""
+      for org in $organisations; do
+        printf '%s    "%s": {\n      "mspId": "%s",\n      "caCertPath": "%s"\n    }' \
+          "$sep" "$org" "$(org_msp "$org")" "$(client_user "$org")/cacerts/ca.$org.$DOMAIN-cert.pem"
+        sep=",
+"
+      done
+      printf '\n  },\n'
+    fi
+    printf '  "orderers": {\n'
     sep=""
     for i in 1 2 3 4; do
-      printf '%s    "orderer%s": {\n      "endpoint": "127.0.0.1:%s",\n      "adminEndpoint": "127.0.0.1:%s",\n      "operationsEndpoint": "127.0.0.1:%s"\n    }' \
-        "$sep" "$i" "$(orderer_port "$i")" "$(orderer_admin_port "$i")" "$(orderer_ops_port "$i")"
+      printf '%s    "orderer%s": {\n      "endpoint": "%s:%s",\n      "adminEndpoint": "%s:%s",\n      "operationsEndpoint": "%s:%s"\n    }' \
+        "$sep" "$i" "$(node_ip orderer)" "$(orderer_port "$i")" "$(node_ip orderer)" "$(orderer_admin_port "$i")" \
+        "$(node_ip orderer)" "$(orderer_ops_port "$i")"
       sep=",
 "
     done
     printf '\n  }\n}\n'
-  } >"$CONNECTION_PROFILE.tmp"
-  mv "$CONNECTION_PROFILE.tmp" "$CONNECTION_PROFILE"
+  } >"$file.tmp"
+  mv "$file.tmp" "$file"
+}
+
+# connection.json with every peer and identity; with --hosts also orgs/<org>/connection.json,
+# one per organisation, with its own identity only: a hospital's and the auditor's name their own
+# peer, the coordinator's (the gateway's) the hospitals' peers and the other organisations' CAs.
+write_connection_profile() {
+  write_profile "$CONNECTION_PROFILE" "$PEER_ORGS" "$CLIENT_ORGS"
+  [ "$HOSTS_MODE" -eq 1 ] || return 0
+  for org in $PEER_ORGS; do
+    write_profile "$NET_DIR/orgs/$org/connection.json" "$org" "$org"
+  done
+  write_profile "$NET_DIR/orgs/coordinator/connection.json" "$HOSPITALS" coordinator "$PEER_ORGS"
 }
 
 # --- per-hospital configuration ---------------------------------------------------------------
 
 # Copies a network/ template to stdout with the block between the lines `#{hospital` and
-# `#}hospital` written once per hospital: __K__ becomes the hospital's number and
-# __HOSPITAL_PEER_PORT__ its peer's port.
+# `#}hospital` written once per hospital: __K__ becomes the hospital's number,
+# __HOSPITAL_PEER_PORT__ its peer's port and __HOSPITAL_HOST__ its peer's address; then the
+# orderers' and the auditor's addresses.
 expand_hospitals() {
   ports=""
+  hosts=""
   for org in $HOSPITALS; do
     ports="$ports $(peer_port "$org")"
+    hosts="$hosts $(node_ip "$org")"
   done
-  awk -v n="$HOSPITAL_COUNT" -v ports="$ports" '
+  awk -v n="$HOSPITAL_COUNT" -v ports="$ports" -v hosts="$hosts" '
     /^ *#\{hospital/ { inblock = 1; block = ""; next }
     /^ *#\}hospital/ {
       inblock = 0
       split(ports, port, " ")
+      split(hosts, host, " ")
       for (k = 1; k <= n; k++) {
         text = block
         gsub(/__K__/, k, text)
         gsub(/__HOSPITAL_PEER_PORT__/, port[k], text)
+        gsub(/__HOSPITAL_HOST__/, host[k], text)
         printf "%s", text
       }
       next
     }
     inblock { block = block $0 "\n"; next }
     { print }
-  ' "$1"
+  ' "$1" | sed -e "s/__ORDERER_HOST__/$(node_ip orderer)/g" -e "s/__AUDITOR_HOST__/$(node_ip auditor)/g"
 }

@@ -4,9 +4,12 @@
 # fedledger chaincode as a service. See network/README.md for the layout, the ports and
 # connection.json.
 #
-#   scripts/network.sh up [--hospitals N]  create (or resume) the network; no-op when healthy.
+#   scripts/network.sh up [--hospitals N] [--hosts]
+#                                          create (or resume) the network; no-op when healthy.
 #                                          N hospitals, 1 to 12 (default 3), each with its own
-#                                          organisation and peer; endorsement by a majority
+#                                          organisation and peer; endorsement by a majority.
+#                                          --hosts: each organisation on a host of its own, a
+#                                          network namespace (root; scripts/network-hosts.sh)
 #   scripts/network.sh down                stop every process it started and delete its data,
 #                                          the ledger included (no run on it can be audited after)
 #   scripts/network.sh status              list the nodes and their health (exit 1 if any is down)
@@ -172,7 +175,7 @@ deploy_chaincode() {
   done
   peers=""
   for org in $PEER_ORGS; do
-    peers="$peers --peerAddresses 127.0.0.1:$(peer_port "$org") --tlsRootCertFiles $(peer_tls_root "$org")"
+    peers="$peers --peerAddresses $(node_ip "$org"):$(peer_port "$org") --tlsRootCertFiles $(peer_tls_root "$org")"
   done
   # shellcheck disable=SC2046,SC2086 # orderer_args and $peers hold separate arguments
   as_admin hospital1 "$FABRIC_BIN/peer" lifecycle chaincode commit $(orderer_args) \
@@ -202,7 +205,8 @@ wait_chaincode_ready() {
 # has told its service discovery; see scripts/network-probe.mjs.
 wait_discovery_ready() {
   n=0
-  until node "$ROOT/scripts/network-probe.mjs" "$CONNECTION_PROFILE" >"$LOG_DIR/probe.log" 2>&1; do
+  # shellcheck disable=SC2046 # on_host prints separate words
+  until $(on_host coordinator) node "$ROOT/scripts/network-probe.mjs" "$CONNECTION_PROFILE" >"$LOG_DIR/probe.log" 2>&1; do
     n=$((n + 1))
     [ "$n" -lt 120 ] || fail "service discovery cannot plan endorsements after 60 s: $(tail -n 4 "$LOG_DIR/probe.log")"
     sleep 0.5
@@ -211,6 +215,7 @@ wait_discovery_ready() {
 
 cmd_up() {
   requested=""
+  hosts_requested=0
   while [ $# -gt 0 ]; do
     case $1 in
       --hospitals)
@@ -222,7 +227,11 @@ cmd_up() {
         requested=${1#--hospitals=}
         shift
         ;;
-      *) fail "unknown option '$1' for up (usage: scripts/network.sh up [--hospitals N])" ;;
+      --hosts)
+        hosts_requested=1
+        shift
+        ;;
+      *) fail "unknown option '$1' for up (usage: scripts/network.sh up [--hospitals N] [--hosts])" ;;
     esac
   done
   if [ -f "$NET_DIR/hospitals" ]; then
@@ -233,6 +242,13 @@ cmd_up() {
     check_hospital_count "$requested"
     set_hospitals "$requested"
   fi
+  if [ -f "$NET_DIR/hospitals" ] && [ "$hosts_requested" -eq 1 ] && [ "$HOSTS_MODE" -eq 0 ]; then
+    fail "the network in $NET_DIR runs on this host only, not on --hosts: scripts/network.sh down first"
+  fi
+  if [ "$hosts_requested" -eq 1 ]; then
+    HOSTS_MODE=1
+    check_hosts_settings
+  fi
   if [ -f "$NET_DIR/.deployed" ] && all_healthy; then
     say "the network is already up and healthy (scripts/network.sh status for details)"
     return 0
@@ -242,6 +258,10 @@ cmd_up() {
   say "$HOSPITAL_COUNT hospitals; endorsement policy $CC_POLICY"
   step 1 "checking prerequisites"
   check_prerequisites
+  if [ "$HOSTS_MODE" -eq 1 ]; then
+    say "hosts: network namespaces ${NETNS_PREFIX}* on $HOSTS_SUBNET.0/24, joined by a bridge in ${NETNS_PREFIX}lan"
+    create_hosts
+  fi
   step 2 "generating identities with cryptogen"
   generate_crypto
   step 3 "writing node configuration and the channel genesis block (BFT, V3_0)"
@@ -280,6 +300,10 @@ cmd_down() {
   for i in 1 2 3 4; do
     stop_node "orderer$i"
   done
+  if [ "$HOSTS_MODE" -eq 1 ]; then
+    say "deleting the network namespaces ${NETNS_PREFIX}*"
+    remove_hosts
+  fi
   rm -rf "$NET_DIR"
   say "removed $NET_DIR (the ledger with it)"
 }

@@ -179,7 +179,9 @@ async function serve(argv: string[]): Promise<number> {
         );
       }
     }
-    organisations = organisationsOf(profile.identities);
+    // Its own identity, and the organisations it knows by their CA only (a coordinator's
+    // connection.json on a host of its own holds no other organisation's key).
+    organisations = organisationsOf({ ...profile.organisations, ...profile.identities });
     const fabric = fabricLedgerFor(
       profile,
       values.identity,
