@@ -29,14 +29,10 @@ CC_NAME=fedledger
 CC_VERSION=1.0
 CC_SEQUENCE=1
 CC_LABEL=${CC_NAME}_$CC_VERSION
-CC_POLICY="OutOf(2, 'Hospital1MSP.peer', 'Hospital2MSP.peer', 'Hospital3MSP.peer')"
 CC_DIR=$NET_DIR/chaincode
 CC_PACKAGE=$CC_DIR/$CC_LABEL.tar.gz
 CC_PACKAGE_ID_FILE=$CC_DIR/package-id
 
-PEER_ORGS="hospital1 hospital2 hospital3 auditor"
-CLIENT_ORGS="hospital1 hospital2 hospital3 auditor coordinator"
-ALL_NODES="orderer1 orderer2 orderer3 orderer4 peer0.hospital1 peer0.hospital2 peer0.hospital3 peer0.auditor chaincode"
 DOMAIN=fedledger.test
 ORDERER_ORG_DIR=$CRYPTO_DIR/ordererOrganizations/orderer.$DOMAIN
 
@@ -68,37 +64,60 @@ step() {
 
 # --- ports (see network/README.md) ------------------------------------------------------------
 
+# The number K of hospitalK, or nothing for another name.
+hospital_number() {
+  case $1 in
+    hospital[1-9] | hospital[1-9][0-9]) echo "${1#hospital}" ;;
+  esac
+}
+
+# Hospitals 1-3 and the auditor keep the three-hospital layout (+30…+33, +40…+43, +50…+53);
+# hospital K ≥ 4 has a block of three ports from +100: gRPC +100+3(K-4), chaincode +1, operations +2.
 org_index() {
   case $1 in
-    hospital1) echo 0 ;;
-    hospital2) echo 1 ;;
-    hospital3) echo 2 ;;
     auditor) echo 3 ;;
-    *) fail "unknown peer organisation '$1'" ;;
+    *)
+      k=$(hospital_number "$1")
+      [ -n "$k" ] && [ "$k" -le "$HOSPITAL_COUNT" ] || fail "unknown peer organisation '$1'"
+      if [ "$k" -le 3 ]; then echo $((k - 1)); else echo $((100 + 3 * (k - 4))); fi
+      ;;
   esac
 }
 orderer_port() { echo $((PORT_BASE + $1 - 1)); }
 orderer_admin_port() { echo $((PORT_BASE + 10 + $1 - 1)); }
 orderer_ops_port() { echo $((PORT_BASE + 20 + $1 - 1)); }
-peer_port() { echo $((PORT_BASE + 30 + $(org_index "$1"))); }
-peer_cc_port() { echo $((PORT_BASE + 40 + $(org_index "$1"))); }
-peer_ops_port() { echo $((PORT_BASE + 50 + $(org_index "$1"))); }
+peer_port() {
+  i=$(org_index "$1")
+  if [ "$i" -lt 100 ]; then echo $((PORT_BASE + 30 + i)); else echo $((PORT_BASE + i)); fi
+}
+peer_cc_port() {
+  i=$(org_index "$1")
+  if [ "$i" -lt 100 ]; then echo $((PORT_BASE + 40 + i)); else echo $((PORT_BASE + i + 1)); fi
+}
+peer_ops_port() {
+  i=$(org_index "$1")
+  if [ "$i" -lt 100 ]; then echo $((PORT_BASE + 50 + i)); else echo $((PORT_BASE + i + 2)); fi
+}
 chaincode_port() { echo $((PORT_BASE + 60)); }
 
-record_ports() {
+record_layout() {
   echo "$PORT_BASE" >"$NET_DIR/port-base"
+  echo "$HOSPITAL_COUNT" >"$NET_DIR/hospitals"
+  [ "$HOSTS_MODE" -eq 0 ] || echo "$NETNS_PREFIX $HOSTS_SUBNET" >"$NET_DIR/hosts"
 }
+
 
 # --- identities -------------------------------------------------------------------------------
 
 org_msp() {
   case $1 in
-    hospital1) echo Hospital1MSP ;;
-    hospital2) echo Hospital2MSP ;;
-    hospital3) echo Hospital3MSP ;;
     auditor) echo AuditorMSP ;;
     coordinator) echo CoordinatorMSP ;;
-    *) fail "unknown organisation '$1'" ;;
+    *)
+      k=$(hospital_number "$1")
+      [ -n "$k" ] || fail "unknown organisation '$1'"
+      echo "Hospital${k}MSP"
+      ;;
   esac
 }
 org_dir() { echo "$CRYPTO_DIR/peerOrganizations/$1.$DOMAIN"; }
@@ -112,10 +131,11 @@ orderer_admin_tls() { echo "$ORDERER_ORG_DIR/users/Admin@orderer.$DOMAIN/tls"; }
 as_admin() {
   org=$1
   shift
-  env FABRIC_CFG_PATH="$CFG_DIR" FABRIC_LOGGING_SPEC=warning \
+  # shellcheck disable=SC2046 # on_host prints separate words
+  $(on_host "$org") env FABRIC_CFG_PATH="$CFG_DIR" FABRIC_LOGGING_SPEC=warning \
     CORE_PEER_LOCALMSPID="$(org_msp "$org")" \
     CORE_PEER_MSPCONFIGPATH="$(org_dir "$org")/users/Admin@$org.$DOMAIN/msp" \
-    CORE_PEER_ADDRESS="127.0.0.1:$(peer_port "$org")" \
+    CORE_PEER_ADDRESS="$(node_ip "$org"):$(peer_port "$org")" \
     CORE_PEER_TLS_ENABLED=true \
     CORE_PEER_TLS_ROOTCERT_FILE="$(peer_tls_root "$org")" \
     "$@"
@@ -123,14 +143,15 @@ as_admin() {
 
 # Arguments that point a peer CLI command at orderer1 over TLS.
 orderer_args() {
-  echo "-o 127.0.0.1:$(orderer_port 1) --tls --cafile $(orderer_tls_root)"
+  echo "-o $(node_ip orderer1):$(orderer_port 1) --tls --cafile $(orderer_tls_root)"
 }
 
 osnadmin_cmd() {
   i=$1
   shift
   tls=$(orderer_admin_tls)
-  "$FABRIC_BIN/osnadmin" "$@" -o "127.0.0.1:$(orderer_admin_port "$i")" --ca-file "$(orderer_tls_root)" \
+  # shellcheck disable=SC2046 # on_host prints separate words
+  $(on_host orderer) "$FABRIC_BIN/osnadmin" "$@" -o "$(node_ip orderer):$(orderer_admin_port "$i")" --ca-file "$(orderer_tls_root)" \
     --client-cert "$tls/client.crt" --client-key "$tls/client.key"
 }
 
@@ -168,9 +189,9 @@ node_command_marker() {
 
 node_address() {
   case $1 in
-    orderer*) echo "127.0.0.1:$(orderer_port "${1#orderer}")" ;;
-    peer0.*) echo "127.0.0.1:$(peer_port "${1#peer0.}")" ;;
-    chaincode) echo "127.0.0.1:$(chaincode_port)" ;;
+    orderer*) echo "$(node_ip "$1"):$(orderer_port "${1#orderer}")" ;;
+    peer0.*) echo "$(node_ip "$1"):$(peer_port "${1#peer0.}")" ;;
+    chaincode) echo "$(node_ip chaincode):$(chaincode_port)" ;;
   esac
 }
 
@@ -181,7 +202,8 @@ spawn() {
   shift
   mkdir -p "$LOG_DIR" "$RUN_DIR"
   printf '\n=== %s started by scripts/network.sh at %s ===\n' "$node" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" >>"$LOG_DIR/$node.log"
-  setsid "$@" </dev/null >>"$LOG_DIR/$node.log" 2>&1 &
+  # shellcheck disable=SC2046 # on_host prints separate words
+  setsid $(on_host "$node") "$@" </dev/null >>"$LOG_DIR/$node.log" 2>&1 &
   echo $! >"$(pid_file "$node")"
 }
 
@@ -191,7 +213,7 @@ start_orderer() {
   data=$DATA_DIR/orderer$i
   mkdir -p "$data"
   spawn "orderer$i" env FABRIC_CFG_PATH="$CFG_DIR" FABRIC_LOGGING_SPEC="$LOG_SPEC" \
-    ORDERER_GENERAL_LISTENADDRESS=127.0.0.1 \
+    ORDERER_GENERAL_LISTENADDRESS="$(node_ip orderer)" \
     ORDERER_GENERAL_LISTENPORT="$(orderer_port "$i")" \
     ORDERER_GENERAL_LOCALMSPID=OrdererMSP \
     ORDERER_GENERAL_LOCALMSPDIR="$dir/msp" \
@@ -205,14 +227,14 @@ start_orderer() {
     ORDERER_CONSENSUS_WALDIR="$data/wal" \
     ORDERER_CONSENSUS_SNAPDIR="$data/snapshot" \
     ORDERER_CHANNELPARTICIPATION_ENABLED=true \
-    ORDERER_ADMIN_LISTENADDRESS="127.0.0.1:$(orderer_admin_port "$i")" \
+    ORDERER_ADMIN_LISTENADDRESS="$(node_ip orderer):$(orderer_admin_port "$i")" \
     ORDERER_ADMIN_TLS_ENABLED=true \
     ORDERER_ADMIN_TLS_PRIVATEKEY="$dir/tls/server.key" \
     ORDERER_ADMIN_TLS_CERTIFICATE="$dir/tls/server.crt" \
     ORDERER_ADMIN_TLS_ROOTCAS="[$dir/tls/ca.crt]" \
     ORDERER_ADMIN_TLS_CLIENTAUTHREQUIRED=true \
     ORDERER_ADMIN_TLS_CLIENTROOTCAS="[$(orderer_tls_root)]" \
-    ORDERER_OPERATIONS_LISTENADDRESS="127.0.0.1:$(orderer_ops_port "$i")" \
+    ORDERER_OPERATIONS_LISTENADDRESS="$(node_ip orderer):$(orderer_ops_port "$i")" \
     ORDERER_OPERATIONS_TLS_ENABLED=true \
     ORDERER_OPERATIONS_TLS_PRIVATEKEY="$dir/tls/server.key" \
     ORDERER_OPERATIONS_TLS_CERTIFICATE="$dir/tls/server.crt" \
@@ -228,7 +250,7 @@ start_peer() {
   org=$1
   dir=$(peer_dir "$org")
   data=$DATA_DIR/peer0.$org
-  address=127.0.0.1:$(peer_port "$org")
+  address=$(node_ip "$org"):$(peer_port "$org")
   mkdir -p "$data"
   spawn "peer0.$org" env FABRIC_CFG_PATH="$CFG_DIR" FABRIC_LOGGING_SPEC="$LOG_SPEC" \
     CORE_PEER_ID="peer0.$org.$DOMAIN" \
@@ -251,7 +273,7 @@ start_peer() {
     CORE_PEER_DELIVERYCLIENT_BLOCKCENSORSHIPTIMEOUTKEY=5s \
     CORE_PEER_FILESYSTEMPATH="$data/ledger" \
     CORE_LEDGER_SNAPSHOTS_ROOTDIR="$data/snapshots" \
-    CORE_OPERATIONS_LISTENADDRESS="127.0.0.1:$(peer_ops_port "$org")" \
+    CORE_OPERATIONS_LISTENADDRESS="$(node_ip "$org"):$(peer_ops_port "$org")" \
     CORE_OPERATIONS_TLS_ENABLED=true \
     CORE_OPERATIONS_TLS_CERT_FILE="$dir/tls/server.crt" \
     CORE_OPERATIONS_TLS_KEY_FILE="$dir/tls/server.key" \
@@ -305,21 +327,23 @@ stop_node() {
 
 # --- health -----------------------------------------------------------------------------------
 
-# True when something accepts TCP connections on 127.0.0.1:PORT.
+# True when something accepts TCP connections on PORT at NODE's address (tried from NODE's host).
 port_open() {
-  node -e 'const s=require("net").connect(Number(process.argv[1]),"127.0.0.1");s.on("connect",()=>process.exit(0));s.on("error",()=>process.exit(1));setTimeout(()=>process.exit(1),2000);' "$1"
+  # shellcheck disable=SC2046 # on_host prints separate words
+  $(on_host "$2") node -e 'const s=require("net").connect(Number(process.argv[1]),process.argv[2]);s.on("connect",()=>process.exit(0));s.on("error",()=>process.exit(1));setTimeout(()=>process.exit(1),2000);' "$1" "$(node_ip "$2")"
 }
 
-# GET /healthz on an operations endpoint (TLS, trusting the node's TLS CA).
+# GET /healthz on an operations endpoint (TLS, trusting the node's TLS CA), from the node's host.
 healthz() {
-  curl -sf --max-time 2 --cacert "$2" "https://127.0.0.1:$1/healthz" >/dev/null 2>&1
+  # shellcheck disable=SC2046 # on_host prints separate words
+  $(on_host "$3") curl -sf --max-time 2 --cacert "$2" "https://$(node_ip "$3"):$1/healthz" >/dev/null 2>&1
 }
 
 node_healthy() {
   case $1 in
-    orderer*) healthz "$(orderer_ops_port "${1#orderer}")" "$(orderer_tls_root)" ;;
-    peer0.*) healthz "$(peer_ops_port "${1#peer0.}")" "$(peer_tls_root "${1#peer0.}")" ;;
-    chaincode) port_open "$(chaincode_port)" ;;
+    orderer*) healthz "$(orderer_ops_port "${1#orderer}")" "$(orderer_tls_root)" "$1" ;;
+    peer0.*) healthz "$(peer_ops_port "${1#peer0.}")" "$(peer_tls_root "${1#peer0.}")" "$1" ;;
+    chaincode) port_open "$(chaincode_port)" chaincode ;;
     *) return 1 ;;
   esac
 }
@@ -396,7 +420,8 @@ chaincode_tls() {
     -subj "/O=fedledger/CN=chaincode-tlsca.$DOMAIN" 2>/dev/null
   openssl ecparam -name prime256v1 -genkey -noout -out "$tls/server.key" 2>/dev/null
   openssl req -new -key "$tls/server.key" -out "$tls/server.csr" -subj "/O=fedledger/CN=chaincode.$DOMAIN" 2>/dev/null
-  printf 'subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:chaincode.%s\nextendedKeyUsage=serverAuth\n' "$DOMAIN" >"$tls/ext.cnf"
+  printf 'subjectAltName=IP:127.0.0.1,IP:%s,DNS:localhost,DNS:chaincode.%s\nextendedKeyUsage=serverAuth\n' \
+    "$(node_ip chaincode)" "$DOMAIN" >"$tls/ext.cnf"
   openssl x509 -req -in "$tls/server.csr" -CA "$tls/ca.crt" -CAkey "$tls/ca.key" -CAcreateserial \
     -out "$tls/server.crt" -days 3650 -extfile "$tls/ext.cnf" 2>/dev/null ||
     fail "openssl could not create the chaincode server's TLS certificate"
@@ -416,7 +441,7 @@ package_chaincode() {
   root_cert=$(awk 'NF { printf "%s\\n", $0 }' "$CC_DIR/tls/ca.crt")
   cat >"$work/code/connection.json" <<EOF
 {
-  "address": "127.0.0.1:$(chaincode_port)",
+  "address": "$(node_ip chaincode):$(chaincode_port)",
   "dial_timeout": "10s",
   "tls_required": true,
   "client_auth_required": false,
@@ -438,9 +463,9 @@ supervise_chaincode() {
   child=""
   trap '[ -z "$child" ] || kill "$child" 2>/dev/null; rm -f "$RUN_DIR/chaincode-server.pid"; exit 0' TERM INT
   while :; do
-    say "starting the chaincode server on 127.0.0.1:$(chaincode_port) ($package_id)"
+    say "starting the chaincode server on $(node_ip chaincode):$(chaincode_port) ($package_id)"
     FEDLEDGER_COORDINATOR_MSPS=${FEDLEDGER_COORDINATOR_MSPS:-CoordinatorMSP} CORE_CHAINCODE_LOGGING_LEVEL=$CC_LOG_LEVEL node "$ROOT/node_modules/fabric-shim/cli.js" server \
-      --chaincode-address "127.0.0.1:$(chaincode_port)" --chaincode-id "$package_id" \
+      --chaincode-address "$(node_ip chaincode):$(chaincode_port)" --chaincode-id "$package_id" \
       --chaincode-tls-cert-file "$CC_DIR/tls/server.crt" --chaincode-tls-key-file "$CC_DIR/tls/server.key" \
       --module-path "$ROOT/chaincode" &
     child=$!
@@ -453,64 +478,13 @@ supervise_chaincode() {
   done
 }
 
-# --- connection profile -----------------------------------------------------------------------
+# Hosts (network namespaces) for --hosts.
+# shellcheck source=scripts/network-hosts.sh
+. "$ROOT/scripts/network-hosts.sh"
 
-client_user() {
-  echo "$(org_dir "$1")/users/User1@$1.$DOMAIN/msp"
-}
+# The organisations (hospital count, endorsement policy, per-hospital templates) and the
+# connection profile.
+# shellcheck source=scripts/network-orgs.sh
+. "$ROOT/scripts/network-orgs.sh"
 
-client_peer() {
-  case $1 in
-    coordinator) echo peer0.hospital1 ;;
-    *) echo "peer0.$1" ;;
-  esac
-}
-
-# Peers a client goes through when its own cannot be reached: the coordinator (the gateway), which
-# has no peer of its own, fails over to the other hospitals' peers.
-client_fallback_peers() {
-  case $1 in
-    coordinator) echo '["peer0.hospital2", "peer0.hospital3"]' ;;
-    *) echo '' ;;
-  esac
-}
-
-write_connection_profile() {
-  {
-    printf '{\n  "channel": "%s",\n  "chaincode": "%s",\n  "peers": {\n' "$CHANNEL" "$CC_NAME"
-    sep=""
-    for org in $PEER_ORGS; do
-      printf '%s    "peer0.%s": {\n      "mspId": "%s",\n      "endpoint": "127.0.0.1:%s",\n' \
-        "$sep" "$org" "$(org_msp "$org")" "$(peer_port "$org")"
-      printf '      "hostAlias": "peer0.%s.%s",\n      "tlsRootCertPath": "%s"\n    }' \
-        "$org" "$DOMAIN" "$(peer_tls_root "$org")"
-      sep=",
-"
-    done
-    printf '\n  },\n  "identities": {\n'
-    sep=""
-    for org in $CLIENT_ORGS; do
-      msp=$(client_user "$org")
-      printf '%s    "%s": {\n      "mspId": "%s",\n      "certPath": "%s",\n      "keyPath": "%s",\n' \
-        "$sep" "$org" "$(org_msp "$org")" "$msp/signcerts/User1@$org.$DOMAIN-cert.pem" "$msp/keystore/priv_sk"
-      fallbacks=$(client_fallback_peers "$org")
-      if [ -n "$fallbacks" ]; then
-        printf '      "fallbackPeers": %s,\n' "$fallbacks"
-      fi
-      printf '      "peer": "%s",\n      "caCertPath": "%s"\n    }' \
-        "$(client_peer "$org")" "$msp/cacerts/ca.$org.$DOMAIN-cert.pem"
-      sep=",
-"
-    done
-    printf '\n  },\n  "orderers": {\n'
-    sep=""
-    for i in 1 2 3 4; do
-      printf '%s    "orderer%s": {\n      "endpoint": "127.0.0.1:%s",\n      "adminEndpoint": "127.0.0.1:%s",\n      "operationsEndpoint": "127.0.0.1:%s"\n    }' \
-        "$sep" "$i" "$(orderer_port "$i")" "$(orderer_admin_port "$i")" "$(orderer_ops_port "$i")"
-      sep=",
-"
-    done
-    printf '\n  }\n}\n'
-  } >"$CONNECTION_PROFILE.tmp"
-  mv "$CONNECTION_PROFILE.tmp" "$CONNECTION_PROFILE"
-}
+set_hospitals "$HOSPITAL_COUNT"

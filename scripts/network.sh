@@ -1,9 +1,15 @@
 #!/bin/sh
 # Runs the fedledger Fabric network on this machine as native processes bound to 127.0.0.1:
-# four SmartBFT orderers, one peer for each of Hospital1-3 and the auditor, and the fedledger
-# chaincode as a service. See network/README.md for the layout, the ports and connection.json.
+# four SmartBFT orderers, one peer for each hospital (three by default) and the auditor, and the
+# fedledger chaincode as a service. See network/README.md for the layout, the ports and
+# connection.json.
 #
-#   scripts/network.sh up                  create (or resume) the network; no-op when healthy
+#   scripts/network.sh up [--hospitals N] [--hosts]
+#                                          create (or resume) the network; no-op when healthy.
+#                                          N hospitals, 1 to 12 (default 3), each with its own
+#                                          organisation and peer; endorsement by a majority.
+#                                          --hosts: each organisation on a host of its own, a
+#                                          network namespace (root; scripts/network-hosts.sh)
 #   scripts/network.sh down                stop every process it started and delete its data,
 #                                          the ledger included (no run on it can be audited after)
 #   scripts/network.sh status              list the nodes and their health (exit 1 if any is down)
@@ -42,7 +48,9 @@ generate_crypto() {
     return
   fi
   rm -rf "$CRYPTO_DIR"
-  "$FABRIC_BIN/cryptogen" generate --config="$ROOT/network/crypto-config.yaml" --output="$CRYPTO_DIR" >/dev/null
+  mkdir -p "$CFG_DIR"
+  expand_hospitals "$ROOT/network/crypto-config.template.yaml" >"$CFG_DIR/crypto-config.yaml"
+  "$FABRIC_BIN/cryptogen" generate --config="$CFG_DIR/crypto-config.yaml" --output="$CRYPTO_DIR" >/dev/null
   touch "$CRYPTO_DIR/.complete"
 }
 
@@ -57,13 +65,10 @@ write_node_configs() {
     "$FABRIC_CONFIG/core.yaml" >"$CFG_DIR/core.yaml"
   grep -q "path: $ROOT/network/builders/ccaas" "$CFG_DIR/core.yaml" ||
     fail "could not set the ccaas builder path in $CFG_DIR/core.yaml (has Fabric's core.yaml changed?)"
-  sed -e "s/__ORDERER1_PORT__/$(orderer_port 1)/g" -e "s/__ORDERER2_PORT__/$(orderer_port 2)/g" \
-    -e "s/__ORDERER3_PORT__/$(orderer_port 3)/g" -e "s/__ORDERER4_PORT__/$(orderer_port 4)/g" \
-    -e "s/__HOSPITAL1_PEER_PORT__/$(peer_port hospital1)/g" \
-    -e "s/__HOSPITAL2_PEER_PORT__/$(peer_port hospital2)/g" \
-    -e "s/__HOSPITAL3_PEER_PORT__/$(peer_port hospital3)/g" \
-    -e "s/__AUDITOR_PEER_PORT__/$(peer_port auditor)/g" \
-    "$ROOT/network/configtx.template.yaml" >"$CFG_DIR/configtx.yaml"
+  expand_hospitals "$ROOT/network/configtx.template.yaml" |
+    sed -e "s/__ORDERER1_PORT__/$(orderer_port 1)/g" -e "s/__ORDERER2_PORT__/$(orderer_port 2)/g" \
+      -e "s/__ORDERER3_PORT__/$(orderer_port 3)/g" -e "s/__ORDERER4_PORT__/$(orderer_port 4)/g" \
+      -e "s/__AUDITOR_PEER_PORT__/$(peer_port auditor)/g" >"$CFG_DIR/configtx.yaml"
 }
 
 create_genesis_block() {
@@ -170,7 +175,7 @@ deploy_chaincode() {
   done
   peers=""
   for org in $PEER_ORGS; do
-    peers="$peers --peerAddresses 127.0.0.1:$(peer_port "$org") --tlsRootCertFiles $(peer_tls_root "$org")"
+    peers="$peers --peerAddresses $(node_ip "$org"):$(peer_port "$org") --tlsRootCertFiles $(peer_tls_root "$org")"
   done
   # shellcheck disable=SC2046,SC2086 # orderer_args and $peers hold separate arguments
   as_admin hospital1 "$FABRIC_BIN/peer" lifecycle chaincode commit $(orderer_args) \
@@ -196,11 +201,12 @@ wait_chaincode_ready() {
   touch "$NET_DIR/.deployed"
 }
 
-# Every peer's Gateway can plan an endorsement (2 of 3 hospitals) from what gossip has told its
-# service discovery; see scripts/network-probe.mjs.
+# Every peer's Gateway can plan an endorsement (a majority of the hospitals) from what gossip
+# has told its service discovery; see scripts/network-probe.mjs.
 wait_discovery_ready() {
   n=0
-  until node "$ROOT/scripts/network-probe.mjs" "$CONNECTION_PROFILE" >"$LOG_DIR/probe.log" 2>&1; do
+  # shellcheck disable=SC2046 # on_host prints separate words
+  until $(on_host coordinator) node "$ROOT/scripts/network-probe.mjs" "$CONNECTION_PROFILE" >"$LOG_DIR/probe.log" 2>&1; do
     n=$((n + 1))
     [ "$n" -lt 120 ] || fail "service discovery cannot plan endorsements after 60 s: $(tail -n 4 "$LOG_DIR/probe.log")"
     sleep 0.5
@@ -208,14 +214,54 @@ wait_discovery_ready() {
 }
 
 cmd_up() {
+  requested=""
+  hosts_requested=0
+  while [ $# -gt 0 ]; do
+    case $1 in
+      --hospitals)
+        [ $# -ge 2 ] || fail "--hospitals needs a number, e.g. scripts/network.sh up --hospitals 6"
+        requested=$2
+        shift 2
+        ;;
+      --hospitals=*)
+        requested=${1#--hospitals=}
+        shift
+        ;;
+      --hosts)
+        hosts_requested=1
+        shift
+        ;;
+      *) fail "unknown option '$1' for up (usage: scripts/network.sh up [--hospitals N] [--hosts])" ;;
+    esac
+  done
+  if [ -f "$NET_DIR/hospitals" ]; then
+    if [ -n "$requested" ] && [ "$requested" != "$HOSPITAL_COUNT" ]; then
+      fail "the network in $NET_DIR has $HOSPITAL_COUNT hospitals, not $requested: scripts/network.sh down first (it deletes the ledger), or set FEDLEDGER_NETWORK_DIR to another folder"
+    fi
+  elif [ -n "$requested" ]; then
+    check_hospital_count "$requested"
+    set_hospitals "$requested"
+  fi
+  if [ -f "$NET_DIR/hospitals" ] && [ "$hosts_requested" -eq 1 ] && [ "$HOSTS_MODE" -eq 0 ]; then
+    fail "the network in $NET_DIR runs on this host only, not on --hosts: scripts/network.sh down first"
+  fi
+  if [ "$hosts_requested" -eq 1 ]; then
+    HOSTS_MODE=1
+    check_hosts_settings
+  fi
   if [ -f "$NET_DIR/.deployed" ] && all_healthy; then
     say "the network is already up and healthy (scripts/network.sh status for details)"
     return 0
   fi
   mkdir -p "$NET_DIR" "$LOG_DIR" "$RUN_DIR" "$DATA_DIR"
-  record_ports
+  record_layout
+  say "$HOSPITAL_COUNT hospitals; endorsement policy $CC_POLICY"
   step 1 "checking prerequisites"
   check_prerequisites
+  if [ "$HOSTS_MODE" -eq 1 ]; then
+    say "hosts: network namespaces ${NETNS_PREFIX}* on $HOSTS_SUBNET.0/24, joined by a bridge in ${NETNS_PREFIX}lan"
+    create_hosts
+  fi
   step 2 "generating identities with cryptogen"
   generate_crypto
   step 3 "writing node configuration and the channel genesis block (BFT, V3_0)"
@@ -254,6 +300,10 @@ cmd_down() {
   for i in 1 2 3 4; do
     stop_node "orderer$i"
   done
+  if [ "$HOSTS_MODE" -eq 1 ]; then
+    say "deleting the network namespaces ${NETNS_PREFIX}*"
+    remove_hosts
+  fi
   rm -rf "$NET_DIR"
   say "removed $NET_DIR (the ledger with it)"
 }
@@ -317,7 +367,7 @@ main() {
   command=${1:-}
   [ $# -eq 0 ] || shift
   case $command in
-    up) cmd_up ;;
+    up) cmd_up "$@" ;;
     down) cmd_down ;;
     status) cmd_status ;;
     stop-node) cmd_stop_node "$@" ;;
@@ -325,7 +375,7 @@ main() {
     height) cmd_height "$@" ;;
     supervise-chaincode) supervise_chaincode ;;
     *)
-      echo "usage: scripts/network.sh up|down|status|stop-node NAME|start-node NAME|height NAME" >&2
+      echo "usage: scripts/network.sh up [--hospitals N]|down|status|stop-node NAME|start-node NAME|height NAME" >&2
       exit 2
       ;;
   esac

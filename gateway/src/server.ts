@@ -1,6 +1,7 @@
 // Assembles and starts a gateway: ledger client, blob store, coordinator, verifier, HTTPS server
 // with client-certificate authentication, and (optionally) a read-only dashboard listener; or the
 // same gateway in this process with no listener, reached over in-memory connections.
+import { isIPv6 } from 'node:net';
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
@@ -52,11 +53,12 @@ export interface GatewayCoreOptions {
 
 export interface GatewayOptions extends GatewayCoreOptions {
   tls: TlsFiles;
+  /** The address the API (and the dashboard) listen on; 127.0.0.1 by default. */
   host?: string;
   /** 0 picks a free port. */
   port?: number;
   /**
-   * Port of a read-only dashboard listener on 127.0.0.1: HTTPS with the gateway's certificate,
+   * Port of a read-only dashboard listener on `host`: HTTPS with the gateway's certificate,
    * answering only callers with a consortium client certificate, as the API does.
    */
   dashboardPort?: number;
@@ -153,6 +155,8 @@ async function assemble(options: GatewayCoreOptions): Promise<GatewayCore> {
           closeLatencyMs: e.closeLatencyMs,
           nextRoundBlock: e.next?.blockNumber,
           openLatencyMs: e.openLatencyMs,
+          // From the close's start (reading the updates) to the next round open.
+          durationMs: ms,
           aggregate: e.aggregateHash,
           included: e.included,
           excluded: e.excluded.map((x) => `${x.mspId}: ${x.code}`),
@@ -221,6 +225,13 @@ async function assemble(options: GatewayCoreOptions): Promise<GatewayCore> {
   };
 }
 
+/** The host part of a URL for a listening address (a wildcard is reached on loopback). */
+function urlHost(host: string): string {
+  if (host === '0.0.0.0') return '127.0.0.1';
+  if (host === '::') return '[::1]';
+  return isIPv6(host) ? `[${host}]` : host;
+}
+
 /** Starts a gateway. Servers bind to 127.0.0.1 unless `host` says otherwise. */
 export async function startGateway(options: GatewayOptions): Promise<RunningGateway> {
   const log: LogFn = options.log ?? (() => undefined);
@@ -257,14 +268,17 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       );
     }
     answerClientErrors(dashboard);
-    const dashPort = await listen(dashboard, options.dashboardPort, '127.0.0.1');
-    dashboardUrl = `${options.dashboardPublic ? 'http' : 'https'}://127.0.0.1:${dashPort}`;
+    const dashPort = await listen(dashboard, options.dashboardPort, host);
+    dashboardUrl = `${options.dashboardPublic ? 'http' : 'https'}://${urlHost(host)}:${dashPort}`;
   }
   const running = core.begin(() =>
-    log('info', 'gateway ready', { url: `https://${host}:${port}`, ledger: options.ledger.label }),
+    log('info', 'gateway ready', {
+      url: `https://${urlHost(host)}:${port}`,
+      ledger: options.ledger.label,
+    }),
   );
   return {
-    url: `https://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`,
+    url: `https://${urlHost(host)}:${port}`,
     ...(dashboardUrl ? { dashboardUrl } : {}),
     coordinator: core.coordinator,
     blobs: core.blobs,

@@ -24,11 +24,28 @@ export function aggregateModel(
   updates: readonly ClientUpdate[],
 ): AggregateModel {
   const settings = runSettings(run);
-  const global = flattenTensors(decodeContainer(inputBytes).tensors, settings.modelSpec);
   const result = STRATEGY_FUNCTIONS[run.strategy](updates, settings.strategyParams);
   const samples = updates
     .filter((u) => result.selected.includes(u.mspId))
     .reduce((n, u) => n + u.sampleCount, 0);
+  return sealAggregate(run, round, inputBytes, result.delta, result.selected, samples);
+}
+
+/**
+ * θ + Δ as the next global model's container, Δ already aggregated from the `selected` updates
+ * (`samples` their summed sample counts).
+ * @throws {NonFiniteValueError} when θ + Δ has a non-finite value in float32.
+ */
+export function sealAggregate(
+  run: RunRecord,
+  round: Pick<RoundRecord, 'round' | 'inputModelHash'>,
+  inputBytes: Uint8Array,
+  delta: Float64Array,
+  selected: string[],
+  samples: number,
+): AggregateModel {
+  const settings = runSettings(run);
+  const global = flattenTensors(decodeContainer(inputBytes).tensors, settings.modelSpec);
   const sealed = sealContainer({
     metadata: {
       kind: 'model',
@@ -40,7 +57,7 @@ export function aggregateModel(
       encoding: 'float32',
     },
     extra: { 'aggregate.strategy': run.strategy, 'aggregate.input': round.inputModelHash },
-    tensors: unflattenTensors(applyDelta(global, result.delta), settings.modelSpec),
+    tensors: unflattenTensors(applyDelta(global, delta), settings.modelSpec),
   });
-  return { ...sealed, selected: result.selected };
+  return { ...sealed, selected };
 }

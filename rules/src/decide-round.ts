@@ -3,21 +3,16 @@
 // gateway's coordinator calls it on the bytes in its blob store before it writes CloseRound, and
 // an auditor's verifier calls it on bytes it gathered itself and compares the result with the
 // ledger's close record. Pure: no I/O, no clock; every input is passed in and re-hashed here.
-import type {
-  ExcludedUpdate,
-  ExclusionCode,
-  RoundRecord,
-  RunRecord,
-  UpdateRecord,
-} from '@fedledger/protocol';
+import type { ExcludedUpdate, RoundRecord, RunRecord, UpdateRecord } from '@fedledger/protocol';
 import { NonFiniteValueError, sha256Hex } from '@fedledger/protocol';
-import { aggregateModel } from './aggregate-model';
+import { aggregateModel, sealAggregate } from './aggregate-model';
 import type { EncryptedAggregator } from './encrypted';
+import type { UpdateBytes, ValidUpdate } from './judge-update';
+import { byMsp, judge } from './judge-update';
 import { runSettings } from './run-settings';
 import type { ClientUpdate } from './strategies';
 import { flattenTensors, l2Norm } from './strategies';
-import type { CheckedUpdate } from './update-check';
-import { UpdateCheckError, checkUpdateBytes } from './update-check';
+import { foldFedAvg } from './streaming-fedavg';
 
 /** Everything a round's decision depends on. */
 export interface RoundInput {
@@ -26,10 +21,11 @@ export interface RoundInput {
   /** The round's update records, as the ledger holds them. */
   records: readonly UpdateRecord[];
   /**
-   * The bytes at hand, by the SHA-256 the ledger names. Not trusted: they are re-hashed here; a
-   * name with no bytes is an update whose bytes are missing.
+   * The bytes at hand, by the SHA-256 the ledger names: a map, or a reader (the gateway's blob
+   * store) that a FedAvg round calls for one update at a time. Not trusted: they are re-hashed
+   * here; a name with no bytes is an update whose bytes are missing.
    */
-  bytes: ReadonlyMap<string, Uint8Array>;
+  bytes: UpdateBytes;
   /** The round's input model (plaintext runs), re-hashed against `round.inputModelHash`. */
   inputModel?: Uint8Array;
   /** Uploads the gateway saw that never got a ledger record; reported as NOT_ON_LEDGER. */
@@ -67,74 +63,6 @@ export class RoundDecisionError extends Error {
   }
 }
 
-interface ValidUpdate {
-  record: UpdateRecord;
-  checked: CheckedUpdate;
-  bytes: Uint8Array;
-}
-
-const byMsp = (a: { mspId: string }, b: { mspId: string }): number =>
-  a.mspId < b.mspId ? -1 : a.mspId > b.mspId ? 1 : 0;
-
-/**
- * The rules one ledger record and its bytes must pass, in order; the first broken rule names the
- * exclusion. Returns the checked update, or the exclusion's code and detail.
- */
-async function judge(
-  input: RoundInput,
-  record: UpdateRecord,
-): Promise<ValidUpdate | { code: ExclusionCode; detail: string }> {
-  const { run } = input;
-  if (record.creator.mspId !== record.mspId) {
-    return {
-      code: 'CREATOR_MISMATCH',
-      detail: `the record names ${record.mspId} but was created by ${record.creator.mspId}`,
-    };
-  }
-  const bytes = input.bytes.get(record.sha256);
-  if (bytes === undefined) {
-    return { code: 'BLOB_MISSING', detail: 'no bytes with the recorded SHA-256 were at hand' };
-  }
-  const actual = sha256Hex(bytes);
-  if (actual !== record.sha256) {
-    return {
-      code: 'HASH_MISMATCH',
-      detail: `the bytes hash to ${actual}; the ledger record says ${record.sha256}`,
-    };
-  }
-  if (bytes.byteLength !== record.byteLength) {
-    return {
-      code: 'LENGTH_MISMATCH',
-      detail: `the bytes are ${bytes.byteLength} long; the record says ${record.byteLength}`,
-    };
-  }
-  try {
-    const checked = await checkUpdateBytes(
-      bytes,
-      run,
-      input.round.round,
-      record.mspId,
-      input.encrypted,
-    );
-    if (checked.container.metadata.sampleCount !== record.sampleCount) {
-      return {
-        code: 'METADATA_MISMATCH',
-        detail: `the container says ${checked.container.metadata.sampleCount} samples; the ledger record says ${record.sampleCount}`,
-      };
-    }
-    if (record.encoding !== checked.container.metadata.encoding) {
-      return {
-        code: 'METADATA_MISMATCH',
-        detail: `the container is ${checked.container.metadata.encoding}; the ledger record says ${record.encoding}`,
-      };
-    }
-    return { record, checked, bytes };
-  } catch (err) {
-    if (err instanceof UpdateCheckError) return { code: err.code, detail: err.message };
-    throw err;
-  }
-}
-
 /**
  * Decides a round from the run's settings, the round's ledger records and the bytes at hand.
  * Deterministic: the same inputs give the same decision and the same aggregate bytes.
@@ -150,6 +78,9 @@ export async function decideRound(input: Readonly<RoundInput>): Promise<RoundDec
       'an encrypted run needs the CKKS aggregator to be decided',
     );
   }
+  if (settings.encoding === 'float32' && run.strategy === 'fedavg') {
+    return sortExcluded(await decideFedAvgStreaming(input));
+  }
   const valid: ValidUpdate[] = [];
   const excluded: ExcludedUpdate[] = [];
   const records = [...input.records].sort(byMsp);
@@ -161,17 +92,7 @@ export async function decideRound(input: Readonly<RoundInput>): Promise<RoundDec
       valid.push(verdict);
     }
   }
-  const recorded = new Set(records.map((r) => r.mspId));
-  for (const upload of [...(input.offLedger ?? [])].sort(byMsp)) {
-    if (recorded.has(upload.mspId)) continue;
-    excluded.push({
-      mspId: upload.mspId,
-      sha256: upload.sha256,
-      code: 'NOT_ON_LEDGER',
-      detail: 'the update was uploaded but has no committed ledger record',
-      onLedger: false,
-    });
-  }
+  excluded.push(...offLedgerExclusions(input, records));
   const decision: RoundDecision = {
     included: [],
     excluded,
@@ -194,13 +115,7 @@ export async function decideRound(input: Readonly<RoundInput>): Promise<RoundDec
     return sortExcluded(decision);
   }
 
-  const inputModel = input.inputModel;
-  if (inputModel === undefined || sha256Hex(inputModel) !== round.inputModelHash) {
-    throw new RoundDecisionError(
-      'INPUT_MODEL_UNAVAILABLE',
-      `round ${round.round}: the input model's bytes are ${inputModel === undefined ? 'missing' : 'altered'}`,
-    );
-  }
+  const inputModel = checkedInputModel(input);
   const updates: ClientUpdate[] = valid.map((v) => ({
     mspId: v.record.mspId,
     // The ledger's count weighs the update (the container's was checked to be the same).
@@ -279,4 +194,82 @@ function largestUpdate(updates: readonly ClientUpdate[]): ClientUpdate {
     }
   }
   return best;
+}
+
+/** Uploads the gateway saw that never got a ledger record (NOT_ON_LEDGER), in MSP ID order. */
+function offLedgerExclusions(
+  input: Readonly<RoundInput>,
+  records: readonly UpdateRecord[],
+): ExcludedUpdate[] {
+  const recorded = new Set(records.map((r) => r.mspId));
+  return [...(input.offLedger ?? [])]
+    .sort(byMsp)
+    .filter((upload) => !recorded.has(upload.mspId))
+    .map((upload) => ({
+      mspId: upload.mspId,
+      sha256: upload.sha256,
+      code: 'NOT_ON_LEDGER' as const,
+      detail: 'the update was uploaded but has no committed ledger record',
+      onLedger: false,
+    }));
+}
+
+/** The round's input model, its bytes re-hashed against the round record. */
+function checkedInputModel(input: Readonly<RoundInput>): Uint8Array {
+  const inputModel = input.inputModel;
+  if (inputModel === undefined || sha256Hex(inputModel) !== input.round.inputModelHash) {
+    throw new RoundDecisionError(
+      'INPUT_MODEL_UNAVAILABLE',
+      `round ${input.round.round}: the input model's bytes are ${inputModel === undefined ? 'missing' : 'altered'}`,
+    );
+  }
+  return inputModel;
+}
+
+/**
+ * A plaintext FedAvg round, its updates read and folded one at a time (streaming-fedavg.ts): the
+ * same decision and bytes as the in-memory path of {@link decideRound}, with one update in
+ * memory at a time. Should the model overflow, the largest update is left out and the updates
+ * are folded again.
+ */
+async function decideFedAvgStreaming(input: Readonly<RoundInput>): Promise<RoundDecision> {
+  const { run, round } = input;
+  const modelSpec = runSettings(run).modelSpec;
+  const records = [...input.records].sort(byMsp);
+  const offLedger = offLedgerExclusions(input, records);
+  const leftOut = new Set<string>();
+  const nonFinite: ExcludedUpdate[] = [];
+  for (;;) {
+    const fold = await foldFedAvg(input, records, modelSpec, leftOut);
+    const decision: RoundDecision = {
+      included: [],
+      excluded: [...fold.excluded, ...offLedger, ...nonFinite],
+      valid: fold.valid.length,
+      quorumMet: fold.valid.length >= run.minUpdatesPerRound && fold.valid.length > 0,
+    };
+    if (!decision.quorumMet) return decision;
+    const inputModel = checkedInputModel(input);
+    if (fold.problem !== undefined || fold.delta === undefined) {
+      throw new RoundDecisionError(
+        'STRATEGY_FAILED',
+        `round ${round.round}: ${run.strategy} cannot aggregate ${fold.valid.length} updates: ${fold.problem ?? 'no updates'}`,
+      );
+    }
+    try {
+      const model = sealAggregate(run, round, inputModel, fold.delta, fold.valid, fold.samples);
+      decision.included = [...fold.valid].sort();
+      decision.aggregate = { bytes: model.bytes, sha256: model.sha256 };
+      return decision;
+    } catch (err) {
+      if (!(err instanceof NonFiniteValueError) || fold.largest === undefined) throw err;
+      leftOut.add(fold.largest.mspId);
+      nonFinite.push({
+        mspId: fold.largest.mspId,
+        sha256: fold.largest.sha256,
+        code: 'NON_FINITE',
+        detail: 'the aggregate overflows with this update, the largest, in it',
+        onLedger: true,
+      });
+    }
+  }
 }

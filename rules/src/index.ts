@@ -8,3 +8,5 @@ export * from './encrypted';
 export * from './decide-round';
 export * from './compare-decision';
 export * from './explain-aggregate';
+export * from './judge-update';
+export * from './streaming-fedavg';

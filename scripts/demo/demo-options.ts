@@ -5,6 +5,8 @@ import { describeParseArgsError } from '@fedledger/gateway';
 
 export interface DemoOptions {
   ledger: 'fabric' | 'simulated';
+  /** How many synthetic hospitals train (default 3); on Fabric, the network's hospitals. */
+  hospitals: number;
   rounds: number;
   epochs: number;
   patients: number;
@@ -17,9 +19,12 @@ export interface DemoOptions {
   runId: string;
 }
 
-export const USAGE = `Usage: npm run demo -- [--ledger fabric|simulated] [--rounds 10] [--epochs 5]
-       [--patients 50000] [--epsilon 1] [--delta 1e-5] [--seed N] [--run-id ID] [--out report]
-       [--keep-network]
+export const USAGE = `Usage: npm run demo -- [--ledger fabric|simulated] [--hospitals 3] [--rounds 10]
+       [--epochs 5] [--patients 50000] [--epsilon 1] [--delta 1e-5] [--seed N] [--run-id ID]
+       [--out report] [--keep-network]
+
+  --hospitals N    N synthetic hospitals, each its own organisation, peer and trainer; on Fabric
+                   the network is brought up with N hospitals (scripts/network.sh up --hospitals N)
 
   --out DIR        reports go to DIR/<run-id>/, and DIR/latest points at the newest
   --keep-network   leave the Fabric network (and so the ledger) up for a later audit
@@ -45,6 +50,7 @@ function parseDemoArgs(argv: string[]) {
     args: argv,
     options: {
       ledger: { type: 'string', default: 'fabric' },
+      hospitals: { type: 'string', default: '3' },
       rounds: { type: 'string', default: '10' },
       epochs: { type: 'string', default: '5' },
       patients: { type: 'string', default: '50000' },
@@ -74,6 +80,7 @@ function checkOptions(values: ReturnType<typeof parseDemoArgs>['values']): DemoO
   }
   return {
     ledger: values.ledger,
+    hospitals: positive('hospitals', values.hospitals, true),
     rounds: positive('rounds', values.rounds, true),
     epochs: positive('epochs', values.epochs, true),
     patients: positive('patients', values.patients, true),

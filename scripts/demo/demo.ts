@@ -44,11 +44,18 @@ import { localNetwork } from '../network-files/local-network';
 const ROOT = resolve(__dirname, '..', '..', '..');
 const TRAINER = join(ROOT, 'trainer', 'dist', 'src', 'cli', 'main.js');
 const GATEWAY = join(ROOT, 'gateway', 'dist', 'src', 'cli', 'gateway.js');
-const HOSPITALS = [
-  { name: 'hospital1', mspId: 'Hospital1MSP' },
-  { name: 'hospital2', mspId: 'Hospital2MSP' },
-  { name: 'hospital3', mspId: 'Hospital3MSP' },
-];
+/** The demo's hospitals: hospital1 … hospitalN. */
+function hospitalsOf(count: number): { name: string; mspId: string }[] {
+  return Array.from({ length: count }, (_, i) => ({
+    name: `hospital${i + 1}`,
+    mspId: `Hospital${i + 1}MSP`,
+  }));
+}
+
+/** "three" for the default federation (the README's excerpt), the number otherwise. */
+function countWord(n: number): string {
+  return n === 3 ? 'three' : String(n);
+}
 
 let stepNo = 0;
 const STEPS = 8;
@@ -112,6 +119,7 @@ function metricsOf(
 
 export async function demo(options: DemoOptions): Promise<DemoSummary> {
   const started = Date.now();
+  const HOSPITALS = hospitalsOf(options.hospitals);
   // Checked first: a second run never writes over an earlier run's report.
   const reportDir = reportFolderFor(options.out, options.runId);
   const work = join(ROOT, '.fedledger', 'demo', options.runId);
@@ -131,16 +139,23 @@ export async function demo(options: DemoOptions): Promise<DemoSummary> {
     // 1. The network.
     step(
       options.ledger === 'fabric'
-        ? 'Fabric network (4 BFT orderers, 4 peers)'
+        ? `Fabric network (4 BFT orderers, ${options.hospitals + 1} peers)`
         : 'no network (simulated ledger)',
     );
-    if (options.ledger === 'fabric') await network.ensureUp();
+    if (options.ledger === 'fabric') await network.ensureUp(options.hospitals);
     const chainBefore =
       options.ledger === 'fabric' ? chainBytes(networkDir, 'peer0.auditor') : undefined;
 
     // 2. Synthetic hospitals.
-    step(`three synthetic hospitals, ${options.patients.toLocaleString('en')} patients each`);
-    const dataDir = join(ROOT, '.fedledger', 'demo', `data-${options.patients}-${options.seed}`);
+    step(
+      `${countWord(options.hospitals)} synthetic hospitals, ${options.patients.toLocaleString('en')} patients each`,
+    );
+    const dataDir = join(
+      ROOT,
+      '.fedledger',
+      'demo',
+      `data-${options.patients}-${options.seed}${options.hospitals === 3 ? '' : `-${options.hospitals}h`}`,
+    );
     if (existsSync(join(dataDir, 'manifest.json'))) {
       process.stdout.write(`[demo] reusing ${dataDir}\n`);
     } else {
@@ -149,6 +164,8 @@ export async function demo(options: DemoOptions): Promise<DemoSummary> {
         'generate',
         '--out',
         dataDir,
+        '--hospitals',
+        String(options.hospitals),
         '--patients',
         String(options.patients),
         '--seed',
@@ -180,6 +197,7 @@ export async function demo(options: DemoOptions): Promise<DemoSummary> {
         '0',
         '--dashboard-port',
         '0',
+        ...(options.ledger === 'simulated' ? ['--hospitals', String(options.hospitals)] : []),
       ],
       {
         onLine: (line) => {
@@ -267,7 +285,8 @@ export async function demo(options: DemoOptions): Promise<DemoSummary> {
           // training split is 80 % of them), so no update can claim a larger FedAvg weight.
           participants: Object.fromEntries(HOSPITALS.map((h) => [h.mspId, options.patients])),
           rounds: options.rounds,
-          quorum: 2,
+          // A majority of the hospitals, as the endorsement policy (2 of 3).
+          quorum: Math.floor(options.hospitals / 2) + 1,
           deadline: '1h',
           dp: { mechanism: 'dp-sgd', epsilon: options.epsilon, delta: options.delta },
         },
@@ -286,7 +305,7 @@ export async function demo(options: DemoOptions): Promise<DemoSummary> {
     latencies.push((Date.now() - createStarted) / 1000);
 
     // 5. Three hospitals, each with its own identity and process.
-    step('three hospital trainers (own identity, own process)');
+    step(`${countWord(options.hospitals)} hospital trainers (own identity, own process)`);
     training.started = Date.now();
     process.stdout.write(
       `[demo] rounds are numbered from 0, as on the ledger; an estimate of the time left follows each round\n`,
@@ -406,6 +425,7 @@ export async function demo(options: DemoOptions): Promise<DemoSummary> {
       runId: options.runId,
       wallSeconds: (Date.now() - started) / 1000,
       patientsPerHospital: options.patients,
+      hospitals: options.hospitals,
       epochs: options.epochs,
       targetEpsilon: options.epsilon,
       delta: options.delta,

@@ -68,6 +68,8 @@ export interface DemoSummary {
   runId: string;
   wallSeconds: number;
   patientsPerHospital: number;
+  /** How many hospitals trained (3 when absent). */
+  hospitals?: number;
   epochs: number;
   targetEpsilon: number;
   delta: number;
@@ -342,7 +344,7 @@ export async function writeReport(dir: string, summary: DemoSummary): Promise<st
   files['report.md'] = [
     `# fedledger demo report: ${summary.runId}`,
     simulatedNote,
-    `Three hospitals × ${summary.patientsPerHospital.toLocaleString('en')} synthetic patients, ${summary.rounds.length} rounds × ${summary.epochs} local epochs, DP-SGD at ε = ${summary.targetEpsilon} (δ = ${summary.delta}). Wall time ${(summary.wallSeconds / 60).toFixed(1)} min. Rounds are numbered from 0, as on the ledger.`,
+    `${summary.hospitals === undefined || summary.hospitals === 3 ? 'Three' : summary.hospitals} hospitals × ${summary.patientsPerHospital.toLocaleString('en')} synthetic patients, ${summary.rounds.length} rounds × ${summary.epochs} local epochs, DP-SGD at ε = ${summary.targetEpsilon} (δ = ${summary.delta}). Wall time ${(summary.wallSeconds / 60).toFixed(1)} min. Rounds are numbered from 0, as on the ledger.`,
     '',
     ...(warnings.length > 0
       ? [

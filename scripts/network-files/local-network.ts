@@ -1,6 +1,7 @@
 // The local Fabric network for the scripts that need one (the demo, the experiment's ledger
 // figures): a network that is up and healthy is used as it is; otherwise Fabric is built (once)
 // and the network brought up, and only then is it taken down again afterwards.
+import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { quietly, run } from '../demo/processes';
 
@@ -12,10 +13,12 @@ export interface LocalNetwork {
   /** True once this process has begun bringing the network up. */
   readonly startedHere: boolean;
   /**
-   * Uses the running network, or builds Fabric and brings one up, streaming the progress.
-   * @throws {Error} naming the step (install or up) that failed.
+   * Uses the running network, or builds Fabric and brings one up with `hospitals` hospitals
+   * (the script's default, 3, when not given), streaming the progress.
+   * @throws {Error} naming the step (install or up) that failed, or when `hospitals` is given and
+   * the running network has another number of hospitals.
    */
-  ensureUp(): Promise<void>;
+  ensureUp(hospitals?: number): Promise<void>;
   /** Takes the network down if this process started it (also half-way); a no-op otherwise. */
   stop(): Promise<void>;
 }
@@ -28,14 +31,23 @@ export function localNetwork(say: (line: string) => void): LocalNetwork {
     get startedHere() {
       return startedHere;
     },
-    async ensureUp() {
+    async ensureUp(hospitals?: number) {
       if ((await quietly(NETWORK_SH, ['status'])) === 0) {
+        const running = hospitalsOfNetwork();
+        if (hospitals !== undefined && running !== undefined && running !== hospitals) {
+          throw new Error(
+            `the running network has ${running} hospitals, not ${hospitals}: take it down first (scripts/network.sh down, which deletes its ledger) or pass --hospitals ${running}`,
+          );
+        }
         say('the network is already up and healthy; using it');
         return;
       }
       await run('install-fabric', join(ROOT, 'scripts', 'install-fabric.sh'), []);
       startedHere = true;
-      await run('network', NETWORK_SH, ['up']);
+      await run('network', NETWORK_SH, [
+        'up',
+        ...(hospitals !== undefined ? ['--hospitals', String(hospitals)] : []),
+      ]);
     },
     async stop() {
       if (!startedHere || stopped) return;
@@ -46,4 +58,17 @@ export function localNetwork(say: (line: string) => void): LocalNetwork {
       await quietly(NETWORK_SH, ['down']);
     },
   };
+}
+
+/** The number of hospital identities in the network's connection.json, if it can be read. */
+function hospitalsOfNetwork(): number | undefined {
+  const dir = process.env['FEDLEDGER_NETWORK_DIR'] ?? join(ROOT, '.fedledger', 'network');
+  const file = resolve(ROOT, dir, 'connection.json');
+  if (!existsSync(file)) return undefined;
+  try {
+    const profile = JSON.parse(readFileSync(file, 'utf8')) as { identities?: object };
+    return Object.keys(profile.identities ?? {}).filter((n) => /^hospital\d+$/.test(n)).length;
+  } catch {
+    return undefined;
+  }
 }

@@ -36,6 +36,7 @@ describe('exit codes of the demo and the experiment (child processes)', function
     ['an unknown option', ['--colour'], 2, /^demo: unknown option --colour$/m],
     ['--rounds 0', ['--rounds', '0'], 2, /--rounds must be a positive integer; got "0"/],
     ['an unknown ledger', ['--ledger', 'paper'], 2, /--ledger must be fabric or simulated/],
+    ['--hospitals 0', ['--hospitals', '0'], 2, /--hospitals must be a positive integer; got "0"/],
     [
       'a run ID whose report folder exists',
       ['--out', reports, '--run-id', 'demo-earlier', '--ledger', 'simulated'],

@@ -4,6 +4,8 @@ import { readFileSync } from 'node:fs';
 import { parameterCount, referenceModelSpec, sha256Hex } from '@fedledger/protocol';
 import { prepareHospitalData } from '../src/data/hospital-data';
 import { generateHospitals } from '../src/synthetic/generate';
+import { hospitalProfiles } from '../src/synthetic/profiles';
+import { ConfigError } from '../src/errors';
 import { smallHospitals, tempDir } from './helpers';
 
 describe('synthetic hospitals', () => {
@@ -43,5 +45,30 @@ describe('synthetic hospitals', () => {
     rates.forEach((r) => expect(r[0]).to.be.within(0.45, 0.8)); // imbalanced, but every class present
     const text = readFileSync(g.hospitals[2]?.csvFile as string, 'utf8');
     expect(text).to.match(/,,/);
+  });
+
+  it('writes N hospitals: hospital1-3 as with three, each further one with a case mix of its own', () => {
+    const three = generateHospitals({ outDir: tempDir(), patientsPerHospital: 400, seed: 9 });
+    const six = generateHospitals({
+      outDir: tempDir(),
+      patientsPerHospital: 400,
+      seed: 9,
+      hospitals: 6,
+    });
+    expect(six.hospitals.map((h) => h.name)).to.deep.equal(
+      [1, 2, 3, 4, 5, 6].map((k) => `hospital${k}`),
+    );
+    three.hospitals.forEach((h, i) =>
+      expect(digest(six.hospitals[i]?.csvFile as string)).to.equal(digest(h.csvFile)),
+    );
+    // Non-IID: no two hospitals share a diagnosis mix, and home-discharge rates spread.
+    const profiles = hospitalProfiles(6);
+    const mixes = new Set(profiles.map((p) => p.diagnosisWeights.join(',')));
+    expect(mixes.size).to.equal(6);
+    const home = six.hospitals.map((h) => (h.outcomeCounts[0] as number) / h.rows);
+    expect(Math.max(...home) - Math.min(...home)).to.be.greaterThan(0.05);
+    // Hospital K's profile does not depend on how many hospitals there are.
+    expect(hospitalProfiles(40)[4]).to.deep.equal(profiles[4]);
+    expect(() => hospitalProfiles(0)).to.throw(ConfigError, /from 1 to 1000/);
   });
 });

@@ -3,6 +3,7 @@
 // scripts/network.sh) or on the in-process SIMULATED ledger.
 import { readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
+import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { SimulatedLedger } from '@fedledger/chaincode';
@@ -39,8 +40,14 @@ Options:
   --state-dir DIR             blobs, notes and the gateway's TLS files (default .fedledger/gateway)
   --pki-dir DIR               simulated ledger only: where dev identities are created
                               (default <state-dir>/pki)
-  --port N                    HTTPS port on 127.0.0.1 (default 8443; 0 picks a free port)
-  --dashboard-port N          read-only dashboard on https://127.0.0.1:N (default off), for
+  --hospitals N               simulated ledger only: hospital identities hospital1 … hospitalN
+                              in the dev PKI (default 3; a Fabric network's come from its
+                              connection.json)
+  --host ADDR                 the address to listen on (default 127.0.0.1), e.g. this host's
+                              address on the consortium's network; the gateway's TLS
+                              certificate names it (made again, with its CA, if it does not)
+  --port N                    HTTPS port on the --host address (default 8443; 0 picks a free one)
+  --dashboard-port N          read-only dashboard on https://<host>:N (default off), for
                               browsers with a consortium client certificate, as the API
   --dashboard-public          serve the dashboard on plain http:// to anyone instead: ledger
                               records and hashes only (runs, rounds, trail, key histories,
@@ -50,14 +57,20 @@ Writes <state-dir>/gateway.json with the URL, the CA file clients trust and the 
 Exit codes: 0 stopped by a signal, 1 could not start (or stopped on a bug: an unhandled
 rejection, logged), 2 usage error.`;
 
-/** The organisations of the simulated ledger's dev PKI. */
-export const DEV_ORGS = [
-  { name: 'hospital1', mspId: 'Hospital1MSP' },
-  { name: 'hospital2', mspId: 'Hospital2MSP' },
-  { name: 'hospital3', mspId: 'Hospital3MSP' },
-  { name: 'auditor', mspId: 'AuditorMSP' },
-  { name: 'coordinator', mspId: 'CoordinatorMSP' },
-];
+/** The organisations of the simulated ledger's dev PKI: `hospitals` hospitals, the auditor and the coordinator. */
+export function devOrgs(hospitals: number): { name: string; mspId: string }[] {
+  return [
+    ...Array.from({ length: hospitals }, (_, i) => ({
+      name: `hospital${i + 1}`,
+      mspId: `Hospital${i + 1}MSP`,
+    })),
+    { name: 'auditor', mspId: 'AuditorMSP' },
+    { name: 'coordinator', mspId: 'CoordinatorMSP' },
+  ];
+}
+
+/** The most hospitals the simulated ledger's dev PKI creates identities for. */
+export const MAX_DEV_HOSPITALS = 1000;
 
 /**
  * A Fabric ledger client for `identityName` through its peer and then its fallback peers, or
@@ -113,6 +126,8 @@ async function serve(argv: string[]): Promise<number> {
       peer: { type: 'string' },
       'state-dir': { type: 'string', default: join('.fedledger', 'gateway') },
       'pki-dir': { type: 'string' },
+      hospitals: { type: 'string' },
+      host: { type: 'string', default: '127.0.0.1' },
       port: { type: 'string', default: '8443' },
       'dashboard-port': { type: 'string' },
       'dashboard-public': { type: 'boolean' },
@@ -125,6 +140,8 @@ async function serve(argv: string[]): Promise<number> {
   }
   const stateDir = resolve(values['state-dir']);
   await mkdir(stateDir, { recursive: true });
+  if (isIP(values.host) === 0 && !/^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$/.test(values.host))
+    throw new UsageError(`--host must be an IP address or a host name, not "${values.host}"`);
   const port = Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535)
     throw new UsageError('--port must be 0-65535');
@@ -136,6 +153,13 @@ async function serve(argv: string[]): Promise<number> {
   ) {
     throw new UsageError('--dashboard-port must be 0-65535');
   }
+  const hospitals = values.hospitals === undefined ? 3 : Number(values.hospitals);
+  if (!Number.isInteger(hospitals) || hospitals < 1 || hospitals > MAX_DEV_HOSPITALS)
+    throw new UsageError(`--hospitals must be an integer from 1 to ${MAX_DEV_HOSPITALS}`);
+  if (values.hospitals !== undefined && values.ledger !== 'simulated')
+    throw new UsageError(
+      "--hospitals is for the simulated ledger; a Fabric network's hospitals are those of its connection.json (scripts/network.sh up --hospitals N)",
+    );
   let ledger: LedgerClient;
   let organisations: Organisation[];
   let identitiesFile: string;
@@ -155,7 +179,9 @@ async function serve(argv: string[]): Promise<number> {
         );
       }
     }
-    organisations = organisationsOf(profile.identities);
+    // Its own identity, and the organisations it knows by their CA only (a coordinator's
+    // connection.json on a host of its own holds no other organisation's key).
+    organisations = organisationsOf({ ...profile.organisations, ...profile.identities });
     const fabric = fabricLedgerFor(
       profile,
       values.identity,
@@ -170,7 +196,7 @@ async function serve(argv: string[]): Promise<number> {
     ledger = fabric;
   } else if (values.ledger === 'simulated') {
     const pkiDir = resolve(values['pki-dir'] ?? join(stateDir, 'pki'));
-    const ids = await ensureDevIdentities(pkiDir, DEV_ORGS);
+    const ids = await ensureDevIdentities(pkiDir, devOrgs(hospitals));
     identitiesFile = join(pkiDir, 'identities.json');
     organisations = organisationsOf(ids);
     const coordinator = ids['coordinator'] as IdentityFiles;
@@ -201,8 +227,9 @@ async function serve(argv: string[]): Promise<number> {
     });
     process.exit(1);
   });
-  const tls = await ensureServerTls(join(stateDir, 'tls'));
+  const tls = await ensureServerTls(join(stateDir, 'tls'), [values.host]);
   const gateway = await startGateway({
+    host: values.host,
     encrypted: ckksAggregator(),
     ledger,
     stateDir,

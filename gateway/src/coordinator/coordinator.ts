@@ -417,12 +417,10 @@ export class Coordinator {
     records: UpdateRecord[],
   ): Promise<RoundClosed> {
     const started = Date.now();
-    const bytes = new Map<string, Uint8Array>();
-    for (const record of records) {
-      // As stored, not re-hashed here: decideRound tells altered bytes from missing ones.
-      const stored = await this.blobs.getUnverified(record.sha256);
-      if (stored) bytes.set(record.sha256, stored);
-    }
+    // Read when the rules ask, one update at a time for FedAvg (the rules then hold one update
+    // and the model, whatever the number of hospitals); as stored, not re-hashed here:
+    // decideRound tells altered bytes from missing ones.
+    const bytes = { get: (sha256: string) => this.blobs.getUnverified(sha256) };
     const settings = runSettings(run);
     await pausePoint('before-close', round.round);
     crashPoint('while-aggregating', run.runId);

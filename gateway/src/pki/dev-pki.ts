@@ -1,10 +1,12 @@
 // Certificates for running without a Fabric network (simulated ledger) and for the gateway's own
 // HTTPS server: one CA per organisation, an ECDSA P-256 client identity per organisation, and a
-// server certificate for 127.0.0.1/localhost. Files are laid out like the Fabric network's
-// connection.json identities, so the trainer and the gateway read both the same way.
-import { webcrypto } from 'node:crypto';
+// server certificate for 127.0.0.1/localhost and the address the gateway serves. Files are laid
+// out like the Fabric network's connection.json identities, so the trainer and the gateway read
+// both the same way.
+import { X509Certificate, webcrypto } from 'node:crypto';
 import type { webcrypto as WebCrypto } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { isIP } from 'node:net';
 import { join } from 'node:path';
 import * as x509 from '@peculiar/x509';
 
@@ -141,34 +143,52 @@ export async function ensureDevIdentities(
   return identities;
 }
 
+/** True when the certificate's subject alternative names cover every one of `hosts`. */
+function certificateNames(certPem: string, hosts: readonly string[]): boolean {
+  const cert = new X509Certificate(certPem);
+  return hosts.every((h) => (isIP(h) ? cert.checkIP(h) : cert.checkHost(h)) !== undefined);
+}
+
 /**
- * The gateway's HTTPS server certificate (127.0.0.1 and localhost) and the CA clients trust it
- * by, under `dir`; created on first use.
+ * The gateway's HTTPS server certificate and the CA clients trust it by, under `dir`; created on
+ * first use, and made again (CA included) when it does not name every one of `hosts` (the
+ * addresses or names the gateway is reached at; localhost and 127.0.0.1 always).
  */
-export async function ensureServerTls(dir: string): Promise<TlsFiles> {
+export async function ensureServerTls(
+  dir: string,
+  hosts: readonly string[] = [],
+): Promise<TlsFiles> {
   const files: TlsFiles = {
     certPath: join(dir, 'server-cert.pem'),
     keyPath: join(dir, 'server-key.pem'),
     caCertPath: join(dir, 'ca.pem'),
   };
+  const names = [...new Set(['localhost', '127.0.0.1', ...hosts])].filter(
+    (h) => h !== '0.0.0.0' && h !== '::',
+  );
   try {
-    await readFile(files.certPath);
+    const cert = await readFile(files.certPath, 'utf8');
     await readFile(files.keyPath);
     await readFile(files.caCertPath);
-    return files;
+    if (certificateNames(cert, names)) return files;
   } catch {
     // not created yet
   }
   await mkdir(dir, { recursive: true });
   const ca = await newCa('fedledger gateway TLS CA');
-  const server = await issue(ca, 'CN=localhost', [
-    new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
-    new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
-    new x509.SubjectAlternativeNameExtension([
-      { type: 'dns', value: 'localhost' },
-      { type: 'ip', value: '127.0.0.1' },
-    ]),
-  ]);
+  const server = await issue(
+    ca,
+    `CN=${names.find((n) => n !== '127.0.0.1' && n !== 'localhost') ?? 'localhost'}`,
+    [
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
+      new x509.SubjectAlternativeNameExtension(
+        names.map((n) =>
+          isIP(n) ? { type: 'ip' as const, value: n } : { type: 'dns' as const, value: n },
+        ),
+      ),
+    ],
+  );
   await writeFile(files.caCertPath, ca.cert.toString('pem'));
   await writeFile(files.certPath, server.cert.toString('pem'));
   await writeFile(files.keyPath, await pkcs8Pem(server.key), { mode: 0o600 });

@@ -52,8 +52,9 @@ function relabel(decision: RoundDecision, target: string, code: ExclusionCode, d
 
 async function decideWithout(input: RoundInput, target: string): Promise<RoundDecision> {
   const record = input.records.find((r) => r.mspId === target);
-  const bytes = new Map(input.bytes);
-  if (record) bytes.delete(record.sha256);
+  const bytes = {
+    get: (sha256: string) => (sha256 === record?.sha256 ? undefined : input.bytes.get(sha256)),
+  };
   return decideRound({ ...input, bytes });
 }
 
@@ -85,16 +86,17 @@ async function tell(input: RoundInput, lie: CoordinatorLie, target: string) {
     case 'inflated-weight': {
       const d = await decideRound(input);
       const spec = runSettings(input.run).modelSpec;
-      const updates = input.records
-        .filter((r) => d.included.includes(r.mspId))
-        .map((r) => ({
+      const updates = [];
+      for (const r of input.records.filter((r) => d.included.includes(r.mspId))) {
+        updates.push({
           mspId: r.mspId,
           sampleCount: r.mspId === target ? r.sampleCount * 50 : r.sampleCount,
           delta: flattenTensors(
-            decodeContainer(input.bytes.get(r.sha256) as Uint8Array).tensors,
+            decodeContainer((await input.bytes.get(r.sha256)) as Uint8Array).tensors,
             spec,
           ),
-        }));
+        });
+      }
       const model = aggregateModel(input.run, input.round, input.inputModel as Uint8Array, updates);
       d.aggregate = { bytes: model.bytes, sha256: model.sha256 };
       return d;

@@ -40,12 +40,25 @@ export interface NetworkOrdererProfile {
   operationsEndpoint: string;
 }
 
+/** An organisation known by its CA only: its clients are recognised, no key of its is held. */
+export interface NetworkOrganisationProfile {
+  mspId: string;
+  /** The organisation's CA certificate (absolute path). */
+  caCertPath: string;
+}
+
 /** The whole of connection.json. */
 export interface NetworkProfile {
   channel: string;
   chaincode: string;
   peers: Record<string, NetworkPeerProfile>;
   identities: Record<string, NetworkIdentityProfile>;
+  /**
+   * Other organisations, by the same names as identities (`hospital2`, `auditor`), known by
+   * their CA only: an organisation's own connection.json on a host of its own (`network.sh up
+   * --hosts`) holds its own identity and, for the gateway, the others' CAs.
+   */
+  organisations?: Record<string, NetworkOrganisationProfile>;
   orderers: Record<string, NetworkOrdererProfile>;
 }
 
@@ -193,6 +206,14 @@ function checkProfile(value: unknown, file: string): NetworkProfile {
       caCertPath: text(e, 'caCertPath', p),
       ...(names(e, 'fallbackPeers', p) ? { fallbackPeers: names(e, 'fallbackPeers', p) } : {}),
     })),
+    ...(root['organisations'] !== undefined
+      ? {
+          organisations: entries(root, 'organisations', (e, p) => ({
+            mspId: text(e, 'mspId', p),
+            caCertPath: text(e, 'caCertPath', p),
+          })),
+        }
+      : {}),
     orderers: entries(root, 'orderers', (e, p) => ({
       endpoint: text(e, 'endpoint', p),
       adminEndpoint: text(e, 'adminEndpoint', p),

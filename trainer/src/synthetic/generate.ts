@@ -10,8 +10,8 @@ import { seededRandom } from '../random';
 import type { HospitalProfile } from './profiles';
 import {
   ADMISSION_TYPES,
-  DEFAULT_PROFILES,
   DIAGNOSES,
+  hospitalProfiles,
   INSURANCE,
   OUTCOMES,
   SEXES,
@@ -80,6 +80,8 @@ export interface GenerateOptions {
   seed?: number;
   /** Patients per hospital; default 50,000. */
   patientsPerHospital?: number;
+  /** How many hospitals ({@link hospitalProfiles}); default 3. Ignored when `profiles` is given. */
+  hospitals?: number;
   profiles?: readonly HospitalProfile[];
 }
 
@@ -117,7 +119,7 @@ export function generateHospitals(options: Readonly<GenerateOptions>): Generated
   if (!Number.isSafeInteger(patients) || patients < 10) {
     throw new ConfigError(`The patient count must be an integer of at least 10, not ${patients}.`);
   }
-  const profiles = options.profiles ?? DEFAULT_PROFILES;
+  const profiles = options.profiles ?? hospitalProfiles(options.hospitals ?? 3);
   mkdirSync(options.outDir, { recursive: true });
   const schema = syntheticSchema();
   const schemaFile = join(options.outDir, 'schema.json');

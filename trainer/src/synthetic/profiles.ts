@@ -1,5 +1,7 @@
 // The synthetic hospitals' case mix: each profile skews diagnoses, age, insurance, data quality and
 // outcome prevalence, which is what makes the federation non-IID.
+import { ConfigError } from '../errors';
+import { seededRandom } from '../random';
 
 /** Primary diagnosis groups, with their effect on acuity and readmission risk. */
 export const DIAGNOSES = [
@@ -73,3 +75,48 @@ export const DEFAULT_PROFILES: readonly HospitalProfile[] = [
     icuShift: -0.4,
   },
 ];
+
+/** The most synthetic hospitals one call writes (each is a CSV of its own). */
+export const MAX_SYNTHETIC_HOSPITALS = 1000;
+
+/**
+ * Profiles for `count` hospitals: hospital1-3 are {@link DEFAULT_PROFILES}, unchanged; hospital
+ * K ≥ 4 takes one of them (K mod 3) as its kind of hospital and varies every trait from a
+ * generator seeded by its name, so hospital K has the same case mix whatever the count and the
+ * data seed. The variation (diagnosis and insurance mix by a log-normal factor of spread 0.6,
+ * one diagnosis tripled as a speciality, age ±8 years, data quality, transfer, readmission and
+ * ICU shifts) keeps the federation non-IID as it grows.
+ * @throws {ConfigError} for a count outside 1 … {@link MAX_SYNTHETIC_HOSPITALS}.
+ */
+export function hospitalProfiles(count: number): HospitalProfile[] {
+  if (!Number.isSafeInteger(count) || count < 1 || count > MAX_SYNTHETIC_HOSPITALS) {
+    throw new ConfigError(
+      `The hospital count must be an integer from 1 to ${MAX_SYNTHETIC_HOSPITALS}, not ${count}.`,
+    );
+  }
+  const profiles = DEFAULT_PROFILES.slice(0, count).map((p) => ({ ...p }));
+  for (let k = 4; k <= count; k++) {
+    const base = DEFAULT_PROFILES[k % 3] as HospitalProfile;
+    const random = seededRandom(`profile/hospital${k}`);
+    const vary = (weights: readonly number[]): number[] =>
+      weights.map((w) => round1(w * Math.exp(0.6 * random.gaussian())));
+    const diagnosisWeights = vary(base.diagnosisWeights);
+    const speciality = random.integer(diagnosisWeights.length);
+    diagnosisWeights[speciality] = round1((diagnosisWeights[speciality] as number) * 3);
+    profiles.push({
+      name: `hospital${k}`,
+      diagnosisWeights,
+      ageMean: Math.round(base.ageMean + 8 * (2 * random.uniform() - 1)),
+      insuranceWeights: vary(base.insuranceWeights),
+      missingScale: round1(base.missingScale * (0.6 + 0.8 * random.uniform())),
+      transferShift: round1(base.transferShift + 0.5 * (2 * random.uniform() - 1)),
+      readmissionShift: round1(base.readmissionShift + 0.3 * (2 * random.uniform() - 1)),
+      icuShift: round1(base.icuShift + 0.5 * (2 * random.uniform() - 1)),
+    });
+  }
+  return profiles;
+}
+
+function round1(x: number): number {
+  return Math.round(x * 10) / 10;
+}
