@@ -187,9 +187,9 @@ export function updateSubmission(json: Json): UpdateSubmission {
     `byteLength ${JSON.stringify(byteLength)} must be from 1 to ${MAX_BLOB_BYTES}`,
   );
   ensure(
-    json.encoding === 'float32' || json.encoding === 'ckks',
+    json.encoding === 'float32' || json.encoding === 'ckks' || json.encoding === 'secagg',
     'INVALID_ARGUMENT',
-    'encoding must be "float32" or "ckks"',
+    'encoding must be "float32", "ckks" or "secagg"',
   );
   const submission: UpdateSubmission = {
     runId: runId(json.runId),
@@ -252,7 +252,7 @@ export function closeRoundRequest(json: Json): CloseRoundRequest {
   );
   const rawExcluded = json.excluded ?? [];
   ensure(Array.isArray(rawExcluded), 'INVALID_ARGUMENT', 'excluded must be an array');
-  return {
+  const request: CloseRoundRequest = {
     runId: runId(json.runId),
     round: roundNumber(json.round),
     aggregateHash: sha256(json.aggregateHash, 'aggregateHash'),
@@ -263,4 +263,42 @@ export function closeRoundRequest(json: Json): CloseRoundRequest {
         a.mspId < b.mspId ? -1 : a.mspId > b.mspId ? 1 : a.sha256 < b.sha256 ? -1 : 1,
       ),
   };
+  if (json.recovery !== undefined)
+    request.recovery = hashedByMsp(json.recovery, 'recovery', 'sha256');
+  return request;
+}
+
+/**
+ * A list of `{ mspId, <hashField> }` entries: each MSP once, sorted by MSP ID (so every peer
+ * writes the same bytes whatever order the caller sent).
+ */
+export function hashedByMsp<F extends string>(
+  value: unknown,
+  what: string,
+  hashField: F,
+): ({ mspId: string } & Record<F, string>)[] {
+  ensure(Array.isArray(value), 'INVALID_ARGUMENT', `${what} must be an array`);
+  const entries = value.map((item: unknown) => {
+    ensure(
+      typeof item === 'object' && item !== null && !Array.isArray(item),
+      'INVALID_ARGUMENT',
+      `each ${what} entry must be an object`,
+    );
+    const o = item as Json;
+    ensure(
+      Object.keys(o).sort().join(',') === ['mspId', hashField].sort().join(','),
+      'INVALID_ARGUMENT',
+      `a ${what} entry holds exactly mspId and ${hashField}`,
+    );
+    return { mspId: mspId(o.mspId), [hashField]: sha256(o[hashField], hashField) } as {
+      mspId: string;
+    } & Record<F, string>;
+  });
+  const names = entries.map((e) => e.mspId);
+  ensure(
+    new Set(names).size === names.length,
+    'INVALID_ARGUMENT',
+    `${what} must not repeat an MSP`,
+  );
+  return entries.sort((a, b) => (a.mspId < b.mspId ? -1 : 1));
 }

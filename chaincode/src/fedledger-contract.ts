@@ -5,6 +5,8 @@ import { Context, Contract, Info, Returns, Transaction } from 'fabric-contract-a
 import * as args from './arguments';
 import { LedgerState } from './ledger-state';
 import { LedgerRuleError, ensure } from './rule-error';
+import * as secaggArgs from './secagg-arguments';
+import * as secagg from './secagg-steps';
 
 /**
  * The organisations the consortium names as coordinators, from the chaincode server's
@@ -149,6 +151,7 @@ export class FedLedgerContract extends Contract {
         ? `round ${round} of run ${runId} is closed`
         : `round ${round} of run ${runId} has not been opened`,
     );
+    secagg.checkMaskedSubmission(run, roundRecord, submission);
     const declared = run.sampleCounts[mspId] ?? 0;
     ensure(
       submission.sampleCount <= declared,
@@ -237,8 +240,10 @@ export class FedLedgerContract extends Contract {
       'QUORUM_NOT_MET',
       `${request.included.length} updates included; run ${runId} needs at least ${run.minUpdatesPerRound}`,
     );
+    const masked = secagg.checkMaskedClose(run, record, request);
     const closed: RoundRecord = {
       ...record,
+      ...(masked ? { secagg: masked } : {}),
       status: 'closed',
       aggregateHash: request.aggregateHash,
       included: request.included,
@@ -252,6 +257,54 @@ export class FedLedgerContract extends Contract {
     }
     state.emit('RoundClosed', closed);
     return canonicalJson(closed);
+  }
+
+  /**
+   * Records a hospital's key advertisement for a secure-aggregation round (the hospital signs
+   * it). Returns the readable key; the record travels in the write set. Emits KeysAdvertised.
+   */
+  @Transaction()
+  @Returns('string')
+  async AdvertiseKeys(ctx: Context, submissionJson: string): Promise<string> {
+    const submission = secaggArgs.keysSubmission(
+      args.parseObject(submissionJson, 'key advertisement'),
+    );
+    const state = new LedgerState(ctx);
+    const run = await this.existingRun(state, submission.runId);
+    const record = await secagg.advertiseKeys(state, run, submission);
+    state.emit('KeysAdvertised', record);
+    return record.key;
+  }
+
+  /** Fixes a secure-aggregation round's mask set; coordinator only. Emits MaskingBegun. */
+  @Transaction()
+  @Returns('string')
+  async BeginMasking(ctx: Context, requestJson: string): Promise<string> {
+    const request = secaggArgs.beginMaskingRequest(args.parseObject(requestJson, 'mask set'));
+    const state = new LedgerState(ctx);
+    const run = await this.activeRunForCoordinator(state, request.runId);
+    const record = await secagg.beginMasking(state, run, request);
+    state.emit('MaskingBegun', record);
+    return canonicalJson(record);
+  }
+
+  /** Fixes a secure-aggregation round's survivors; coordinator only. Emits UnmaskingBegun. */
+  @Transaction()
+  @Returns('string')
+  async BeginUnmasking(ctx: Context, runIdArg: string, roundArg: string): Promise<string> {
+    const state = new LedgerState(ctx);
+    const run = await this.activeRunForCoordinator(state, args.runId(runIdArg));
+    const record = await secagg.beginUnmasking(state, run, args.roundNumber(roundArg));
+    state.emit('UnmaskingBegun', record);
+    return canonicalJson(record);
+  }
+
+  /** The key advertisements of one secure-aggregation round, in MSP ID order. */
+  @Transaction(false)
+  @Returns('string')
+  async ListKeys(ctx: Context, runIdArg: string, roundArg: string): Promise<string> {
+    const state = new LedgerState(ctx);
+    return canonicalJson(await state.listKeys(args.runId(runIdArg), args.roundNumber(roundArg)));
   }
 
   @Transaction(false)
@@ -318,7 +371,16 @@ export class FedLedgerContract extends Contract {
     const rounds = await state.listRounds(run.runId);
     const trail: AuditTrail = { run, rounds: [] };
     for (const round of rounds) {
-      trail.rounds.push({ ...round, updates: await state.listUpdates(run.runId, round.round) });
+      const updates = await state.listUpdates(run.runId, round.round);
+      if (secagg.isSecAggRun(run)) {
+        trail.rounds.push({
+          ...round,
+          updates,
+          keys: await state.listKeys(run.runId, round.round),
+        });
+      } else {
+        trail.rounds.push({ ...round, updates });
+      }
     }
     return canonicalJson(trail);
   }

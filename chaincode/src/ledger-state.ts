@@ -5,6 +5,7 @@ import type {
   HistoryEntry,
   RoundRecord,
   RunRecord,
+  KeysRecord,
   UpdateRecord,
 } from '@fedledger/protocol';
 import type { Context } from 'fabric-contract-api';
@@ -13,7 +14,13 @@ import { LedgerRuleError } from './rule-error';
 const RUN = 'fl.run';
 const ROUND = 'fl.round';
 const UPDATE = 'fl.update';
-const READABLE_TYPES: Record<string, string> = { run: RUN, round: ROUND, update: UPDATE };
+const KEYS = 'fl.keys';
+const READABLE_TYPES: Record<string, string> = {
+  run: RUN,
+  round: ROUND,
+  update: UPDATE,
+  'secagg-keys': KEYS,
+};
 
 /** Rounds are zero-padded inside composite keys so range scans return them in order. */
 function roundPart(round: number): string {
@@ -80,7 +87,7 @@ export class LedgerState {
     if (objectType === undefined || parts.length !== expectedParts || parts.some((p) => p === '')) {
       throw new LedgerRuleError(
         'INVALID_ARGUMENT',
-        `key "${readable}" is not of the form run/<run>, round/<run>/<round> or update/<run>/<round>/<msp>`,
+        `key "${readable}" is not of the form run/<run>, round/<run>/<round>, update/<run>/<round>/<msp> or secagg-keys/<run>/<round>/<msp>`,
       );
     }
     if (type !== 'run') {
@@ -111,6 +118,24 @@ export class LedgerState {
 
   async putRound(record: RoundRecord): Promise<void> {
     await this.write(this.roundKey(record.runId, record.round), record);
+  }
+
+  async getKeys(runId: string, round: number, mspId: string): Promise<KeysRecord | undefined> {
+    return this.read<KeysRecord>(
+      this.ctx.stub.createCompositeKey(KEYS, [runId, roundPart(round), mspId]),
+    );
+  }
+
+  async putKeys(record: KeysRecord): Promise<void> {
+    await this.write(
+      this.ctx.stub.createCompositeKey(KEYS, [record.runId, roundPart(record.round), record.mspId]),
+      record,
+    );
+  }
+
+  /** Every key advertisement of a round (secure-aggregation runs), in MSP ID order. */
+  async listKeys(runId: string, round: number): Promise<KeysRecord[]> {
+    return this.scan<KeysRecord>(KEYS, [runId, roundPart(round)]);
   }
 
   async putUpdate(record: UpdateRecord): Promise<void> {

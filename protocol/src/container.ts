@@ -10,7 +10,7 @@ import { readSafetensors, writeSafetensors } from './safetensors';
 export const CONTAINER_FORMAT = 'fedledger/1';
 
 /** How the tensors encode the weights: raw float32, or CKKS ciphertexts as bytes. */
-export type Encoding = 'float32' | 'ckks';
+export type Encoding = 'float32' | 'ckks' | 'secagg';
 
 /** What a container holds: one hospital's update or a global model. */
 export type ContainerKind = 'update' | 'model';
@@ -139,8 +139,10 @@ function checkMetadata(m: ContainerMetadata): void {
   if (m.kind !== 'update' && m.kind !== 'model') {
     throw new InvalidHeaderError(`metadata "${KEYS.kind}" must be "update" or "model"`);
   }
-  if (m.encoding !== 'float32' && m.encoding !== 'ckks') {
-    throw new InvalidHeaderError(`metadata "${KEYS.encoding}" must be "float32" or "ckks"`);
+  if (m.encoding !== 'float32' && m.encoding !== 'ckks' && m.encoding !== 'secagg') {
+    throw new InvalidHeaderError(
+      `metadata "${KEYS.encoding}" must be "float32", "ckks" or "secagg"`,
+    );
   }
   if (m.runId.length === 0) throw new InvalidHeaderError(`metadata "${KEYS.runId}" is empty`);
   if (!Number.isSafeInteger(m.round) || m.round < 0) {

@@ -1,5 +1,6 @@
 // Ledger data model shared by the chaincode, the gateway and auditors: records, keys, error codes.
 import type { ExclusionCode } from './exclusion';
+import type { KeysRecord, RecoveryEntry, SecAggRoundState } from './secagg-records';
 
 /** Identity that signed a transaction, as the chaincode sees it. */
 export interface ClientRef {
@@ -84,6 +85,8 @@ export interface RoundRecord {
   excluded?: ExcludedUpdate[];
   closedAt?: string;
   closeTxId?: string;
+  /** Secure-aggregation runs: the round's phase, mask set, survivors and recovery material. */
+  secagg?: SecAggRoundState;
 }
 
 /** Differential-privacy accounting reported with an update (decimal strings, not floats). */
@@ -103,7 +106,7 @@ export interface UpdateSubmission {
   sha256: string;
   sampleCount: number;
   byteLength: number;
-  encoding: 'float32' | 'ckks';
+  encoding: 'float32' | 'ckks' | 'secagg';
   dp?: DpAccounting;
 }
 
@@ -121,10 +124,14 @@ export interface CloseRoundRequest {
   aggregateHash: string;
   included: string[];
   excluded: ExcludedUpdate[];
+  /** Secure-aggregation runs: the reveals the aggregate was recovered with. */
+  recovery?: RecoveryEntry[];
 }
 
 export interface RoundTrail extends RoundRecord {
   updates: UpdateRecord[];
+  /** Secure-aggregation runs: the round's key advertisements. */
+  keys?: KeysRecord[];
 }
 
 export interface AuditTrail {
@@ -203,6 +210,10 @@ export const LEDGER_ERROR_CODES = {
   UNKNOWN_EXCLUSION_CODE: 'An exclusion names a code outside the closed set of exclusion codes.',
   ROUND_INCOMPLETE: 'Every update recorded in the round must be listed as included or excluded.',
   QUORUM_NOT_MET: "Fewer updates are included than the run's minimum per round.",
+  NOT_SECAGG: 'The run does not use secure aggregation.',
+  SECAGG_PHASE: 'The secure-aggregation round is not in the phase this step belongs to.',
+  KEYS_EXIST: 'This organisation already advertised its keys for this round; never overwritten.',
+  NOT_IN_MASK_SET: "The organisation is not in the round's mask set.",
 } as const;
 
 export type LedgerErrorCode = keyof typeof LEDGER_ERROR_CODES;

@@ -3,9 +3,17 @@
 // gateway's coordinator calls it on the bytes in its blob store before it writes CloseRound, and
 // an auditor's verifier calls it on bytes it gathered itself and compares the result with the
 // ledger's close record. Pure: no I/O, no clock; every input is passed in and re-hashed here.
-import type { ExcludedUpdate, RoundRecord, RunRecord, UpdateRecord } from '@fedledger/protocol';
+import type {
+  ExcludedUpdate,
+  RecoveryEntry,
+  RoundRecord,
+  RunRecord,
+  UpdateRecord,
+} from '@fedledger/protocol';
 import { NonFiniteValueError, sha256Hex } from '@fedledger/protocol';
 import { aggregateModel, sealAggregate } from './aggregate-model';
+import type { SecAggInput } from './decide-secagg';
+import { decideSecAggRound } from './decide-secagg';
 import type { EncryptedAggregator } from './encrypted';
 import type { UpdateBytes, ValidUpdate } from './judge-update';
 import { byMsp, judge } from './judge-update';
@@ -17,7 +25,7 @@ import { foldFedAvg } from './streaming-fedavg';
 /** Everything a round's decision depends on. */
 export interface RoundInput {
   run: RunRecord;
-  round: Pick<RoundRecord, 'round' | 'inputModelHash'>;
+  round: Pick<RoundRecord, 'round' | 'inputModelHash' | 'secagg'>;
   /** The round's update records, as the ledger holds them. */
   records: readonly UpdateRecord[];
   /**
@@ -32,6 +40,8 @@ export interface RoundInput {
   offLedger?: readonly { mspId: string; sha256: string }[];
   /** Checks and sums CKKS ciphertexts (encrypted runs). */
   encrypted?: EncryptedAggregator;
+  /** Key advertisements and reveals (secure-aggregation runs). */
+  secagg?: SecAggInput;
 }
 
 /** The decision: what counts, what does not and why, and the aggregate when the quorum is met. */
@@ -46,11 +56,16 @@ export interface RoundDecision {
   quorumMet: boolean;
   /** The next global model (plaintext) or the encrypted aggregate; absent without a quorum. */
   aggregate?: { bytes: Uint8Array; sha256: string };
+  /** Secure-aggregation runs: the reveals the aggregate was recovered with. */
+  recovery?: RecoveryEntry[];
 }
 
 /** Why a round could not be decided at all (as opposed to an update being excluded). */
 export type RoundDecisionErrorCode =
-  'INPUT_MODEL_UNAVAILABLE' | 'ENCRYPTED_UNSUPPORTED' | 'STRATEGY_FAILED';
+  | 'INPUT_MODEL_UNAVAILABLE'
+  | 'ENCRYPTED_UNSUPPORTED'
+  | 'STRATEGY_FAILED'
+  | 'SECAGG_UNRECOVERABLE';
 
 /** The round cannot be decided from these inputs; `code` says why. */
 export class RoundDecisionError extends Error {
@@ -78,6 +93,7 @@ export async function decideRound(input: Readonly<RoundInput>): Promise<RoundDec
       'an encrypted run needs the CKKS aggregator to be decided',
     );
   }
+  if (settings.encoding === 'secagg') return sortExcluded(await decideSecAggRound(input));
   if (settings.encoding === 'float32' && run.strategy === 'fedavg') {
     return sortExcluded(await decideFedAvgStreaming(input));
   }

@@ -10,3 +10,4 @@ export * from './compare-decision';
 export * from './explain-aggregate';
 export * from './judge-update';
 export * from './streaming-fedavg';
+export * from './decide-secagg';

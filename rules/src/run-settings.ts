@@ -1,6 +1,6 @@
 // The settings a run records on the ledger (RunRecord.settings) that decide its rounds: the model
 // spec, the strategy's parameters, the norm bound, the encoding and the HE parameters.
-import type { ModelSpec, RunRecord, SharedMetrics } from '@fedledger/protocol';
+import type { ModelSpec, RunRecord, SecAggSettings, SharedMetrics } from '@fedledger/protocol';
 import { modelTensorShapes } from '@fedledger/protocol';
 import type { StrategyParams } from './strategies';
 
@@ -12,7 +12,7 @@ export interface RunSettings {
   updateNormBound: number | null;
   /** Seconds after a round opens when it closes with at least the quorum. */
   roundDeadlineSeconds: number;
-  encoding: 'float32' | 'ckks';
+  encoding: 'float32' | 'ckks' | 'secagg';
   /** Differential privacy the hospitals apply (recorded for auditors; ε is reported per update). */
   dp: Record<string, unknown> | null;
   /** CKKS parameters and key fingerprint of an encrypted run; null for plaintext runs. */
@@ -24,6 +24,8 @@ export interface RunSettings {
    * null or absent: each hospital preprocesses on its own.
    */
   preprocessingSha256?: string | null;
+  /** Secure aggregation (encoding 'secagg'): threshold, fixed-point range, weight divisor. */
+  secagg?: SecAggSettings;
 }
 
 /**

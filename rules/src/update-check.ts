@@ -10,6 +10,7 @@ import {
   decodeContainer,
   modelTensorShapes,
   parameterCount,
+  maskedWords,
   metricsViolation,
   sharedMetricsOf,
 } from '@fedledger/protocol';
@@ -32,7 +33,8 @@ export const MAX_UPDATE_HEADER_BYTES = 1024 * 1024;
  */
 export function maxUpdateBytes(run: RunRecord): number | undefined {
   const settings = runSettings(run);
-  if (settings.encoding !== 'float32') return undefined;
+  // A CKKS update's size follows its parameters; float32 and masked words are 4 bytes each.
+  if (settings.encoding === 'ckks') return undefined;
   return 8 + updateReadLimits(run).maxHeaderBytes + 4 * parameterCount(settings.modelSpec);
 }
 
@@ -160,6 +162,15 @@ export function checkUpdate(
     );
   }
   if (m.encoding === 'ckks') return { container };
+  if (m.encoding === 'secagg') {
+    // Masked words look random by design: neither norm nor finiteness can be read from them.
+    try {
+      maskedWords(container, parameterCount(settings.modelSpec));
+    } catch (err) {
+      throw new UpdateCheckError('SHAPE_MISMATCH', (err as Error).message);
+    }
+    return { container };
+  }
   try {
     checkTensorsMatchSpec(container.tensors, settings.modelSpec);
   } catch (err) {

@@ -442,6 +442,7 @@ export class Coordinator {
             // Too few valid updates for the strategy's parameters (Krum's 2f + 3).
             STRATEGY_FAILED: 'FL_ERR_QUORUM_NOT_MET',
             INPUT_MODEL_UNAVAILABLE: 'FL_ERR_HASH_MISMATCH',
+            SECAGG_UNRECOVERABLE: 'FL_ERR_SECAGG_UNRECOVERABLE',
           } as const satisfies Record<RoundDecisionError['code'], ProblemCode>
         )[err.code];
         throw new GatewayError(code, err.message, { cause: err });

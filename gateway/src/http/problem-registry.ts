@@ -85,6 +85,14 @@ const GATEWAY_PROBLEMS = {
     title: 'The ciphertexts are not under the key whose fingerprint the run records.',
   },
   FL_ERR_CKKS_MALFORMED: { status: 422, title: 'The encrypted update is malformed.' },
+  FL_ERR_SECAGG_MALFORMED: {
+    status: 422,
+    title: 'The share bundle or reveal is malformed or names another sender, run or round.',
+  },
+  FL_ERR_SECAGG_UNRECOVERABLE: {
+    status: 409,
+    title: "The round's masked sum cannot be recovered from the valid updates and reveals at hand.",
+  },
   FL_ERR_HEADER_TOO_LARGE: {
     status: 431,
     title: 'The request headers are larger than the limit.',
@@ -122,6 +130,10 @@ const LEDGER_STATUS: Readonly<Record<LedgerErrorCode, number>> = {
   UNKNOWN_EXCLUSION_CODE: 400,
   ROUND_INCOMPLETE: 409,
   QUORUM_NOT_MET: 409,
+  NOT_SECAGG: 409,
+  SECAGG_PHASE: 409,
+  KEYS_EXIST: 409,
+  NOT_IN_MASK_SET: 403,
 };
 
 export type LedgerProblemCode = `FL_ERR_${LedgerErrorCode}`;

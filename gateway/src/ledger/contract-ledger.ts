@@ -2,7 +2,10 @@
 // over two primitives (submit a transaction as the coordinator, evaluate a query).
 import type {
   AuditTrail,
+  BeginMaskingRequest,
   CloseRoundRequest,
+  KeysRecord,
+  KeysSubmission,
   HistoryEntry,
   RoundRecord,
   RunConfig,
@@ -36,6 +39,26 @@ export abstract class ContractLedger {
     submission: UpdateSubmission,
   ): Promise<OfflineSubmission> {
     return this.newOfflineTransaction(submitter, 'SubmitUpdate', [canonicalJson(submission)]);
+  }
+
+  /** Prepares a hospital's AdvertiseKeys (secure aggregation) for offline signing. */
+  newKeysSubmission(
+    submitter: SubmitterIdentity,
+    submission: KeysSubmission,
+  ): Promise<OfflineSubmission> {
+    return this.newOfflineTransaction(submitter, 'AdvertiseKeys', [canonicalJson(submission)]);
+  }
+
+  beginMasking(request: BeginMaskingRequest): Promise<CommitInfo> {
+    return this.write('BeginMasking', canonicalJson(request));
+  }
+
+  beginUnmasking(runId: string, round: number): Promise<CommitInfo> {
+    return this.write('BeginUnmasking', runId, String(round));
+  }
+
+  async listKeys(runId: string, round: number): Promise<KeysRecord[]> {
+    return (await this.read<KeysRecord[]>('ListKeys', runId, String(round))) ?? [];
   }
 
   createRun(config: RunConfig): Promise<CommitInfo> {

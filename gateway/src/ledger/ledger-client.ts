@@ -2,7 +2,10 @@
 // @hyperledger/fabric-gateway, and the in-process SIMULATED ledger for tests and quick runs).
 import type {
   AuditTrail,
+  BeginMaskingRequest,
   CloseRoundRequest,
+  KeysRecord,
+  KeysSubmission,
   CommitInfo,
   HistoryEntry,
   RoundRecord,
@@ -23,7 +26,14 @@ export interface SubmitterIdentity {
 
 /** A chaincode event, delivered once the transaction that set it has committed. */
 export interface LedgerEvent {
-  name: 'RunCreated' | 'RoundOpened' | 'UpdateSubmitted' | 'RoundClosed';
+  name:
+    | 'RunCreated'
+    | 'RoundOpened'
+    | 'UpdateSubmitted'
+    | 'RoundClosed'
+    | 'KeysAdvertised'
+    | 'MaskingBegun'
+    | 'UnmaskingBegun';
   payload: unknown;
   txId: string;
   blockNumber: number;
@@ -82,6 +92,18 @@ export interface LedgerClient {
     args: string[],
   ): Promise<OfflineSubmission>;
 
+  /** Prepares a hospital's key advertisement (secure aggregation) for offline signing. */
+  newKeysSubmission(
+    identity: SubmitterIdentity,
+    submission: KeysSubmission,
+  ): Promise<OfflineSubmission>;
+  /** Fixes a secure-aggregation round's mask set (coordinator). */
+  beginMasking(request: BeginMaskingRequest): Promise<CommitInfo>;
+  /** Fixes a secure-aggregation round's survivors (coordinator). */
+  beginUnmasking(runId: string, round: number): Promise<CommitInfo>;
+  /** The key advertisements of a secure-aggregation round, in MSP ID order. */
+  listKeys(runId: string, round: number): Promise<KeysRecord[]>;
+
   listRuns(): Promise<RunRecord[]>;
   /** `undefined` when the ledger has no such run. */
   getRun(runId: string): Promise<RunRecord | undefined>;
@@ -103,6 +125,10 @@ export type ContractFunctionName =
   | 'OpenRound'
   | 'SubmitUpdate'
   | 'CloseRound'
+  | 'AdvertiseKeys'
+  | 'BeginMasking'
+  | 'BeginUnmasking'
+  | 'ListKeys'
   | 'ListRuns'
   | 'GetRun'
   | 'GetRound'

@@ -47,7 +47,7 @@ export const MspId = Type.String({
 });
 export const Timestamp = Type.String({ description: 'an ISO 8601 time' });
 export const Strategy = literals(STRATEGIES);
-export const Encoding = literals(['float32', 'ckks'] as const);
+export const Encoding = literals(['float32', 'ckks', 'secagg'] as const);
 
 export const DenseLayerSpecSchema = strictObject({
   units: Type.Integer({ minimum: 1 }),
@@ -100,6 +100,18 @@ export const RunSettingsSchema = strictObject({
   dp: nullable(Type.Record(Type.String(), Type.Unknown())),
   he: nullable(Type.Record(Type.String(), Type.Unknown())),
   sharedMetrics: Type.Optional(SharedMetricsSchema),
+  secagg: Type.Optional(
+    strictObject(
+      {
+        threshold: Type.Integer({ minimum: 2 }),
+        range: Type.Number({ exclusiveMinimum: 0 }),
+        fractionBits: Type.Integer({ minimum: 0, maximum: 30 }),
+        weightScale: Type.Integer({ minimum: 1 }),
+        phaseSeconds: Type.Integer({ minimum: 1 }),
+      },
+      'secure aggregation: Shamir threshold, fixed-point range and fraction bits, weight divisor, phase wait',
+    ),
+  ),
 });
 
 export const RunRecordSchema = strictObject({
@@ -143,6 +155,18 @@ const roundFields = {
   excluded: Type.Optional(Type.Array(ExcludedUpdateSchema)),
   closedAt: Type.Optional(Timestamp),
   closeTxId: Type.Optional(Type.String()),
+  secagg: Type.Optional(
+    strictObject({
+      phase: literals(['masking', 'unmasking'] as const),
+      maskSet: Type.Array(strictObject({ mspId: Type.String(), sharesSha256: Sha256Hex })),
+      maskingAt: Timestamp,
+      survivors: Type.Optional(Type.Array(Type.String())),
+      unmaskingAt: Type.Optional(Timestamp),
+      recovery: Type.Optional(
+        Type.Array(strictObject({ mspId: Type.String(), sha256: Sha256Hex })),
+      ),
+    }),
+  ),
 };
 export const RoundRecordSchema = strictObject(roundFields);
 
@@ -174,9 +198,25 @@ export const UpdateRecordSchema = strictObject({
   timestamp: Timestamp,
 });
 
+const Hex32 = Type.String({ pattern: '^[0-9a-f]{64}$', description: '32 bytes, hex' });
+export const KeysRecordSchema = strictObject({
+  runId: Type.String(),
+  round: Type.Integer({ minimum: 0 }),
+  mspId: Type.String(),
+  encryptionKey: Hex32,
+  maskKey: Hex32,
+  selfMaskCommitment: Hex32,
+  docType: Type.Literal('secaggKeys'),
+  key: Type.String(),
+  creator: CreatorRefSchema,
+  txId: Type.String(),
+  timestamp: Timestamp,
+});
+
 export const RoundTrailSchema = strictObject({
   ...roundFields,
   updates: Type.Array(UpdateRecordSchema),
+  keys: Type.Optional(Type.Array(KeysRecordSchema)),
 });
 export const AuditTrailSchema = strictObject({
   run: RunRecordSchema,
