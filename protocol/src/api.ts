@@ -8,6 +8,7 @@ import type {
   UpdateRecord,
 } from './ledger';
 import type { ModelSpec } from './model-spec';
+import type { KeysSubmission } from './secagg-records';
 import type { SharedMetrics } from './shared-metrics';
 
 /** Media type of update and model containers on the wire. */
@@ -50,6 +51,21 @@ export interface RoundDetails {
  * ledger's canonical JSON (see {@link SimulatedProposal} and {@link SimulatedTransaction}).
  */
 export type SigningFormat = 'fabric' | 'simulated';
+
+/** `POST /v1/runs/{runId}/rounds/{round}/secagg/keys` (201): AdvertiseKeys to sign. */
+export interface KeysUploadReply {
+  submissionId: string;
+  submission: KeysSubmission;
+  proposal: { format: SigningFormat; bytes: string };
+  proposalDigest: string;
+  expiresAt: string;
+}
+
+/** `POST …/secagg/shares` and `POST …/secagg/reveal` (201): the stored blob. */
+export interface SecAggBlobReply {
+  sha256: string;
+  byteLength: number;
+}
 
 /** `POST /v1/runs/{runId}/rounds/{round}/updates` (201). */
 export interface UploadReply {

@@ -11,7 +11,9 @@ import { join } from 'node:path';
 import type {
   Container,
   ExcludedUpdate,
+  RecoveryEntry,
   RoundRecord,
+  RoundTrail,
   RunConfig,
   RunRecord,
   UpdateRecord,
@@ -26,6 +28,8 @@ import type { ProblemCode } from '../http/problem-registry';
 import type { CommitInfo, LedgerClient } from '../ledger/ledger-client';
 import type { Backoff } from './run-schedule';
 import { RunSchedule } from './run-schedule';
+import type { SecAggNote, SecAggNoteKind } from './secagg-phases';
+import { SecAggPhases } from './secagg-phases';
 
 /**
  * A round's deadline counts as reached this long before it: a timer may fire a little early, and
@@ -111,6 +115,7 @@ export class Coordinator {
   private readonly schedule: RunSchedule;
   private readonly now: () => Date;
   private readonly decide: (input: RoundInput) => Promise<RoundDecision>;
+  private readonly secagg: SecAggPhases;
 
   constructor(private readonly options: CoordinatorOptions) {
     this.ledger = options.ledger;
@@ -119,6 +124,12 @@ export class Coordinator {
     this.observer = options.observer ?? {};
     this.now = options.now ?? (() => new Date());
     this.decide = options.decide ?? decideRound;
+    this.secagg = new SecAggPhases({
+      ledger: this.ledger,
+      blobs: this.blobs,
+      stateDir: this.stateDir,
+      now: this.now,
+    });
     this.schedule = new RunSchedule({
       now: this.now,
       ...(options.backoff ? { backoff: options.backoff } : {}),
@@ -227,7 +238,7 @@ export class Coordinator {
   }
 
   /** The open round of a run, if any. */
-  async openRound(runId: string): Promise<RoundRecord | undefined> {
+  async openRound(runId: string): Promise<RoundTrail | undefined> {
     const trail = await this.ledger.getAuditTrail(runId);
     return trail?.rounds.find((r) => r.status === 'open');
   }
@@ -265,6 +276,29 @@ export class Coordinator {
     return notes;
   }
 
+  // --- secure aggregation -------------------------------------------------------------------
+
+  /** Remembers a hospital's share bundle or reveal and moves its round on if it can. */
+  async noteSecAgg(kind: SecAggNoteKind, note: SecAggNote): Promise<void> {
+    await this.secagg.note(kind, note);
+    this.secaggNoted(note.runId);
+  }
+
+  /** The SHA-256 of the last bundle or reveal a hospital sent for a round, if any. */
+  async secAggNote(
+    kind: SecAggNoteKind,
+    runId: string,
+    round: number,
+    mspId: string,
+  ): Promise<string | undefined> {
+    return (await this.secagg.notes(kind, runId, round)).get(mspId);
+  }
+
+  /** Something of a secure-aggregation round arrived (keys, a bundle, a reveal): look again. */
+  secaggNoted(runId: string): void {
+    void this.converge(runId, 'moving on a secure-aggregation round of');
+  }
+
   // --- closing ------------------------------------------------------------------------------
 
   /**
@@ -275,6 +309,10 @@ export class Coordinator {
     try {
       return await this.locks.run(runId, async () => {
         const run = await this.requireRun(runId);
+        if (runSettings(run).encoding === 'secagg') {
+          this.secaggNoted(runId);
+          return undefined;
+        }
         const current = await this.ledger.getRound(runId, round);
         if (!current || current.status !== 'open') return undefined;
         const updates = await this.ledger.listUpdates(runId, round);
@@ -300,6 +338,12 @@ export class Coordinator {
         const run = await this.requireRun(runId);
         const open = await this.openRound(runId);
         if (!open) return undefined;
+        if (runSettings(run).encoding === 'secagg') {
+          // A masked round closes only once unmasked: the phases decide when.
+          const step = await this.secagg.step(run, open);
+          if (step.action === 'wait') return undefined;
+          return this.close(run, open, open.updates, step.recovery);
+        }
         return this.close(run, open, await this.ledger.listUpdates(runId, open.round));
       });
     } catch (err) {
@@ -331,6 +375,19 @@ export class Coordinator {
       if (last.round + 1 < run.roundsPlanned && last.aggregateHash) {
         await this.ledger.openRound(runId, last.round + 1, last.aggregateHash);
         await this.armDeadlineFromLedger(run, last.round + 1);
+      }
+      return;
+    }
+    if (runSettings(run).encoding === 'secagg') {
+      const step = await this.secagg.step(run, last);
+      if (step.action === 'close') {
+        await this.close(run, last, last.updates, step.recovery);
+      } else {
+        this.schedule.at(
+          runId,
+          step.until,
+          () => void this.converge(runId, `the secure-aggregation phase of round ${last.round} of`),
+        );
       }
       return;
     }
@@ -415,6 +472,7 @@ export class Coordinator {
     run: RunRecord,
     round: RoundRecord,
     records: UpdateRecord[],
+    recovery?: RecoveryEntry[],
   ): Promise<RoundClosed> {
     const started = Date.now();
     // Read when the rules ask, one update at a time for FedAvg (the rules then hold one update
@@ -429,8 +487,16 @@ export class Coordinator {
       round,
       records,
       bytes,
-      ...(settings.encoding === 'float32'
+      ...(settings.encoding !== 'ckks'
         ? { inputModel: await this.blobs.get(round.inputModelHash) }
+        : {}),
+      ...(settings.encoding === 'secagg'
+        ? {
+            secagg: {
+              keys: await this.ledger.listKeys(run.runId, round.round),
+              reveals: recovery ?? [],
+            },
+          }
         : {}),
       offLedger: await this.uploadNotes(run.runId, round.round),
       ...(this.options.encrypted ? { encrypted: this.options.encrypted } : {}),
@@ -470,6 +536,7 @@ export class Coordinator {
       aggregateHash: model.sha256,
       included: [...included].sort(),
       excluded,
+      ...(decision.recovery ? { recovery: decision.recovery } : {}),
     });
     const closeLatencyMs = Date.now() - closeStarted;
     const event: RoundClosed = {

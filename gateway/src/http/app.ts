@@ -43,6 +43,7 @@ import { PROBLEM_REGISTRY, isProblemCode } from './problem-registry';
 import type { AppLimits } from './limits';
 import { DEFAULT_LIMITS } from './limits';
 import { checkJsonDepth, intParam, param, problem } from './request-helpers';
+import { registerSecAggRoutes } from './secagg-routes';
 import { registerSubmissionRoutes } from './submission-routes';
 
 export type { AppLimits } from './limits';
@@ -327,7 +328,7 @@ export function createApp(options: AppOptions): express.Express {
   });
 
   // --- update submission with offline signing ---------------------------------------------------
-  registerSubmissionRoutes(app, {
+  const signing = registerSubmissionRoutes(app, {
     ledger,
     blobs,
     coordinator,
@@ -336,6 +337,15 @@ export function createApp(options: AppOptions): express.Express {
     ...(options.encrypted ? { encrypted: options.encrypted } : {}),
     log,
     json,
+    requireRole,
+    runOr404,
+  });
+  registerSecAggRoutes(app, {
+    ledger,
+    blobs,
+    coordinator,
+    limits,
+    sessions: signing,
     requireRole,
     runOr404,
   });

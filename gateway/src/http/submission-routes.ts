@@ -8,12 +8,14 @@ import type {
   CommitReply,
   DpAccounting,
   EndorseReply,
+  KeysSubmission,
+  KeysUploadReply,
   RunRecord,
   SubmissionStatus,
   UpdateSubmission,
   UploadReply,
 } from '@fedledger/protocol';
-import { CONTAINER_MEDIA_TYPE, dpFromExtra, updateKey } from '@fedledger/protocol';
+import { CONTAINER_MEDIA_TYPE, dpFromExtra, keysKey, updateKey } from '@fedledger/protocol';
 import type { EncryptedAggregator } from '@fedledger/rules';
 import {
   UpdateCheckError,
@@ -41,6 +43,8 @@ import type { ProblemCode } from './problem-registry';
 import { b64, intParam, param, signatureFrom } from './request-helpers';
 
 interface Session {
+  /** What the hospital signs: its update (SubmitUpdate) or its round keys (AdvertiseKeys). */
+  kind: 'update' | 'keys';
   id: string;
   principal: Principal;
   runId: string;
@@ -65,8 +69,21 @@ export interface SubmissionRouteDeps {
   runOr404: (runId: string) => Promise<RunRecord>;
 }
 
+/** Opens signing sessions for transactions other than updates (secure-aggregation keys). */
+export interface SigningSessions {
+  /**
+   * Prepares a hospital's AdvertiseKeys under its certificate and opens a signing session; the
+   * hospital signs through the same endpoints as an update.
+   * @throws {SubmissionStateError} when the hospital already has a keys session for the round.
+   */
+  openKeysSession(p: Principal, submission: KeysSubmission): Promise<KeysUploadReply>;
+}
+
 /** Adds the upload and signing-step routes to `app`. */
-export function registerSubmissionRoutes(app: express.Express, deps: SubmissionRouteDeps): void {
+export function registerSubmissionRoutes(
+  app: express.Express,
+  deps: SubmissionRouteDeps,
+): SigningSessions {
   const { ledger, blobs, coordinator, metrics, limits, log, json, requireRole, runOr404 } = deps;
   const sessions = new Map<string, Session>();
   /**
@@ -74,8 +91,8 @@ export function registerSubmissionRoutes(app: express.Express, deps: SubmissionR
    * session until it commits, fails or expires. A concurrent second upload is a 409, not a race.
    */
   const claims = new Map<string, { sessionId?: string }>();
-  const claimKey = (runId: string, round: number, mspId: string): string =>
-    JSON.stringify([runId, round, mspId]);
+  const claimKey = (runId: string, round: number, mspId: string, kind = 'update'): string =>
+    JSON.stringify([runId, round, mspId, kind]);
   const liveClaim = (key: string): Session | 'uploading' | undefined => {
     const claim = claims.get(key);
     if (!claim) return undefined;
@@ -94,7 +111,7 @@ export function registerSubmissionRoutes(app: express.Express, deps: SubmissionR
    */
   const end = (session: Session): void => {
     sessions.delete(session.id);
-    const key = claimKey(session.runId, session.round, session.principal.mspId);
+    const key = claimKey(session.runId, session.round, session.principal.mspId, session.kind);
     if (claims.get(key)?.sessionId === session.id) claims.delete(key);
   };
   const sweep = (): void => {
@@ -213,7 +230,10 @@ export function registerSubmissionRoutes(app: express.Express, deps: SubmissionR
       sha256: stored.sha256,
       sampleCount,
       byteLength: stored.byteLength,
-      encoding: run.settings['encoding'] === 'ckks' ? 'ckks' : 'float32',
+      encoding:
+        run.settings['encoding'] === 'ckks' || run.settings['encoding'] === 'secagg'
+          ? run.settings['encoding']
+          : 'float32',
       ...(dp ? { dp } : {}),
     };
     await coordinator.noteUpload({
@@ -230,6 +250,7 @@ export function registerSubmissionRoutes(app: express.Express, deps: SubmissionR
     );
     sweep();
     const session: Session = {
+      kind: 'update',
       id: randomUUID(),
       principal: p,
       runId,
@@ -318,6 +339,18 @@ export function registerSubmissionRoutes(app: express.Express, deps: SubmissionR
       throw err;
     }
     session.state = 'committed';
+    if (session.kind === 'keys') {
+      log('info', 'keys committed', { runId: session.runId, round: session.round, mspId: session.principal.mspId, ...commit });
+      const reply: CommitReply = {
+        submissionId: session.id,
+        commit,
+        record: null,
+        key: keysKey(session.runId, session.round, session.principal.mspId),
+      };
+      res.json(reply);
+      coordinator.secaggNoted(session.runId);
+      return;
+    }
     crashPoint('after-commit', session.runId);
     metrics.ledgerLatency('SubmitUpdate', (Date.now() - started) / 1000);
     metrics.updateAccepted();
@@ -383,4 +416,43 @@ export function registerSubmissionRoutes(app: express.Express, deps: SubmissionR
     };
     res.json(status);
   });
+
+  return {
+    async openKeysSession(p, submission) {
+      const { runId, round } = submission;
+      const key = claimKey(runId, round, p.mspId, 'keys');
+      const live = liveClaim(key);
+      if (live !== undefined) {
+        throw new SubmissionStateError(
+          'FL_ERR_SUBMISSION_IN_PROGRESS',
+          `${p.mspId} has a key advertisement for round ${round} in progress`,
+        );
+      }
+      const offline = await ledger.newKeysSubmission(
+        { mspId: p.mspId, certificatePem: p.certificatePem },
+        submission,
+      );
+      sweep();
+      const session: Session = {
+        kind: 'keys',
+        id: randomUUID(),
+        principal: p,
+        runId,
+        round,
+        sha256: '',
+        offline,
+        state: 'proposed',
+        expiresAt: Date.now() + limits.submissionTtlSeconds * 1000,
+      };
+      sessions.set(session.id, session);
+      claims.set(key, { sessionId: session.id });
+      return {
+        submissionId: session.id,
+        submission,
+        proposal: { format: offline.format, bytes: b64(offline.proposalBytes) },
+        proposalDigest: b64(offline.proposalDigest),
+        expiresAt: new Date(session.expiresAt).toISOString(),
+      };
+    },
+  };
 }
