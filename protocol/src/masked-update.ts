@@ -21,7 +21,10 @@ export function maskedTensor(words: Uint32Array): Tensor {
  * The masked vector of a container holding exactly one I32 tensor of `parameters` words.
  * @throws {ShapeMismatchError} otherwise.
  */
-export function maskedWords(container: Pick<Container, 'tensors'>, parameters: number): Uint32Array {
+export function maskedWords(
+  container: Pick<Container, 'tensors'>,
+  parameters: number,
+): Uint32Array {
   const [tensor, ...more] = container.tensors;
   if (
     !tensor ||
@@ -35,6 +38,6 @@ export function maskedWords(container: Pick<Container, 'tensors'>, parameters: n
       `a masked update holds one I32 tensor "${MASKED_TENSOR}" of ${parameters} words`,
     );
   }
-  const data = tensor.data as Int32Array;
+  const data = tensor.data;
   return new Uint32Array(data.buffer, data.byteOffset, data.length);
 }

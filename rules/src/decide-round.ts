@@ -62,10 +62,7 @@ export interface RoundDecision {
 
 /** Why a round could not be decided at all (as opposed to an update being excluded). */
 export type RoundDecisionErrorCode =
-  | 'INPUT_MODEL_UNAVAILABLE'
-  | 'ENCRYPTED_UNSUPPORTED'
-  | 'STRATEGY_FAILED'
-  | 'SECAGG_UNRECOVERABLE';
+  'INPUT_MODEL_UNAVAILABLE' | 'ENCRYPTED_UNSUPPORTED' | 'STRATEGY_FAILED' | 'SECAGG_UNRECOVERABLE';
 
 /** The round cannot be decided from these inputs; `code` says why. */
 export class RoundDecisionError extends Error {

@@ -47,12 +47,18 @@ async function readReveals(input: Readonly<RoundInput>, survivors: Set<string>) 
   for (const entry of [...(input.secagg?.reveals ?? [])].sort(byMsp)) {
     const bytes = await input.bytes.get(entry.sha256);
     if (bytes === undefined || sha256Hex(bytes) !== entry.sha256 || !survivors.has(entry.mspId)) {
-      refused.push(`${entry.mspId} (${bytes === undefined ? 'missing' : 'not a survivor or altered'})`);
+      refused.push(
+        `${entry.mspId} (${bytes === undefined ? 'missing' : 'not a survivor or altered'})`,
+      );
       continue;
     }
     try {
       const reveal = decodeReveal(bytes);
-      if (reveal.from !== entry.mspId || reveal.runId !== input.run.runId || reveal.round !== input.round.round) {
+      if (
+        reveal.from !== entry.mspId ||
+        reveal.runId !== input.run.runId ||
+        reveal.round !== input.round.round
+      ) {
         refused.push(`${entry.mspId} (names another sender or round)`);
         continue;
       }
@@ -111,7 +117,11 @@ export async function decideSecAggRound(input: Readonly<RoundInput>): Promise<Ro
   const keys = new Map(input.secagg?.keys.map((k) => [k.mspId, k]) ?? []);
   const maskSet: KeyAdvertisement[] = state.maskSet.map((entry) => {
     const k = keys.get(entry.mspId);
-    if (!k) throw unrecoverable(round.round, `${entry.mspId} is in the mask set but its keys are not at hand`);
+    if (!k)
+      throw unrecoverable(
+        round.round,
+        `${entry.mspId} is in the mask set but its keys are not at hand`,
+      );
     return {
       mspId: k.mspId,
       encryptionKey: k.encryptionKey,

@@ -5,8 +5,7 @@
 // Every step is driven by what the ledger says (which round is open or closed, when it opened):
 // a step that fails, say while the orderers cannot reach consensus, is tried again with backoff
 // until it succeeds or the gateway stops, so the run never waits for a restart.
-import { randomUUID } from 'node:crypto';
-import { mkdir, readFile, readdir, rename, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type {
   Container,
@@ -30,6 +29,7 @@ import type { Backoff } from './run-schedule';
 import { RunSchedule } from './run-schedule';
 import type { SecAggNote, SecAggNoteKind } from './secagg-phases';
 import { SecAggPhases } from './secagg-phases';
+import { UploadNotes } from './upload-notes';
 
 /**
  * A round's deadline counts as reached this long before it: a timer may fire a little early, and
@@ -40,15 +40,8 @@ const DEADLINE_SLACK_MS = 250;
 /** Refusals that no retry can change: the run is someone else's, or over. */
 const FINAL_REFUSALS = new Set(['NOT_COORDINATOR', 'RUN_COMPLETED', 'RUN_NOT_FOUND']);
 
-/** An upload that a hospital made for a round (it may or may not have reached the ledger). */
-export interface UploadNote {
-  runId: string;
-  round: number;
-  mspId: string;
-  sha256: string;
-  byteLength: number;
-  uploadedAt: string;
-}
+export type { UploadNote } from './upload-notes';
+import type { UploadNote } from './upload-notes';
 
 /** What happened when a round closed. */
 export interface RoundClosed {
@@ -116,6 +109,7 @@ export class Coordinator {
   private readonly now: () => Date;
   private readonly decide: (input: RoundInput) => Promise<RoundDecision>;
   private readonly secagg: SecAggPhases;
+  private readonly uploads: UploadNotes;
 
   constructor(private readonly options: CoordinatorOptions) {
     this.ledger = options.ledger;
@@ -124,6 +118,7 @@ export class Coordinator {
     this.observer = options.observer ?? {};
     this.now = options.now ?? (() => new Date());
     this.decide = options.decide ?? decideRound;
+    this.uploads = new UploadNotes(this.stateDir);
     this.secagg = new SecAggPhases({
       ledger: this.ledger,
       blobs: this.blobs,
@@ -245,35 +240,9 @@ export class Coordinator {
 
   // --- uploads that may never reach the ledger ---------------------------------------------
 
-  private notePath(runId: string, round: number, mspId: string): string {
-    return join(this.stateDir, 'uploads', runId, String(round), `${mspId}.json`);
-  }
-
   /** Remembers an upload, so that one that never reaches the ledger is reported at close. */
   async noteUpload(note: UploadNote): Promise<void> {
-    const path = this.notePath(note.runId, note.round, note.mspId);
-    await mkdir(join(this.stateDir, 'uploads', note.runId, String(note.round)), {
-      recursive: true,
-    });
-    // A temporary name of its own: two uploads of one hospital at once must not share one.
-    const temporary = `${path}.${randomUUID()}.tmp`;
-    await writeFile(temporary, JSON.stringify(note));
-    await rename(temporary, path);
-  }
-
-  private async uploadNotes(runId: string, round: number): Promise<UploadNote[]> {
-    const dir = join(this.stateDir, 'uploads', runId, String(round));
-    let names: string[];
-    try {
-      names = await readdir(dir);
-    } catch {
-      return [];
-    }
-    const notes: UploadNote[] = [];
-    for (const name of names.filter((n) => n.endsWith('.json')).sort()) {
-      notes.push(JSON.parse(await readFile(join(dir, name), 'utf8')) as UploadNote);
-    }
-    return notes;
+    await this.uploads.note(note);
   }
 
   // --- secure aggregation -------------------------------------------------------------------
@@ -498,7 +467,7 @@ export class Coordinator {
             },
           }
         : {}),
-      offLedger: await this.uploadNotes(run.runId, round.round),
+      offLedger: await this.uploads.list(run.runId, round.round),
       ...(this.options.encrypted ? { encrypted: this.options.encrypted } : {}),
     }).catch((err: unknown) => {
       if (err instanceof RoundDecisionError) {

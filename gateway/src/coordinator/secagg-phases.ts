@@ -6,7 +6,13 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, readFile, readdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { KeysRecord, MaskSetEntry, RecoveryEntry, RoundTrail, RunRecord } from '@fedledger/protocol';
+import type {
+  KeysRecord,
+  MaskSetEntry,
+  RecoveryEntry,
+  RoundTrail,
+  RunRecord,
+} from '@fedledger/protocol';
 import { decodeShareBundle } from '@fedledger/protocol/secagg';
 import { runSettings } from '@fedledger/rules';
 import type { BlobStore } from '../blob/blob-store';
@@ -24,7 +30,8 @@ export interface SecAggNote {
 export type SecAggNoteKind = 'shares' | 'reveals';
 
 /** What the round needs next: to be closed, or a look again at the given time (ms since epoch). */
-export type SecAggStep = { action: 'close'; recovery: RecoveryEntry[] } | { action: 'wait'; until: number };
+export type SecAggStep =
+  { action: 'close'; recovery: RecoveryEntry[] } | { action: 'wait'; until: number };
 
 export interface SecAggPhasesOptions {
   ledger: LedgerClient;
@@ -73,7 +80,10 @@ export class SecAggPhases {
   async step(run: RunRecord, round: RoundTrail): Promise<SecAggStep> {
     const settings = runSettings(run).secagg;
     if (!settings) {
-      throw new GatewayError('FL_ERR_CONFIG', `run ${run.runId} records no secure-aggregation settings`);
+      throw new GatewayError(
+        'FL_ERR_CONFIG',
+        `run ${run.runId} records no secure-aggregation settings`,
+      );
     }
     const phaseMs = settings.phaseSeconds * 1000;
     const now = this.options.now().getTime();
@@ -83,7 +93,10 @@ export class SecAggPhases {
       const maskSet = await this.maskSet(run, round.round, keys);
       const due = Date.parse(round.openedAt) + phaseMs;
       const everyone = maskSet.length === run.participants.length;
-      if (everyone || (now >= due && maskSet.length >= Math.max(settings.threshold, run.minUpdatesPerRound))) {
+      if (
+        everyone ||
+        (now >= due && maskSet.length >= Math.max(settings.threshold, run.minUpdatesPerRound))
+      ) {
         await this.options.ledger.beginMasking({ runId: run.runId, round: round.round, maskSet });
         return { action: 'wait', until: now };
       }
@@ -93,7 +106,10 @@ export class SecAggPhases {
       const due = Date.parse(state.maskingAt) + phaseMs;
       const inMaskSet = new Set(state.maskSet.map((e) => e.mspId));
       const submitted = round.updates.filter((u) => inMaskSet.has(u.mspId)).length;
-      if (submitted === state.maskSet.length || (now >= due && submitted >= run.minUpdatesPerRound)) {
+      if (
+        submitted === state.maskSet.length ||
+        (now >= due && submitted >= run.minUpdatesPerRound)
+      ) {
         await this.options.ledger.beginUnmasking(run.runId, round.round);
         return { action: 'wait', until: now };
       }
@@ -105,7 +121,10 @@ export class SecAggPhases {
       .filter((msp) => reveals.has(msp))
       .map((mspId) => ({ mspId, sha256: reveals.get(mspId) as string }));
     const due = Date.parse(state.unmaskingAt ?? state.maskingAt) + phaseMs;
-    if (recovery.length === survivors.length || (now >= due && recovery.length >= settings.threshold)) {
+    if (
+      recovery.length === survivors.length ||
+      (now >= due && recovery.length >= settings.threshold)
+    ) {
       return { action: 'close', recovery };
     }
     return { action: 'wait', until: now >= due ? now + phaseMs : due };
@@ -115,7 +134,11 @@ export class SecAggPhases {
    * The mask set: hospitals with keys on the ledger and a bundle here, less any that some
    * other member did not deal to, until every member dealt to every other member.
    */
-  private async maskSet(run: RunRecord, round: number, keys: readonly KeysRecord[]): Promise<MaskSetEntry[]> {
+  private async maskSet(
+    run: RunRecord,
+    round: number,
+    keys: readonly KeysRecord[],
+  ): Promise<MaskSetEntry[]> {
     const bundles = await this.notes('shares', run.runId, round);
     const recipients = new Map<string, Set<string>>();
     for (const k of keys) {

@@ -16,7 +16,13 @@ import {
 } from '@fedledger/protocol/secagg';
 import type { BlobStore } from '../blob/blob-store';
 import type { Coordinator } from '../coordinator/coordinator';
-import { AccessDeniedError, BadRequestError, GatewayError, NotFoundError, UpdateRejectedError } from '../errors';
+import {
+  AccessDeniedError,
+  BadRequestError,
+  GatewayError,
+  NotFoundError,
+  UpdateRejectedError,
+} from '../errors';
 import type { LedgerClient } from '../ledger/ledger-client';
 import type { OrgRole, Principal } from '../pki/organisations';
 import type { AppLimits } from './limits';
@@ -50,10 +56,14 @@ export function registerSecAggRoutes(app: express.Express, deps: SecAggRouteDeps
       throw new GatewayError('FL_ERR_NOT_SECAGG', `run ${runId} does not use secure aggregation`);
     }
     if (p.role === 'hospital' && !run.participants.includes(p.mspId)) {
-      throw new AccessDeniedError('FL_ERR_NOT_PARTICIPANT', `${p.mspId} is not a participant of run ${runId}`);
+      throw new AccessDeniedError(
+        'FL_ERR_NOT_PARTICIPANT',
+        `${p.mspId} is not a participant of run ${runId}`,
+      );
     }
     const record = await ledger.getRound(runId, round);
-    if (!record) throw new NotFoundError('FL_ERR_NOT_FOUND', `round ${round} of run ${runId} does not exist`);
+    if (!record)
+      throw new NotFoundError('FL_ERR_NOT_FOUND', `round ${round} of run ${runId} does not exist`);
     return { run, round, record };
   };
 
@@ -66,10 +76,10 @@ export function registerSecAggRoutes(app: express.Express, deps: SecAggRouteDeps
 
   const bodyBytes = (req: Request): Uint8Array => {
     const body: unknown = req.body;
-    if (!(body instanceof Buffer) || body.length === 0) {
+    if (!Buffer.isBuffer(body) || body.length === 0) {
       throw new BadRequestError('FL_ERR_BAD_REQUEST', 'send the JSON document as the request body');
     }
-    return new Uint8Array(body.buffer, body.byteOffset, body.byteLength);
+    return Uint8Array.from(body);
   };
 
   app.post(`${BASE}/keys`, express.json({ limit: deps.limits.maxJsonBytes }), async (req, res) => {
@@ -109,14 +119,22 @@ export function registerSecAggRoutes(app: express.Express, deps: SecAggRouteDeps
     try {
       const bundle = decodeShareBundle(bodyBytes(req));
       if (bundle.from !== p.mspId || bundle.runId !== run.runId || bundle.round !== round) {
-        throw new SecAggError('SECAGG_MALFORMED', `the bundle is from ${bundle.from} for ${bundle.runId}/${bundle.round}, not from ${p.mspId} for ${run.runId}/${round}`);
+        throw new SecAggError(
+          'SECAGG_MALFORMED',
+          `the bundle is from ${bundle.from} for ${bundle.runId}/${bundle.round}, not from ${p.mspId} for ${run.runId}/${round}`,
+        );
       }
       bytes = encodeShareBundle(bundle);
     } catch (err) {
       return malformed(err);
     }
     const stored = await blobs.putBytes(bytes);
-    await coordinator.noteSecAgg('shares', { runId: run.runId, round, mspId: p.mspId, sha256: stored.sha256 });
+    await coordinator.noteSecAgg('shares', {
+      runId: run.runId,
+      round,
+      mspId: p.mspId,
+      sha256: stored.sha256,
+    });
     const reply: SecAggBlobReply = { sha256: stored.sha256, byteLength: stored.byteLength };
     res.status(201).json(reply);
   });
@@ -144,20 +162,31 @@ export function registerSecAggRoutes(app: express.Express, deps: SecAggRouteDeps
       throw new GatewayError('FL_ERR_SECAGG_PHASE', `round ${round} is not unmasking`);
     }
     if (!(record.secagg.survivors ?? []).includes(p.mspId)) {
-      throw new AccessDeniedError('FL_ERR_NOT_IN_MASK_SET', `${p.mspId} is not a survivor of round ${round}`);
+      throw new AccessDeniedError(
+        'FL_ERR_NOT_IN_MASK_SET',
+        `${p.mspId} is not a survivor of round ${round}`,
+      );
     }
     let bytes: Uint8Array;
     try {
       const reveal = decodeReveal(bodyBytes(req));
       if (reveal.from !== p.mspId || reveal.runId !== run.runId || reveal.round !== round) {
-        throw new SecAggError('SECAGG_MALFORMED', `the reveal is from ${reveal.from} for ${reveal.runId}/${reveal.round}, not from ${p.mspId} for ${run.runId}/${round}`);
+        throw new SecAggError(
+          'SECAGG_MALFORMED',
+          `the reveal is from ${reveal.from} for ${reveal.runId}/${reveal.round}, not from ${p.mspId} for ${run.runId}/${round}`,
+        );
       }
       bytes = encodeReveal(reveal);
     } catch (err) {
       return malformed(err);
     }
     const stored = await blobs.putBytes(bytes);
-    await coordinator.noteSecAgg('reveals', { runId: run.runId, round, mspId: p.mspId, sha256: stored.sha256 });
+    await coordinator.noteSecAgg('reveals', {
+      runId: run.runId,
+      round,
+      mspId: p.mspId,
+      sha256: stored.sha256,
+    });
     const reply: SecAggBlobReply = { sha256: stored.sha256, byteLength: stored.byteLength };
     res.status(201).json(reply);
   });

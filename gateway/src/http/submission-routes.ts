@@ -340,7 +340,12 @@ export function registerSubmissionRoutes(
     }
     session.state = 'committed';
     if (session.kind === 'keys') {
-      log('info', 'keys committed', { runId: session.runId, round: session.round, mspId: session.principal.mspId, ...commit });
+      log('info', 'keys committed', {
+        runId: session.runId,
+        round: session.round,
+        mspId: session.principal.mspId,
+        ...commit,
+      });
       const reply: CommitReply = {
         submissionId: session.id,
         commit,
