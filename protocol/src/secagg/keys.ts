@@ -3,7 +3,7 @@
 // Bonawitz et al., "Practical Secure Aggregation for Privacy-Preserving Machine Learning"
 // (CCS 2017), round 0 (AdvertiseKeys).
 import { randomBytes } from 'node:crypto';
-import { SecAggError } from './errors';
+import { SecAggError } from '../errors';
 import { SECRET_BYTES, agree, publicKeyOf, selfMaskCommitment } from './derive';
 import type { KeyAdvertisement, RoundContext, RoundSecrets } from './types';
 import { checkMspId, exactFields, fromHex, malformed, toHex } from './wire';
