@@ -89,7 +89,8 @@ the commit was confirmed; ε by both accountants on stderr. Validation metrics l
 only if the run shares them (its sharedMetrics setting), noised and composed into ε.
 
 Exit codes: 0 run completed and final model verified, 2 usage, 3 data, 4 model, 5 privacy,
-6 backend, 7 key (none for a CKKS run, not the run's, wrong passphrase), 8 gateway, 9 model bytes contradict the ledger, 130 stopped, 1 internal.`,
+6 backend, 7 key (none for a CKKS run, not the run's, wrong passphrase, or given for a plaintext
+run), 8 gateway, 9 model bytes contradict the ledger, 130 stopped, 1 internal.`,
   options: optionTable(
     [
       ...GATEWAY_OPTIONS,

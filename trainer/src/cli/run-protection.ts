@@ -20,7 +20,8 @@ export const PROTECTION_OPTIONS = ['key-file', 'passphrase-file'] as const;
 export const PROTECTION_HELP = `  --key-file FILE            encrypted (CKKS) runs: this hospital's copy of the run's key
                              (keys init, or keys import); refused unless it is the key the
                              run records on the ledger, and refused for a plaintext run
-  --passphrase-file FILE     the key file's passphrase (first line); default: $${PASSPHRASE_ENV}`;
+  --passphrase-file FILE     the key file's passphrase (first line);
+                             default: $${PASSPHRASE_ENV}`;
 
 /** How a run's models come in and its updates go out. */
 export interface RunProtection {
