@@ -3,8 +3,24 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { describeParseArgsError } from '@fedledger/gateway';
 
+/** How the hospitals' updates are protected from the gateway, beside DP (on in every mode). */
+export type Protection = 'plaintext' | 'ckks' | 'secagg';
+
+/**
+ * Every protection the demo knows, in the order --help lists them, and whether it can run it yet.
+ * Making secure aggregation available is its entry's `available` (and its steps in
+ * demo-protection.ts).
+ */
+export const PROTECTIONS: Readonly<Record<Protection, { available: boolean; summary: string }>> = {
+  plaintext: { available: true, summary: 'plaintext updates, DP-noised' },
+  ckks: { available: true, summary: 'CKKS-encrypted updates; the gateway sums ciphertexts' },
+  secagg: { available: false, summary: 'masked updates (secure aggregation)' },
+};
+
 export interface DemoOptions {
   ledger: 'fabric' | 'simulated';
+  /** How updates are protected from the gateway (default plaintext). */
+  protection: Protection;
   /** How many synthetic hospitals train (default 3); on Fabric, the network's hospitals. */
   hospitals: number;
   rounds: number;
@@ -19,9 +35,21 @@ export interface DemoOptions {
   runId: string;
 }
 
-export const USAGE = `Usage: npm run demo -- [--ledger fabric|simulated] [--hospitals 3] [--rounds 10]
-       [--epochs 5] [--patients 50000] [--epsilon 1] [--delta 1e-5] [--seed N] [--run-id ID]
-       [--out report] [--keep-network]
+const AVAILABLE = (Object.keys(PROTECTIONS) as Protection[]).filter(
+  (p) => PROTECTIONS[p].available,
+);
+
+export const USAGE = `Usage: npm run demo -- [--ledger fabric|simulated] [--protection ${AVAILABLE.join('|')}]
+       [--hospitals 3] [--rounds 10] [--epochs 5] [--patients 50000] [--epsilon 1] [--delta 1e-5]
+       [--seed N] [--run-id ID] [--out report] [--keep-network]
+
+  --protection P   how updates travel to the gateway (DP-SGD in every mode; default plaintext):
+${(Object.keys(PROTECTIONS) as Protection[])
+  .map(
+    (name) =>
+      `                     ${name.padEnd(10)} ${PROTECTIONS[name].summary}${PROTECTIONS[name].available ? '' : ' (not yet available)'}`,
+  )
+  .join('\n')}
 
   --hospitals N    N synthetic hospitals, each its own organisation, peer and trainer; on Fabric
                    the network is brought up with N hospitals (scripts/network.sh up --hospitals N)
@@ -50,6 +78,7 @@ function parseDemoArgs(argv: string[]) {
     args: argv,
     options: {
       ledger: { type: 'string', default: 'fabric' },
+      protection: { type: 'string', default: 'plaintext' },
       hospitals: { type: 'string', default: '3' },
       rounds: { type: 'string', default: '10' },
       epochs: { type: 'string', default: '5' },
@@ -80,6 +109,7 @@ function checkOptions(values: ReturnType<typeof parseDemoArgs>['values']): DemoO
   }
   return {
     ledger: values.ledger,
+    protection: protectionOf(values.protection),
     hospitals: positive('hospitals', values.hospitals, true),
     rounds: positive('rounds', values.rounds, true),
     epochs: positive('epochs', values.epochs, true),
@@ -93,4 +123,22 @@ function checkOptions(values: ReturnType<typeof parseDemoArgs>['values']): DemoO
       values['run-id'] ??
       `demo-${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '')}`,
   };
+}
+
+/**
+ * The protection --protection names.
+ * @throws {Error} for a name the demo does not know, or one not available yet.
+ */
+export function protectionOf(value: string): Protection {
+  const names = Object.keys(PROTECTIONS) as Protection[];
+  if (!(names as string[]).includes(value)) {
+    throw new Error(`--protection must be one of ${names.join(', ')}; got "${value}"`);
+  }
+  const protection = value as Protection;
+  if (!PROTECTIONS[protection].available) {
+    throw new Error(
+      `--protection ${protection} is not yet available; use ${AVAILABLE.join(' or ')}`,
+    );
+  }
+  return protection;
 }

@@ -1,31 +1,29 @@
 // `npm run demo`: a whole federated run on a real Fabric network (or, with --ledger simulated, on
 // the in-process SIMULATED ledger): network up, gateway, three synthetic hospitals training with
-// DP-SGD at ε = 1, every round recorded on the ledger, the audit verification, a summary table and
-// a report folder. Everything it starts, it stops (also on Ctrl-C).
+// DP-SGD at ε = 1 (updates in plaintext, or CKKS-encrypted with --protection ckks), every round
+// recorded on the ledger, the audit verification, a summary table and a report folder. Everything
+// it starts, it stops (also on Ctrl-C).
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import type { AuditTrail } from '@fedledger/protocol';
-import { decodeContainer, validateModelSpec } from '@fedledger/protocol';
-import type { Dataset } from '@fedledger/trainer';
+import { validateModelSpec } from '@fedledger/protocol';
+import { ckksAggregator } from '@fedledger/rules';
 import {
   createRun,
   loadHospitalIdentity,
   loadRunFile,
   newGatewayClient,
   newHttpsTransport,
-  concatDatasets,
-  evaluateTensors,
-  majorityWarning,
-  predictionWarnings,
-  prepareHospitalData,
-  selectBackend,
 } from '@fedledger/trainer';
+import { demoProtection } from './demo-protection';
 import { formatDuration, progressLine } from './eta';
-import type { DemoSummary, RoundSummary, SplitMetrics } from './report';
+import { evaluateRounds } from './evaluate-rounds';
+import type { DemoSummary } from './report';
 import {
   finalModelTable,
   ledgerLines,
+  protectionLine,
   reauditLines,
   roundsTable,
   warningLines,
@@ -84,42 +82,10 @@ async function waitForFile(path: string, child: Child, what: string): Promise<vo
   }
 }
 
-function metricsOf(
-  split: string,
-  m: {
-    accuracy: number;
-    macroPrecision: number;
-    macroRecall: number;
-    macroF1: number;
-    confusion: number[][];
-    majorityRate: number;
-    balancedAccuracy: number;
-    rocAuc: number;
-    prAuc: number;
-  },
-  classes: readonly string[],
-): SplitMetrics {
-  const warnings = [
-    ...predictionWarnings(m.confusion, classes),
-    ...majorityWarning(m.accuracy, m.majorityRate),
-  ];
-  return {
-    split,
-    accuracy: m.accuracy,
-    precision: m.macroPrecision,
-    recall: m.macroRecall,
-    f1: m.macroF1,
-    majorityRate: m.majorityRate,
-    balancedAccuracy: m.balancedAccuracy,
-    ...(Number.isFinite(m.rocAuc) ? { rocAuc: m.rocAuc } : {}),
-    ...(Number.isFinite(m.prAuc) ? { prAuc: m.prAuc } : {}),
-    ...(warnings.length > 0 ? { warnings } : {}),
-  };
-}
-
 export async function demo(options: DemoOptions): Promise<DemoSummary> {
   const started = Date.now();
   const HOSPITALS = hospitalsOf(options.hospitals);
+  const log = (line: string): void => void process.stdout.write(`[demo] ${line}\n`);
   // Checked first: a second run never writes over an earlier run's report.
   const reportDir = reportFolderFor(options.out, options.runId);
   const work = join(ROOT, '.fedledger', 'demo', options.runId);
@@ -244,10 +210,18 @@ export async function demo(options: DemoOptions): Promise<DemoSummary> {
       `[demo] gateway at ${info.url}${info.dashboardUrl ? `, dashboard ${info.dashboardUrl}` : ''}\n`,
     );
 
-    // 4. The run: initial model, then the run record on the ledger.
+    // 4. The run: its protection (CKKS: the key ceremony), initial model, run record on the ledger.
     step(
-      `run ${options.runId}: ${options.rounds} rounds × ${options.epochs} local epochs, DP-SGD ε = ${options.epsilon}, δ = ${options.delta}`,
+      `run ${options.runId}: ${options.rounds} rounds × ${options.epochs} local epochs, DP-SGD ε = ${options.epsilon}, δ = ${options.delta}, ${options.protection} updates`,
     );
+    const protection = demoProtection(options.protection, {
+      runId: options.runId,
+      work,
+      hospitals: HOSPITALS,
+      trainer: TRAINER,
+      log,
+    });
+    await protection.prepare();
     const initial = join(work, 'initial-model.safetensors');
     const specPath = join(work, 'model-spec.json');
     await run('init', process.execPath, [
@@ -289,6 +263,7 @@ export async function demo(options: DemoOptions): Promise<DemoSummary> {
           quorum: Math.floor(options.hospitals / 2) + 1,
           deadline: '1h',
           dp: { mechanism: 'dp-sgd', epsilon: options.epsilon, delta: options.delta },
+          protection: protection.runFileField(),
         },
         null,
         2,
@@ -340,6 +315,7 @@ export async function demo(options: DemoOptions): Promise<DemoSummary> {
         String(options.delta),
         '--rounds',
         String(options.rounds),
+        ...protection.trainerArgs(h.name),
       ]),
     );
     const codes = await Promise.all(trainers.map((t) => t.exited));
@@ -360,9 +336,12 @@ export async function demo(options: DemoOptions): Promise<DemoSummary> {
         peer: 'peer0.auditor',
       });
       try {
-        report = await new Verifier(auditor.ledger, newDirBlobSource({ dir: blobDir })).verifyRun(
-          options.runId,
-        );
+        // The auditor recomputes encrypted aggregates too, from the ciphertexts, without a key.
+        report = await new Verifier(
+          auditor.ledger,
+          newDirBlobSource({ dir: blobDir }),
+          ckksAggregator(),
+        ).verifyRun(options.runId);
       } finally {
         await auditor.close();
       }
@@ -384,35 +363,17 @@ export async function demo(options: DemoOptions): Promise<DemoSummary> {
 
     // 7. Each round's model on each hospital's test split and pooled.
     step('evaluating every round’s model on the hospitals’ test splits');
-    await selectBackend('auto');
-    const tests: Dataset[] = HOSPITALS.map(
-      (h) => prepareHospitalData({ csvFile: join(dataDir, `${h.name}.csv`), schema }).test,
-    );
-    const classes = tests[0]?.classes ?? [];
-    const pooled = concatDatasets(tests);
-    const rounds: RoundSummary[] = [];
-    for (const r of trail.rounds) {
-      if (!r.aggregateHash) continue;
-      const tensors = decodeContainer(
-        readFileSync(join(blobDir, 'sha256', r.aggregateHash.slice(0, 2), r.aggregateHash)),
-      ).tensors;
-      const evaluations = HOSPITALS.map((h, i) =>
-        metricsOf(h.mspId, evaluateTensors(modelSpec, tensors, tests[i] as Dataset), classes),
-      );
-      evaluations.push(metricsOf('pooled', evaluateTensors(modelSpec, tensors, pooled), classes));
-      const close = closes.get(r.round);
-      rounds.push({
-        round: r.round,
-        ...(close ? { closeBlock: close.block } : {}),
-        aggregateHash: r.aggregateHash,
-        included: r.included ?? [],
-        evaluations,
-        epsilon: Math.max(0, ...r.updates.map((u) => Number(u.dp?.epsilonSpent ?? 0))),
-      });
-      process.stdout.write(
-        `[eval] round ${r.round}: pooled accuracy ${(evaluations[evaluations.length - 1]!.accuracy * 100).toFixed(1)} %\n`,
-      );
-    }
+    const rounds = await evaluateRounds({
+      trail,
+      blobDir,
+      spec: modelSpec,
+      hospitals: HOSPITALS,
+      dataDir,
+      schema,
+      closes,
+      openReader: (initialModel, spec) => protection.modelReader(initialModel, spec),
+      log: (line) => process.stdout.write(`[eval] ${line}\n`),
+    });
     const txCount =
       1 +
       trail.rounds.length +
@@ -429,6 +390,7 @@ export async function demo(options: DemoOptions): Promise<DemoSummary> {
       epochs: options.epochs,
       targetEpsilon: options.epsilon,
       delta: options.delta,
+      protection: { mode: protection.mode, label: protection.label },
       rounds,
       ledger: {
         kind: options.ledger,
@@ -456,7 +418,7 @@ export async function demo(options: DemoOptions): Promise<DemoSummary> {
     const latest = pointLatest(options.out, options.runId);
     const warnings = warningLines(summary).map((w) => `WARNING: ${w}`);
     process.stdout.write(
-      `\n${roundsTable(summary)}\n\n${finalModelTable(summary)}\n${warnings.length > 0 ? `\n${warnings.join('\n')}\n` : ''}\n${ledgerLines(summary).join('\n')}\n\n${reauditLines(summary).join('\n')}\n`,
+      `\n${protectionLine(summary)}\n\n${roundsTable(summary)}\n\n${finalModelTable(summary)}\n${warnings.length > 0 ? `\n${warnings.join('\n')}\n` : ''}\n${ledgerLines(summary).join('\n')}\n\n${reauditLines(summary).join('\n')}\n`,
     );
     process.stdout.write(
       `\n[demo] report: ${reportDir} (${files.length} files; ${latest} points at it)\n`,

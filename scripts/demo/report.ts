@@ -73,6 +73,8 @@ export interface DemoSummary {
   epochs: number;
   targetEpsilon: number;
   delta: number;
+  /** How the updates travelled to the gateway (plaintext when absent). */
+  protection?: { mode: string; label: string };
   rounds: RoundSummary[];
   ledger: LedgerSummary;
   verification: VerificationSummary;
@@ -210,6 +212,12 @@ export function reauditLines(summary: DemoSummary): string[] {
   ];
 }
 
+/** How the run protected the hospitals' updates from the gateway, beside DP. */
+export function protectionLine(summary: DemoSummary): string {
+  const p = summary.protection ?? { mode: 'plaintext', label: 'plaintext updates (DP-noised)' };
+  return `protection: ${p.mode}: ${p.label}`;
+}
+
 /** Ledger and verification lines printed under the rounds table. */
 export function ledgerLines(summary: DemoSummary): string[] {
   const l = summary.ledger;
@@ -344,7 +352,7 @@ export async function writeReport(dir: string, summary: DemoSummary): Promise<st
   files['report.md'] = [
     `# fedledger demo report: ${summary.runId}`,
     simulatedNote,
-    `${summary.hospitals === undefined || summary.hospitals === 3 ? 'Three' : summary.hospitals} hospitals × ${summary.patientsPerHospital.toLocaleString('en')} synthetic patients, ${summary.rounds.length} rounds × ${summary.epochs} local epochs, DP-SGD at ε = ${summary.targetEpsilon} (δ = ${summary.delta}). Wall time ${(summary.wallSeconds / 60).toFixed(1)} min. Rounds are numbered from 0, as on the ledger.`,
+    `${summary.hospitals === undefined || summary.hospitals === 3 ? 'Three' : summary.hospitals} hospitals × ${summary.patientsPerHospital.toLocaleString('en')} synthetic patients, ${summary.rounds.length} rounds × ${summary.epochs} local epochs, DP-SGD at ε = ${summary.targetEpsilon} (δ = ${summary.delta}); ${protectionLine(summary)}. Wall time ${(summary.wallSeconds / 60).toFixed(1)} min. Rounds are numbered from 0, as on the ledger.`,
     '',
     ...(warnings.length > 0
       ? [

@@ -7,6 +7,7 @@ import { COLORS, lineChartSvg, niceStep, niceTicks, seriesStyle } from '../demo/
 import {
   finalModelTable,
   ledgerLines,
+  protectionLine,
   reauditLines,
   warningLines,
   writeReport,
@@ -221,6 +222,22 @@ describe('demo report', function () {
   it('reports chain growth per transaction', function () {
     expect(ledgerLines(summary)).to.include(
       'chain growth: 20.0 KiB (2.0 KiB per transaction, blocks included)',
+    );
+  });
+
+  it('names the protection the updates travelled under, plaintext when none is recorded', async function () {
+    expect(protectionLine(summary)).to.equal(
+      'protection: plaintext: plaintext updates (DP-noised)',
+    );
+    const ckks: DemoSummary = {
+      ...summary,
+      protection: { mode: 'ckks', label: 'CKKS-encrypted updates' },
+    };
+    expect(protectionLine(ckks)).to.equal('protection: ckks: CKKS-encrypted updates');
+    const dir = mkdtempSync(join(tmpdir(), 'fedledger-report-'));
+    await writeReport(dir, ckks);
+    expect(readFileSync(join(dir, 'report.md'), 'utf8')).to.include(
+      '; protection: ckks: CKKS-encrypted updates.',
     );
   });
 });

@@ -16,6 +16,7 @@ import {
 import type { SigningLie } from '@fedledger/gateway/testing';
 import { withSigningLie } from '@fedledger/gateway/testing';
 import type { ModelSpec, Tensor } from '@fedledger/protocol';
+import { ckksAggregator } from '@fedledger/rules';
 import {
   encodeContainer,
   modelSpecHash,
@@ -93,6 +94,8 @@ export class GatewayFixture {
       stateDir: join(this.dir, 'state'),
       tls: this.tls,
       port,
+      // As `fedledger-gateway serve` runs: encrypted (CKKS) runs are aggregated too.
+      encrypted: ckksAggregator(),
       organisations: ORGS.map((o) => ({
         mspId: o.mspId,
         role: o.role,

@@ -312,16 +312,7 @@ export function createApp(options: AppOptions): express.Express {
     if (!isSha256Hex(sha256))
       throw new BadRequestError('FL_ERR_BAD_REQUEST', 'the name must be a SHA-256');
     const bytes = await blobs.get(sha256);
-    if (p.role === 'hospital') {
-      // Hospitals read models and their own updates, never another hospital's update.
-      const c = decodeContainer(bytes);
-      if (c.metadata.kind === 'update' && c.metadata.mspId !== p.mspId) {
-        throw new AccessDeniedError(
-          'FL_ERR_FORBIDDEN',
-          "a hospital may not read another hospital's update",
-        );
-      }
-    }
+    if (p.role === 'hospital') checkHospitalMayRead(p, sha256, bytes);
     res
       .set({ 'Content-Type': CONTAINER_MEDIA_TYPE, 'X-Content-SHA256': sha256 })
       .send(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
@@ -433,6 +424,32 @@ export function createApp(options: AppOptions): express.Express {
     problem(res, 'FL_ERR_INTERNAL', 'the gateway failed; see its logs');
   });
   return app;
+}
+
+/**
+ * Hospitals read models and their own updates, never another hospital's update (in every run,
+ * plaintext or encrypted); the coordinator and auditors read everything. The submitter is the
+ * container's own `mspId`, which the upload checked against the uploader's certificate, and the
+ * bytes were re-hashed on read, so no one can relabel an update to get it served.
+ * @throws {AccessDeniedError} FL_ERR_UPDATE_NOT_YOURS for another hospital's update;
+ * FL_ERR_FORBIDDEN for bytes that are not a container at all (nothing a hospital needs).
+ */
+function checkHospitalMayRead(p: Principal, sha256: string, bytes: Uint8Array): void {
+  let metadata: { kind: string; mspId: string };
+  try {
+    metadata = decodeContainer(bytes).metadata;
+  } catch {
+    throw new AccessDeniedError(
+      'FL_ERR_FORBIDDEN',
+      `blob ${sha256} is not a model container; hospitals read models and their own updates only`,
+    );
+  }
+  if (metadata.kind === 'update' && metadata.mspId !== p.mspId) {
+    throw new AccessDeniedError(
+      'FL_ERR_UPDATE_NOT_YOURS',
+      `blob ${sha256} is an update of ${metadata.mspId}; it is served to that hospital, the coordinator and auditors, never to ${p.mspId}`,
+    );
+  }
 }
 
 /** One point of GET /v1/runs/{run}/metrics: the update's round and organisation, ε and its metrics. */

@@ -26,6 +26,11 @@ const GATEWAY_PROBLEMS = {
     status: 403,
     title: 'A hospital may act only as itself.',
   },
+  FL_ERR_UPDATE_NOT_YOURS: {
+    status: 403,
+    title:
+      'An update is served only to the hospital that submitted it, the coordinator and auditors, never to another hospital.',
+  },
   FL_ERR_NOT_FOUND: { status: 404, title: 'No such resource.' },
   FL_ERR_BLOB_NOT_FOUND: { status: 404, title: 'No blob with this SHA-256 is stored.' },
   FL_ERR_SUBMISSION_NOT_FOUND: { status: 404, title: 'No signing session has this ID.' },

@@ -1,23 +1,15 @@
 // `fedledger-trainer run`: take part in a federated run through the gateway until it completes —
-// per round: wait, download and verify the model, train (with DP as configured), submit through
-// the outbox, print one line; then fetch and verify the final model.
+// per round: wait, download and verify the model (decrypt it in a CKKS run), train (with DP as
+// configured), encrypt in a CKKS run, submit through the outbox, print one line; then fetch and
+// verify the final model (and decrypt it in a CKKS run).
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Container, ModelSpec, RunRecord } from '@fedledger/protocol';
-import {
-  checkTensorsMatchSpec,
-  encodeContainer,
-  modelSpecHash,
-  validateModelSpec,
-} from '@fedledger/protocol';
 import { newOutbox } from '../client/outbox';
 import type { RoundReport, TrainedUpdate } from '../client/participation';
 import { participateInRun } from '../client/participation';
 import type { RunSettingsView } from '@fedledger/protocol';
 import { sharedMetricsOf } from '@fedledger/protocol';
-import type { HospitalData } from '../data/hospital-data';
-import { prepareHospitalData } from '../data/hospital-data';
-import { loadPreprocessing, savePreprocessing } from '../data/preprocessing';
 import type { PrivacyAccountant } from '../dp/privacy-accountant';
 import { newPrivacyAccountant, restorePrivacyAccountant } from '../dp/privacy-accountant';
 import type { DpSettings } from '../dp/privacy-settings';
@@ -29,15 +21,20 @@ import {
   readPrivacyLedger,
   recordRunPrivacy,
 } from '../dp/privacy-ledger';
-import { verifySharedTransform } from '../data/statistics';
-import { ConfigError, DataError, ModelError, PrivacyError } from '../errors';
+import { PrivacyError } from '../errors';
 import { trainLocalRound } from '../training/local-round';
-import type { ArgReader } from './args';
 import type { Command } from './command';
 import { optionTable } from './command';
-import { ENGINE_HELP, printDataWarnings, printEpoch, specFileBeside, startBackend } from './common';
-import { CSV_FLAGS, CSV_HELP, CSV_OPTIONS, tableOptionsFrom } from './data-args';
+import { ENGINE_HELP, printEpoch, specFileBeside, startBackend } from './common';
+import { CSV_FLAGS, CSV_HELP, CSV_OPTIONS } from './data-args';
 import { connectFromArgs, GATEWAY_HELP, GATEWAY_OPTIONS } from './gateway-args';
+import { checkModel, checkPreprocessing, loadData, runSpec } from './run-inputs';
+import {
+  PROTECTION_HELP,
+  PROTECTION_OPTIONS,
+  newRunProtection,
+  runKeyFromArgs,
+} from './run-protection';
 import { dpSettings, epsilonCheck, trainingNumbers } from './train-command';
 
 export const runCommand: Command = {
@@ -58,7 +55,9 @@ ${GATEWAY_HELP}
                              run records a shared one). Default: the file kept in --workdir, else
                              per-site with a warning (runs that record no shared preprocessing)
 ${CSV_HELP}
-  --out FILE                 where to save the final model (default DIR/<run>-final.safetensors)
+${PROTECTION_HELP}
+  --out FILE                 where to save the final model (default DIR/<run>-final.safetensors;
+                             in a CKKS run, the model decrypted from the final aggregate)
   --epochs N --batch-size N --learning-rate X   (defaults 5, 32, 0.001)
   --seed N                   split/oversampling seed (default 42)
   --dp none|update|dp-sgd    privacy mechanism (default none)
@@ -82,12 +81,16 @@ own peer: each commit is confirmed there and each round's model is refused unles
 the one recorded there; on the simulated ledger the gateway's word is all there is, and the
 output says so. An update the gateway cannot take (down, 5xx, ledger unavailable) waits in
 DIR/outbox and is sent again when the gateway is back. Ctrl-C stops cleanly (exit 130).
+In a CKKS run the gateway aggregates ciphertexts it cannot read: its aggregate of a round is the
+encrypted mean update, recorded on the ledger as the next round's input; this hospital checks its
+hash as for any model, decrypts it with the run's key and adds it to the model it trained from.
 One line per round on stdout: round, local accuracy, ε spent, transaction ID, block, and where
 the commit was confirmed; ε by both accountants on stderr. Validation metrics leave the hospital
 only if the run shares them (its sharedMetrics setting), noised and composed into ε.
 
 Exit codes: 0 run completed and final model verified, 2 usage, 3 data, 4 model, 5 privacy,
-6 backend, 8 gateway, 9 model bytes contradict the ledger, 130 stopped, 1 internal.`,
+6 backend, 7 key (none for a CKKS run, not the run's, wrong passphrase, or given for a plaintext
+run), 8 gateway, 9 model bytes contradict the ledger, 130 stopped, 1 internal.`,
   options: optionTable(
     [
       ...GATEWAY_OPTIONS,
@@ -96,6 +99,7 @@ Exit codes: 0 run completed and final model verified, 2 usage, 3 data, 4 model, 
       'workdir',
       'preprocessing',
       ...CSV_OPTIONS,
+      ...PROTECTION_OPTIONS,
       'out',
       'epochs',
       'batch-size',
@@ -125,7 +129,10 @@ Exit codes: 0 run completed and final model verified, 2 usage, 3 data, 4 model, 
     mkdirSync(workdir, { recursive: true });
     const { data, mode: prepMode } = loadData(args, workdir);
     await startBackend(args.string('backend'));
+    // A key file opens first: a wrong passphrase stops the command before it connects or trains.
+    const key = await runKeyFromArgs(args, (line) => console.error(line));
     const { identity, client, ownLedger } = connectFromArgs(args);
+    const protection = newRunProtection(key, client, (line) => console.error(line));
     const stateFile = join(workdir, `privacy-${runId}.json`);
     const accountant: PrivacyAccountant = existsSync(stateFile)
       ? restorePrivacyAccountant(JSON.parse(readFileSync(stateFile, 'utf8')), dp.accountant)
@@ -135,18 +142,23 @@ Exit codes: 0 run completed and final model verified, 2 usage, 3 data, 4 model, 
     const dataSha256 = dataFileSha256(args.required('data'));
     let spec: ModelSpec | undefined;
     let runDp: DpSettings | undefined;
+    /** The run's spec, once its preprocessing is checked against this hospital's data. */
+    const specOf = (run: RunRecord): ModelSpec => {
+      if (spec === undefined) checkPreprocessing(run, data, prepMode);
+      spec ??= runSpec(run, data);
+      return spec;
+    };
 
     const trainRound = async (input: {
       run: RunRecord;
       round: number;
       model: Container;
     }): Promise<TrainedUpdate> => {
-      if (spec === undefined) checkPreprocessing(input.run, data, prepMode);
-      spec ??= runSpec(input.run, data);
+      const roundSpec = specOf(input.run);
       if (dp.mode === 'none' && (input.run.settings as Partial<RunSettingsView>).dp) {
         console.error(`warning: run ${runId} records DP settings, but --dp is none`);
       }
-      checkModel(input.model, spec, input.round);
+      checkModel(input.model, roundSpec, input.round);
       const sharedMetrics = sharedMetricsOf(input.run.settings);
       if (runDp === undefined) {
         runDp = {
@@ -159,7 +171,7 @@ Exit codes: 0 run completed and final model verified, 2 usage, 3 data, 4 model, 
         checkBudget(runDp);
       }
       const result = await trainLocalRound({
-        spec,
+        spec: roundSpec,
         globalTensors: input.model.tensors,
         data,
         runId,
@@ -179,7 +191,7 @@ Exit codes: 0 run completed and final model verified, 2 usage, 3 data, 4 model, 
         );
       }
       return {
-        bytes: encodeContainer(result.update),
+        bytes: await protection.updateBytes(result.update),
         accuracy: result.metrics.after.accuracy,
         ...(result.epsilon !== undefined ? { epsilon: result.epsilon } : {}),
       };
@@ -239,18 +251,20 @@ Exit codes: 0 run completed and final model verified, 2 usage, 3 data, 4 model, 
         runId,
         mspId: identity.mspId,
         trainRound,
+        openModel: ({ run, round, model }) => protection.openModel(run, specOf(run), round, model),
         signal: controller.signal,
         ...(pollMs !== undefined ? { pollMs } : {}),
         onRound: (r) => console.log(roundLine(r)),
         log: (line) => console.error(line),
       });
       const out = args.string('out') ?? join(workdir, `${runId}-final.safetensors`);
-      writeFileSync(out, result.finalModel.bytes);
-      // The architecture beside the weights, for `fedledger-trainer export`.
       const finalSpec = spec ?? runSpec(result.run, data);
+      const final = await protection.finalModel(result.run, finalSpec, result.finalModel);
+      writeFileSync(out, final.bytes);
+      // The architecture beside the weights, for `fedledger-trainer export`.
       writeFileSync(specFileBeside(out), `${JSON.stringify(finalSpec, null, 2)}\n`);
       console.log(
-        `run ${runId} completed: final model ${out}  sha256 ${result.finalModel.sha256} (as on the ledger)  ${result.rounds.filter((r) => r.delivery !== 'refused').length}/${result.run.roundsPlanned} rounds contributed`,
+        `run ${runId} completed: final model ${out}  ${final.says}  ${result.rounds.filter((r) => r.delivery !== 'refused').length}/${result.run.roundsPlanned} rounds contributed`,
       );
     } finally {
       process.off('SIGINT', onSignal);
@@ -272,102 +286,4 @@ export function roundLine(r: RoundReport): string {
   const confirmed = r.confirmedBy !== undefined ? `  confirmed on ${r.confirmedBy}` : '';
   const note = r.delivery === 'already-recorded' ? '  (already on the ledger)' : '';
   return `${head}  tx ${r.txId ?? '-'}${block}${note}${confirmed}`;
-}
-
-/** Where the hospital's preprocessing came from: a file, or fitted on its own rows. */
-type PreprocessingMode = { kind: 'file'; file: string } | { kind: 'per-site'; explicit: boolean };
-
-function loadData(
-  args: ArgReader,
-  workdir: string,
-): { data: HospitalData; mode: PreprocessingMode } {
-  const kept = join(workdir, 'preprocessing.json');
-  const option = args.string('preprocessing');
-  const explicitPerSite = option === 'per-site';
-  const given =
-    option !== undefined && !explicitPerSite ? option : existsSync(kept) ? kept : undefined;
-  const data = prepareHospitalData({
-    csvFile: args.required('data'),
-    schema: args.required('schema'),
-    seed: args.string('seed') ?? 42,
-    ...tableOptionsFrom(args),
-    ...(given !== undefined ? { preprocessing: loadPreprocessing(given) } : {}),
-  });
-  printDataWarnings(data);
-  // The same preprocessing every round and after a restart: the model's inputs must not shift.
-  if (given === undefined) savePreprocessing(kept, data.preprocessing);
-  return {
-    data,
-    mode:
-      option !== undefined && !explicitPerSite
-        ? { kind: 'file', file: option }
-        : { kind: 'per-site', explicit: explicitPerSite },
-  };
-}
-
-/**
- * Before the first round: the hospital applies the shared preprocessing the run records on the
- * ledger (by hash), or the run records none and the hospital scales on its own.
- * @throws {DataError} `DATA_PREPROCESSING_MISMATCH` when the two disagree.
- */
-function checkPreprocessing(run: RunRecord, data: HospitalData, mode: PreprocessingMode): void {
-  const recorded = (run.settings as Partial<RunSettingsView>).preprocessingSha256;
-  if (typeof recorded === 'string') {
-    if (mode.kind === 'per-site') {
-      throw new DataError(
-        'DATA_PREPROCESSING_MISMATCH',
-        { file: '--preprocessing' },
-        `run ${run.runId} records a shared preprocessing (sha256 ${recorded}); per-site scaling would give this hospital's model different inputs. Pass the shared file with --preprocessing FILE.`,
-      );
-    }
-    verifySharedTransform(data.preprocessing, recorded, mode.kind === 'file' ? mode.file : '');
-    console.error(`preprocessing: shared, sha256 ${recorded} as recorded on the ledger`);
-    return;
-  }
-  if (mode.kind === 'per-site' && !mode.explicit) {
-    console.error(
-      `warning: run ${run.runId} records no shared preprocessing: this hospital standardises with its own rows only, so the same value may mean different inputs at different hospitals (\`preprocess stats\` / \`preprocess combine\` build a shared one; --preprocessing per-site silences this)`,
-    );
-  }
-}
-
-function runSpec(run: RunRecord, data: HospitalData): ModelSpec {
-  const settings = run.settings as Partial<RunSettingsView>;
-  if (settings.encoding === 'ckks') {
-    throw new ConfigError(
-      `run ${run.runId} is encrypted (CKKS); \`run\` trains plaintext runs only.`,
-    );
-  }
-  let spec: ModelSpec;
-  try {
-    spec = validateModelSpec(settings.modelSpec);
-  } catch (err) {
-    throw new ModelError(`run ${run.runId}: the recorded model spec is unusable (${String(err)}).`);
-  }
-  if (modelSpecHash(spec) !== run.modelSpecHash) {
-    throw new ModelError(
-      `run ${run.runId}: the recorded model spec does not hash to the run's modelSpecHash.`,
-    );
-  }
-  const width = data.preprocessing.featureNames.length;
-  if (spec.inputDim !== width) {
-    throw new ModelError(
-      `run ${run.runId}: the model takes ${spec.inputDim} inputs, but this hospital's data has ${width} features after preprocessing.`,
-    );
-  }
-  return spec;
-}
-
-function checkModel(model: Container, spec: ModelSpec, round: number): void {
-  const m = model.metadata;
-  if (m.kind !== 'model' || m.encoding !== 'float32' || m.modelSpecHash !== modelSpecHash(spec)) {
-    throw new ModelError(
-      `round ${round}: the input model is not a float32 model of the run's spec (kind ${m.kind}, encoding ${m.encoding}).`,
-    );
-  }
-  try {
-    checkTensorsMatchSpec(model.tensors, spec);
-  } catch (err) {
-    throw new ModelError(`round ${round}: ${String(err)}`, { cause: err });
-  }
 }

@@ -43,6 +43,11 @@ export interface ParticipationOptions {
   mspId: string;
   /** Trains one local round from the round's verified input model. */
   trainRound(input: { run: RunRecord; round: number; model: Container }): Promise<TrainedUpdate>;
+  /**
+   * Turns a round's verified input model into the plaintext model to train from; default: decode
+   * it. An encrypted run decrypts it here (./ckks-participation.ts).
+   */
+  openModel?(input: { run: RunRecord; round: number; model: VerifiedModel }): Promise<Container>;
   /** Reads a round's input model hash from the hospital's own view of the ledger. */
   ledgerCheck?: LedgerCheck;
   signal?: AbortSignal;
@@ -174,7 +179,10 @@ export async function participateInRun(
     log(
       `round ${round}: model ${model.sha256} matches the ledger (read from ${model.checkedAgainst}; tx ${model.ledgerTxId ?? '?'})`,
     );
-    const trained = await options.trainRound({ run, round, model: decodeContainer(model.bytes) });
+    const plain = options.openModel
+      ? await options.openModel({ run, round, model })
+      : decodeContainer(model.bytes);
+    const trained = await options.trainRound({ run, round, model: plain });
     if (signal?.aborted) {
       await outbox.put(runId, round, trained.bytes);
       stopped();

@@ -92,3 +92,34 @@ export async function createKeyFile(
   await saveKeyFile(file, { runId, secretKey, passphrase }, overwrite, params);
   return secretKeyFingerprint(params, secretKey);
 }
+
+/** What {@link checkRunKey} checks a key against: the run's ledger record. */
+export interface RunKeyExpectation {
+  runId: string;
+  /** The key fingerprint the run records on the ledger. */
+  keyFingerprint: string;
+}
+
+/**
+ * The secret key for an encrypted run, from this hospital's opened key file, once it is checked
+ * to be the key the run records.
+ * @throws {KeyStoreError} when no key file was given, or it holds another key; the message says
+ * what to pass instead.
+ */
+export function checkRunKey(
+  key: { file: string; opened: OpenedKeyFile } | undefined,
+  run: Readonly<RunKeyExpectation>,
+): Uint8Array {
+  if (key === undefined) {
+    throw new KeyStoreError(
+      `run ${run.runId} is encrypted (CKKS, key ${run.keyFingerprint} on the ledger): pass --key-file FILE, this hospital's copy of the run's key (fedledger-trainer keys init, or keys import of the copy another hospital exported), with its passphrase in --passphrase-file FILE or $${PASSPHRASE_ENV}.`,
+    );
+  }
+  const { file, opened } = key;
+  if (opened.fingerprint !== run.keyFingerprint) {
+    throw new KeyStoreError(
+      `the key file ${file} holds key ${opened.fingerprint} (made for run ${opened.runId}), but run ${run.runId} records key ${run.keyFingerprint} on the ledger: it is not this run's key. Pass --key-file with the run's key (keys import the copy its holder exported; keys fingerprint shows the key a file holds).`,
+    );
+  }
+  return opened.secretKey;
+}
