@@ -163,6 +163,7 @@ export class GatewayFixture {
       getRound: (runId, round) => reader.getRound(runId, round),
       getUpdate: (runId, round, mspId) => reader.getUpdate(runId, round, mspId),
       getAuditTrail: (runId) => reader.getAuditTrail(runId),
+      listKeys: (runId, round) => reader.listKeys(runId, round),
       transactionStatus: (txId) =>
         Promise.resolve(this.ledger.blockOf(txId) === undefined ? undefined : 'VALID'),
       close: () => undefined,

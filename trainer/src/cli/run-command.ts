@@ -12,7 +12,9 @@ import {
 } from '@fedledger/protocol';
 import { newOutbox } from '../client/outbox';
 import type { RoundReport, TrainedUpdate } from '../client/participation';
-import { participateInRun } from '../client/participation';
+import { ParticipationStoppedError, participateInRun } from '../client/participation';
+import { newSecAggClient } from '../client/secagg-client';
+import { newSecAggParticipant } from '../client/secagg-round';
 import type { RunSettingsView } from '@fedledger/protocol';
 import { sharedMetricsOf } from '@fedledger/protocol';
 import type { HospitalData } from '../data/hospital-data';
@@ -125,7 +127,8 @@ Exit codes: 0 run completed and final model verified, 2 usage, 3 data, 4 model, 
     mkdirSync(workdir, { recursive: true });
     const { data, mode: prepMode } = loadData(args, workdir);
     await startBackend(args.string('backend'));
-    const { identity, client, ownLedger } = connectFromArgs(args);
+    const { identity, client, ownLedger, clientOptions } = connectFromArgs(args);
+    const secaggClient = newSecAggClient(clientOptions);
     const stateFile = join(workdir, `privacy-${runId}.json`);
     const accountant: PrivacyAccountant = existsSync(stateFile)
       ? restorePrivacyAccountant(JSON.parse(readFileSync(stateFile, 'utf8')), dp.accountant)
@@ -233,6 +236,23 @@ Exit codes: 0 run completed and final model verified, 2 usage, 3 data, 4 model, 
         signer: identity.signer,
         log: (line) => console.error(line),
       });
+      // Secure-aggregation runs (settings.encoding 'secagg') mask each update; others pass through.
+      const secagg = newSecAggParticipant({
+        client: secaggClient,
+        runId,
+        mspId: identity.mspId,
+        signer: identity.signer,
+        workdir,
+        signal: controller.signal,
+        ...(pollMs !== undefined ? { pollMs } : {}),
+        log: (line) => console.error(line),
+      });
+      await secagg
+        .resume(async () => (await client.verifiedRun((await client.getRun(runId)).run)).run)
+        .catch((err: unknown) => {
+          if (controller.signal.aborted) throw new ParticipationStoppedError('stopped.');
+          throw err;
+        });
       const result = await participateInRun({
         client,
         outbox,
@@ -243,6 +263,8 @@ Exit codes: 0 run completed and final model verified, 2 usage, 3 data, 4 model, 
         ...(pollMs !== undefined ? { pollMs } : {}),
         onRound: (r) => console.log(roundLine(r)),
         log: (line) => console.error(line),
+        protectUpdate: (input) => secagg.protectUpdate(input),
+        afterDelivery: (run, round) => secagg.afterDelivery(run, round),
       });
       const out = args.string('out') ?? join(workdir, `${runId}-final.safetensors`);
       writeFileSync(out, result.finalModel.bytes);
@@ -256,6 +278,7 @@ Exit codes: 0 run completed and final model verified, 2 usage, 3 data, 4 model, 
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
       client.close();
+      secaggClient.close();
       ownLedger?.close();
     }
   },
