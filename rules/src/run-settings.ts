@@ -24,6 +24,8 @@ export interface RunSettings {
    * null or absent: each hospital preprocesses on its own.
    */
   preprocessingSha256?: string | null;
+  /** What hides the updates from the gateway; absent in older runs (read from `encoding`). */
+  protection?: 'plaintext' | 'ckks' | 'secagg';
   /** Secure aggregation (encoding 'secagg'): threshold, fixed-point range, weight divisor. */
   secagg?: SecAggSettings;
 }

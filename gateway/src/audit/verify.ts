@@ -147,10 +147,12 @@ export class Verifier {
       });
     }
     const history = await this.ledger.getHistory(roundKey(runId, r));
-    if (history.length > 2) {
+    // Open and close; a secure-aggregation round also fixes its mask set and its survivors.
+    const allowed = round.secagg ? 4 : 2;
+    if (history.length > allowed) {
       problems.push({
         code: 'KEY_REWRITTEN',
-        message: `round ${r}'s record was written ${history.length} times (open and close are 2)`,
+        message: `round ${r}'s record was written ${history.length} times (${round.secagg ? 'open, masking, unmasking and close are 4' : 'open and close are 2'})`,
       });
     }
     // The model a source serves for this round must be the ledger's.
@@ -183,6 +185,14 @@ export class Verifier {
         bytes.set(u.sha256, found.bytes);
         if (found.matches) origin.set(u.sha256, found.source);
       }
+      // Secure aggregation: the reveals the close record names, each found by its hash like
+      // an update; the keys from the ledger's trail. Nothing else: the auditor recomputes the
+      // unmasked aggregate from ledger-committed material alone.
+      const recovery = round.secagg?.recovery ?? [];
+      for (const entry of recovery) {
+        const found = await this.find(entry.sha256, cache);
+        if (found?.matches) bytes.set(entry.sha256, found.bytes);
+      }
       const input = await this.find(round.inputModelHash, cache);
       try {
         const decision = await decideRound({
@@ -192,6 +202,7 @@ export class Verifier {
           bytes,
           ...(input?.matches ? { inputModel: input.bytes } : {}),
           ...(this.encrypted ? { encrypted: this.encrypted } : {}),
+          ...(round.secagg ? { secagg: { keys: round.keys ?? [], reveals: recovery } } : {}),
         });
         for (const f of compareWithDecision(round, round.updates, decision, {
           sourceOf: (sha) => origin.get(sha),

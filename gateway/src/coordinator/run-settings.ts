@@ -12,6 +12,8 @@ import {
   validateModelSpec,
 } from '@fedledger/protocol';
 import { checkParams } from '@fedledger/protocol/ckks';
+import type { SecAggSettings } from '@fedledger/protocol/secagg';
+import { SecAggError, checkSettings, defaultSecAggSettings } from '@fedledger/protocol/secagg';
 import type { RunRequestBody } from '@fedledger/protocol/schema';
 import {
   MAX_ROUND_DEADLINE_SECONDS,
@@ -53,6 +55,26 @@ function sharedMetricsFromRequest(value: unknown): SharedMetrics {
     throw bad(help);
   }
   return { mode: 'noised', noiseMultiplier: sigma };
+}
+
+/**
+ * The secure-aggregation settings of a run request: the defaults for its participants (a
+ * majority threshold, the weights divided by the sum of the declared sample counts) with the
+ * request's fields over them.
+ */
+function secAggFromRequest(
+  request: Record<string, unknown>,
+  participants: readonly string[],
+  counts: Record<string, unknown>,
+): SecAggSettings {
+  const weightScale = participants.reduce((n, msp) => n + (counts[msp] as number), 0);
+  try {
+    const defaults = defaultSecAggSettings(participants.length, weightScale);
+    return checkSettings({ ...defaults, ...request, weightScale }, participants.length);
+  } catch (err) {
+    if (err instanceof SecAggError) throw bad(err.message.replace('secure-aggregation settings', 'secagg'));
+    throw err;
+  }
 }
 
 /**
@@ -153,17 +175,24 @@ export function runConfigFromRequest(body: unknown): RunConfig {
   if (he !== null && strategy !== 'fedavg') {
     throw bad('encrypted runs aggregate with fedavg only (the gateway cannot read the updates)');
   }
+  const secagg = r.secagg ? secAggFromRequest(r.secagg, r.participants, counts) : null;
+  if (secagg !== null && (he !== null || strategy !== 'fedavg')) {
+    throw bad('a secure-aggregation run aggregates with fedavg and is not also encrypted (he)');
+  }
   const sharedMetrics = sharedMetricsFromRequest(r.sharedMetrics);
   const violation = checkAgainst(RunRequestSchema, body);
   if (violation) throw bad(`${violation.field || 'the body'}: ${violation.message}`);
   const settings: RunSettings = {
     modelSpec,
     strategyParams: r.strategyParams ?? {},
-    updateNormBound: he === null ? bound : null,
+    // Masked and encrypted updates cannot be measured by the gateway: no norm bound.
+    updateNormBound: he === null && secagg === null ? bound : null,
     roundDeadlineSeconds: deadline,
-    encoding: he === null ? 'float32' : 'ckks',
+    encoding: he !== null ? 'ckks' : secagg !== null ? 'secagg' : 'float32',
+    protection: he !== null ? 'ckks' : secagg !== null ? 'secagg' : 'plaintext',
     dp: r.dp ?? null,
     he,
+    ...(secagg !== null ? { secagg } : {}),
     sharedMetrics,
     ...(r.preprocessingSha256 ? { preprocessingSha256: r.preprocessingSha256 } : {}),
   };

@@ -4,3 +4,4 @@ export * from './scenarios';
 export * from './dishonest';
 export * from './rejection';
 export * from './outage';
+export * from './secagg-hospitals';

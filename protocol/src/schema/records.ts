@@ -100,6 +100,7 @@ export const RunSettingsSchema = strictObject({
   dp: nullable(Type.Record(Type.String(), Type.Unknown())),
   he: nullable(Type.Record(Type.String(), Type.Unknown())),
   sharedMetrics: Type.Optional(SharedMetricsSchema),
+  protection: Type.Optional(literals(['plaintext', 'ckks', 'secagg'] as const)),
   secagg: Type.Optional(
     strictObject(
       {

@@ -94,6 +94,19 @@ export const RunRequestSchema = strictObject(
         ),
       ),
     ),
+    secagg: Type.Optional(
+      nullable(
+        strictObject(
+          {
+            threshold: Type.Optional(Type.Integer({ minimum: 2 })),
+            range: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
+            fractionBits: Type.Optional(Type.Integer({ minimum: 0, maximum: 30 })),
+            phaseSeconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 86_400 })),
+          },
+          'a secure-aggregation run (pairwise masking with keys on the ledger); each field defaults (threshold: a majority, range 16, fractionBits 26, phaseSeconds 60)',
+        ),
+      ),
+    ),
     he: Type.Optional(
       nullable(
         strictObject(
