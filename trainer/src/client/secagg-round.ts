@@ -258,6 +258,8 @@ export function newSecAggParticipant(
       log(`round ${round}: the round no longer takes reveals (${(err as Error).message})`);
       return;
     }
+    // Nothing of the round's secrets is needed again: the reveal is kept to be sent again as is.
+    await store.forgetBefore(run.runId, round + 1);
     log(
       `round ${round}: revealed self-mask shares of ${plan.survivors.join(', ')}${plan.dropped.length > 0 ? ` and mask-secret shares of ${plan.dropped.join(', ')}` : ''} (survivors read from ${client.source})`,
     );

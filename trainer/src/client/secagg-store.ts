@@ -4,8 +4,8 @@
 // bundle it dealt (re-sent byte for byte, never dealt twice), the shares it holds of its peers,
 // the masked update (delivered again rather than masking a second update under the same masks,
 // which would hand the gateway the difference of the two), and the one split of survivors and
-// dropped it revealed for (revealing another would unmask a peer). Once a round is over its
-// secrets are wiped; the revealed split stays.
+// dropped it revealed for (revealing another would unmask a peer). Once its reveal is sent (or
+// the next round begins) the round's secrets, shares and masked update are wiped; the split stays.
 import { chmod, mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { HeldShare, RoundSecrets } from '@fedledger/protocol';
