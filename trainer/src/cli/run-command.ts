@@ -52,7 +52,8 @@ ${GATEWAY_HELP}
   --data CSV                 the hospital's extract
   --schema FILE              its schema JSON
   --workdir DIR              state: outbox/, submitted/ (every update put on the ledger),
-                             preprocessing.json, privacy-<run>.json, final model and its spec
+                             preprocessing.json, privacy-<run>.json, final model and its spec,
+                             secagg/ (secure-aggregation round secrets, mode 0600)
   --preprocessing FILE|per-site
                              FILE: the run's shared preprocessing (\`preprocess combine\`); refused
                              unless it hashes to the run's preprocessingSha256 on the ledger.
@@ -79,10 +80,14 @@ ${CSV_HELP}
 
 The model spec is the run's (on the ledger). The hospital signs only its own SubmitUpdate: it
 decodes the proposal and the endorsed transaction the gateway hands it and refuses anything else
-(exit 8, "refusing to sign: …", naming what differed). With a Fabric connection.json it reads its
-own peer: each commit is confirmed there and each round's model is refused unless its SHA-256 is
-the one recorded there; on the simulated ledger the gateway's word is all there is, and the
-output says so. An update the gateway cannot take (down, 5xx, ledger unavailable) waits in
+(exit 8, "refusing to sign: …", naming what differed). In a secure-aggregation run (encoding
+secagg on the ledger) it also signs its own AdvertiseKeys, deals its shares to the keys on the
+ledger, delivers only its masked update, and reveals shares for the survivors the ledger names;
+a share bundle that is not the one the ledger names, or does not authenticate, stops it (exit 8)
+before it masks. With a Fabric connection.json it reads its own peer: each commit is confirmed
+there, each round's model is refused unless its SHA-256 is the one recorded there, and
+secure-aggregation keys and sets are read there; on the simulated ledger the gateway's word is
+all there is, and the output says so. An update the gateway cannot take (down, 5xx, ledger unavailable) waits in
 DIR/outbox and is sent again when the gateway is back. Ctrl-C stops cleanly (exit 130).
 One line per round on stdout: round, local accuracy, ε spent, transaction ID, block, and where
 the commit was confirmed; ε by both accountants on stderr. Validation metrics leave the hospital

@@ -8,7 +8,6 @@
 // (f) after delivery, once the ledger fixes the survivors, its shares revealed for exactly that
 // split, never another. The participation loop calls it through two hooks (protectUpdate,
 // afterDelivery); runs that do not use secure aggregation pass through unchanged.
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { RoundRecord, RunRecord } from '@fedledger/protocol';
 import { sha256Hex } from '@fedledger/protocol';
 import {
@@ -19,9 +18,10 @@ import {
   newRoundSecrets,
   revealShares,
 } from '@fedledger/protocol/secagg';
-import { GatewayRequestError, isTransient } from './errors';
+import { GatewayRequestError } from './errors';
 import type { DigestSigner } from './identity';
 import type { SecAggClient } from './secagg-client';
+import { newPoller } from './secagg-polling';
 import {
   checkSameSplit,
   checkedKeys,
@@ -90,34 +90,8 @@ export function newSecAggParticipant(
   const { client, mspId: me, signal } = options;
   const log = options.log ?? (() => undefined);
   const store = newSecAggStore(options.workdir);
-  const first = options.pollMs ?? 500;
-  const longest = Math.max(first, options.maxPollMs ?? 10_000);
 
-  /** Polls `probe` with growing intervals until it returns something; transient failures poll on. */
-  const poll = async <T>(probe: () => Promise<T | undefined>): Promise<T> => {
-    let delay = first;
-    for (;;) {
-      signal?.throwIfAborted();
-      try {
-        const found = await probe();
-        if (found !== undefined) return found;
-      } catch (err) {
-        if (!isTransient(err)) throw err;
-      }
-      await sleep(delay, undefined, signal ? { signal } : {});
-      delay = Math.min(longest, Math.round(delay * 1.5));
-    }
-  };
-  /** Runs a gateway call again while it fails transiently (the gateway is down or restarting). */
-  const retrying = <T>(call: () => Promise<T>): Promise<T> =>
-    poll(async () => {
-      try {
-        return { value: await call() };
-      } catch (err) {
-        if (isTransient(err)) return undefined;
-        throw err;
-      }
-    }).then((r) => r.value);
+  const { poll, retrying } = newPoller(options);
   /** The round's record once `ready` says so, or 'closed' when it closed (or vanished) first. */
   const waitForRound = (run: RunRecord, round: number, ready: (r: RoundRecord) => boolean) =>
     poll(async (): Promise<RoundRecord | 'closed' | undefined> => {
@@ -333,7 +307,7 @@ export function newSecAggParticipant(
     async resume(readRun) {
       const rounds = await store.rounds(options.runId);
       if (rounds.length === 0) return;
-      const run = await readRun();
+      const run = await retrying(readRun);
       if (!isSecAgg(run)) return;
       const delivered = new Set(
         (await listSubmitted(options.workdir, run.runId)).map((c) => c.round),
