@@ -19,9 +19,9 @@ export interface Poller {
    * gateway unreachable, a 5xx) counts as nothing yet.
    * @throws what `probe` throws that is not transient; the signal's reason when aborted.
    */
-  poll<T>(probe: () => Promise<T | undefined>): Promise<T>;
+  poll: <T>(probe: () => Promise<T | undefined>) => Promise<T>;
   /** Calls `call` again while it fails transiently; returns its first result. */
-  retrying<T>(call: () => Promise<T>): Promise<T>;
+  retrying: <T>(call: () => Promise<T>) => Promise<T>;
 }
 
 /** A poller with the given intervals and abort signal. */

@@ -87,7 +87,7 @@ const refusedFor = (err: unknown, ...codes: string[]): boolean =>
 export function newSecAggParticipant(
   options: Readonly<SecAggParticipantOptions>,
 ): SecAggParticipant {
-  const { client, mspId: me, signal } = options;
+  const { client, mspId: me } = options;
   const log = options.log ?? (() => undefined);
   const store = newSecAggStore(options.workdir);
 
