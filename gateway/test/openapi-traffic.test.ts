@@ -8,7 +8,15 @@ import { expect } from 'chai';
 import Ajv2020 from 'ajv/dist/2020';
 import type { ValidateFunction } from 'ajv';
 import type { Harness as HarnessType, OrgName, Reply } from '../src/testing';
-import { Harness, createRun, update, waitClosed } from '../src/testing';
+import {
+  Harness,
+  SECAGG_HOSPITALS,
+  createRun,
+  createSecAggRun,
+  playSecAggRound,
+  update,
+  waitClosed,
+} from '../src/testing';
 
 interface Exchange {
   method: string;
@@ -173,6 +181,9 @@ describe('OpenAPI schemas against recorded requests and replies of a whole run',
     await h.call('auditor', 'GET', `/v1/audit/history?key=update/${run}/0/Hospital1MSP`);
     await h.call('auditor', 'POST', `/v1/audit/runs/${run}/verify`);
     log.push(await eventStreamHead(h, 'auditor'));
+    // A secure-aggregation round: keys, share bundles, masked updates and reveals.
+    await createSecAggRun(h, 'api-secagg', 1);
+    await playSecAggRound(h, 'api-secagg', 0, { submitters: SECAGG_HOSPITALS });
     // Refusals: each is a problem+json reply.
     await h.call('hospital1', 'POST', '/v1/runs', { runId: 'x' });
     await h.call('coordinator', 'POST', '/v1/runs', { runId: 'x', rounds: 3 });

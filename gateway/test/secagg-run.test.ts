@@ -116,6 +116,21 @@ describe('secure-aggregation run (simulated ledger, real gateway)', function () 
     expect(details.json<{ updates: unknown[] }>().updates).to.deep.equal([]);
   });
 
+  it('leaves out of the mask set a dealer that left another hospital out of its bundle, not its victim', async () => {
+    const runId = 'secagg-omitting-dealer';
+    await createSecAggRun(h, runId, 1);
+    const { closed } = await playSecAggRound(h, runId, 0, {
+      submitters: ['hospital1', 'hospital2'],
+      omit: { dealer: 'hospital3', recipient: 'Hospital1MSP' },
+    });
+    expect(closed.secagg?.maskSet.map((e) => e.mspId)).to.deep.equal([
+      'Hospital1MSP',
+      'Hospital2MSP',
+    ]);
+    expect(closed.included).to.deep.equal(['Hospital1MSP', 'Hospital2MSP']);
+    expect((await verify(runId)).ok).to.equal(true);
+  });
+
   it('refuses a reveal before unmasking and a share bundle that is not one', async () => {
     const runId = 'secagg-phases';
     await createSecAggRun(h, runId, 1);

@@ -1,4 +1,6 @@
-// Typed errors of the wire format: malformed containers, and CKKS inputs that cannot be used.
+// Typed errors of the wire format: malformed containers, CKKS inputs that cannot be used, and
+// secure-aggregation refusals.
+import type { SecAggErrorCode } from './secagg/types';
 
 /** Base class of every container format error; `code` is stable and safe to show to callers. */
 export class ContainerError extends Error {
@@ -111,5 +113,21 @@ export class CkksKeyFileError extends CkksError {
 export class CkksWrongPassphraseError extends CkksError {
   constructor(message: string) {
     super('CKKS_WRONG_PASSPHRASE', message);
+  }
+}
+
+/**
+ * Every secure-aggregation refusal; `code` is stable and safe to show to callers, `mspId` names
+ * the hospital whose share, secret or message failed, where one is to blame.
+ */
+export class SecAggError extends Error {
+  readonly code: SecAggErrorCode;
+  readonly mspId: string | undefined;
+
+  constructor(code: SecAggErrorCode, message: string, options?: ErrorOptions & { mspId?: string }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+    this.mspId = options?.mspId;
   }
 }

@@ -127,3 +127,16 @@ export async function expectCode(work: () => unknown, code: SecAggErrorCode): Pr
   expect(error.code, error.message).to.equal(code);
   return error;
 }
+
+/** JSON with sorted keys, like canonical JSON, for hand-built messages. */
+export function sortKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortKeys);
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(
+      Object.keys(value)
+        .sort()
+        .map((k) => [k, sortKeys((value as Record<string, unknown>)[k])]),
+    );
+  }
+  return value;
+}

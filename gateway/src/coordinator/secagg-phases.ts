@@ -131,8 +131,10 @@ export class SecAggPhases {
   }
 
   /**
-   * The mask set: hospitals with keys on the ledger and a bundle here, less any that some
-   * other member did not deal to, until every member dealt to every other member.
+   * The mask set: hospitals with keys on the ledger and a bundle here, each of whom dealt to
+   * every other member. A hospital most dealers did not deal to advertised late and goes; then a
+   * dealer that left out a member the others dealt to goes (so one hospital cannot push another
+   * out by leaving it out of its bundle); until both hold.
    */
   private async maskSet(
     run: RunRecord,
@@ -149,10 +151,16 @@ export class SecAggPhases {
       recipients.set(k.mspId, new Set(decodeShareBundle(bytes).recipients));
     }
     let members = [...recipients.keys()].sort();
+    const dealtTo = (dealer: string, m: string) => recipients.get(dealer)?.has(m) === true;
     for (;;) {
-      const kept = members.filter((m) => members.every((dealer) => recipients.get(dealer)?.has(m)));
-      if (kept.length === members.length) break;
-      members = kept;
+      const late = members.filter(
+        (m) => members.filter((d) => d !== m && !dealtTo(d, m)).length * 2 > members.length - 1,
+      );
+      const short =
+        late.length > 0 ? [] : members.filter((d) => members.some((m) => !dealtTo(d, m)));
+      const out = new Set([...late, ...short]);
+      if (out.size === 0) break;
+      members = members.filter((m) => !out.has(m));
     }
     return members.map((mspId) => ({ mspId, sharesSha256: bundles.get(mspId) as string }));
   }

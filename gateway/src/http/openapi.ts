@@ -12,15 +12,21 @@ import {
   EndorseReplySchema,
   HealthReplySchema,
   HistoryReplySchema,
+  KeyAdvertisementRequestSchema,
+  KeysListReplySchema,
+  KeysUploadReplySchema,
   MetricsReplySchema,
   ModelStoredReplySchema,
   ReadyReplySchema,
+  RevealSchema,
   RoundClosedReplySchema,
   RoundDetailsSchema,
   RunCreatedReplySchema,
   RunListReplySchema,
   RunRequestSchema,
   RunStatusSchema,
+  SecAggBlobReplySchema,
+  ShareBundleSchema,
   SignatureRequestSchema,
   SubmissionStatusSchema,
   UploadReplySchema,
@@ -227,6 +233,53 @@ export const OPERATIONS: readonly Operation[] = [
     reply: json(SubmissionStatusSchema),
   },
   {
+    method: 'post',
+    path: '/v1/runs/{runId}/rounds/{round}/secagg/keys',
+    summary:
+      "Secure aggregation: this hospital's round keys; returns the AdvertiseKeys proposal to check and sign (then the two signature routes)",
+    access: 'hospital',
+    request: json(KeyAdvertisementRequestSchema),
+    status: 201,
+    reply: json(KeysUploadReplySchema),
+  },
+  {
+    method: 'get',
+    path: '/v1/runs/{runId}/rounds/{round}/secagg/keys',
+    summary:
+      "The round's key advertisements (the gateway's word: hospitals with a peer read ListKeys there)",
+    access: 'any',
+    status: 200,
+    reply: json(KeysListReplySchema),
+  },
+  {
+    method: 'post',
+    path: '/v1/runs/{runId}/rounds/{round}/secagg/shares',
+    summary: "This hospital's share bundle (each share encrypted to its recipient)",
+    access: 'hospital',
+    request: json(ShareBundleSchema),
+    status: 201,
+    reply: json(SecAggBlobReplySchema),
+  },
+  {
+    method: 'get',
+    path: '/v1/runs/{runId}/rounds/{round}/secagg/shares/{mspId}',
+    summary: "A dealer's share bundle (the one the round's mask set names, once fixed)",
+    access: 'any',
+    status: 200,
+    reply: json(ShareBundleSchema),
+    headers: { 'X-Content-SHA256': 'the SHA-256 of the bundle (the mask set names it)' },
+  },
+  {
+    method: 'post',
+    path: '/v1/runs/{runId}/rounds/{round}/secagg/reveal',
+    summary:
+      "A survivor's revealed shares, once the ledger fixes the survivors (self-mask seeds of survivors, mask secrets of the dropped)",
+    access: 'hospital',
+    request: json(RevealSchema),
+    status: 201,
+    reply: json(SecAggBlobReplySchema),
+  },
+  {
     method: 'get',
     path: '/v1/audit/runs/{runId}/trail',
     summary: 'Audit trail of a run from the ledger',
@@ -255,7 +308,7 @@ export const OPERATIONS: readonly Operation[] = [
     method: 'get',
     path: '/v1/events',
     summary:
-      'Ledger events (server-sent events: RunCreated, RoundOpened, UpdateSubmitted, RoundClosed)',
+      'Ledger events (server-sent events: RunCreated, RoundOpened, UpdateSubmitted, RoundClosed; secure aggregation: KeysAdvertised, MaskingBegun, UnmaskingBegun)',
     access: 'any',
     status: 200,
     reply: {
@@ -270,6 +323,7 @@ const PATH_PARAMETERS: Record<string, TSchema> = {
   round: Type.Integer({ minimum: 0 }),
   sha256: Type.String({ pattern: '^[0-9a-f]{64}$' }),
   id: Type.String({ pattern: UUID_PATTERN }),
+  mspId: Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$' }),
 };
 
 /** A schema as plain JSON (TypeBox's own markers are symbols, which JSON leaves out). */

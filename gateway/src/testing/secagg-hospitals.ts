@@ -177,6 +177,8 @@ export interface PlayOptions {
    * the gateway's word (the simulated ledger has no peers).
    */
   readKeys?: (who: OrgName, runId: string, round: number) => Promise<KeysRecord[]>;
+  /** A dishonest dealer that leaves one hospital out of its bundle. */
+  omit?: { dealer: SecAggHospitalName; recipient: string };
 }
 
 /** Plays one round: every hospital advertises and deals; the submitters mask and submit. */
@@ -227,13 +229,15 @@ export async function playSecAggRound(
         selfMaskCommitment,
       }));
     adsOf.set(hospital.mspId, ads);
-    const bundle = await dealShares(ctx, hospital.mspId, hospital.secrets, ads, s.threshold);
+    const omit = options.omit?.dealer === hospital.who ? options.omit.recipient : undefined;
+    const recipients = ads.filter((a) => a.mspId !== omit);
+    const bundle = await dealShares(ctx, hospital.mspId, hospital.secrets, recipients, s.threshold);
     ok(
       await h.call(
         hospital.who,
         'POST',
         `${base}/shares`,
-        Buffer.from(encodeShareBundle(bundle)).toString('utf8'),
+        JSON.parse(Buffer.from(encodeShareBundle(bundle)).toString('utf8')) as object,
         { 'content-type': 'application/json' },
       ),
       201,
@@ -242,7 +246,8 @@ export async function playSecAggRound(
   }
   const masking = await untilRound(h, runId, r, (rec) => rec.secagg?.phase === 'masking');
   const maskSet = masking.secagg?.maskSet ?? [];
-  for (const hospital of hospitals) {
+  const inMaskSet = (x: PlayedHospital) => maskSet.some((e) => e.mspId === x.mspId);
+  for (const hospital of hospitals.filter(inMaskSet)) {
     const ads = adsOf.get(hospital.mspId) ?? [];
     for (const entry of maskSet) {
       const res = ok(
@@ -295,7 +300,7 @@ export async function playSecAggRound(
         hospital.who,
         'POST',
         `${base}/reveal`,
-        Buffer.from(encodeReveal(reveal)).toString('utf8'),
+        JSON.parse(Buffer.from(encodeReveal(reveal)).toString('utf8')) as object,
         { 'content-type': 'application/json' },
       ),
       201,

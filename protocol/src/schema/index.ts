@@ -3,3 +3,4 @@ export * from './records';
 export * from './requests';
 export * from './replies';
 export * from './type-checks';
+export * from './secagg';

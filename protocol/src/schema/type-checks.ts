@@ -6,7 +6,9 @@ import type {
   CommitInfo,
   CommitReply,
   EndorseReply,
+  KeysUploadReply,
   RoundDetails,
+  SecAggBlobReply,
   RoundSummary,
   RunStatus,
   SubmissionStatus,
@@ -26,6 +28,8 @@ import type {
   UpdateSubmission,
 } from '../ledger';
 import type { ModelSpec } from '../model-spec';
+import type { KeysRecord } from '../secagg-records';
+import type { KeyAdvertisement, Reveal, ShareBundle } from '../secagg/types';
 import type {
   AuditTrailSchema,
   ClientRefSchema,
@@ -34,6 +38,7 @@ import type {
   DpAccountingSchema,
   ExcludedUpdateSchema,
   HistoryEntrySchema,
+  KeysRecordSchema,
   ModelSpecSchema,
   RoundRecordSchema,
   RoundTrailSchema,
@@ -51,6 +56,13 @@ import type {
   SubmissionStatusSchema,
   UploadReplySchema,
 } from './replies';
+import type {
+  KeyAdvertisementRequestSchema,
+  KeysUploadReplySchema,
+  RevealSchema,
+  SecAggBlobReplySchema,
+  ShareBundleSchema,
+} from './secagg';
 
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 type OptionalKeys<T> = { [K in keyof T]-?: object extends Pick<T, K> ? K : never }[keyof T];
@@ -93,6 +105,12 @@ export const SCHEMAS_DESCRIBE_TYPES: {
   endorseReply: true,
   commitReply: true,
   submissionStatus: true,
+  keysRecord: true,
+  keyAdvertisementRequest: true,
+  shareBundle: true,
+  reveal: true,
+  keysUploadReply: true,
+  secAggBlobReply: true,
 };
 
 interface SchemaChecks {
@@ -116,4 +134,13 @@ interface SchemaChecks {
   endorseReply: Describes<typeof EndorseReplySchema, EndorseReply>;
   commitReply: Describes<typeof CommitReplySchema, CommitReply>;
   submissionStatus: Describes<typeof SubmissionStatusSchema, SubmissionStatus>;
+  keysRecord: Describes<typeof KeysRecordSchema, KeysRecord>;
+  keyAdvertisementRequest: Describes<
+    typeof KeyAdvertisementRequestSchema,
+    Omit<KeyAdvertisement, 'mspId'>
+  >;
+  shareBundle: Describes<typeof ShareBundleSchema, ShareBundle>;
+  reveal: Describes<typeof RevealSchema, Reveal>;
+  keysUploadReply: Describes<typeof KeysUploadReplySchema, KeysUploadReply>;
+  secAggBlobReply: Describes<typeof SecAggBlobReplySchema, SecAggBlobReply>;
 }

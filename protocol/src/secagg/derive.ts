@@ -89,11 +89,10 @@ export function maskWords(key: Uint8Array, count: number): Uint32Array {
   const cipher = createCipheriv('aes-256-ctr', key, Buffer.alloc(16));
   const stream = cipher.update(Buffer.alloc(count * 4));
   cipher.final();
-  const words = new Uint32Array(count);
-  if (LITTLE_ENDIAN) {
-    new Uint8Array(words.buffer).set(stream);
-  } else {
-    for (let i = 0; i < count; i++) words[i] = stream.readUInt32LE(i * 4);
+  if (LITTLE_ENDIAN && stream.byteOffset % 4 === 0) {
+    return new Uint32Array(stream.buffer, stream.byteOffset, count);
   }
+  const words = new Uint32Array(count);
+  for (let i = 0; i < count; i++) words[i] = stream.readUInt32LE(i * 4);
   return words;
 }

@@ -5,7 +5,7 @@
 // clients; a consortium of hospitals is small, so every pair shares a mask here (the complete
 // graph), which SecAgg+ reduces to. Every key and mask derivation binds the run, round and parties.
 export type * from './types';
-export { SecAggError } from './errors';
+export { SecAggError } from '../errors';
 export {
   advertise,
   checkAdvertisement,

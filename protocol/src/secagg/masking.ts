@@ -3,7 +3,7 @@
 // mod 2^32, where b_u is the self-mask seed and s_{u,v} the X25519 agreement of the two mask keys.
 // Pairwise masks cancel in the sum over everyone; the self mask keeps a hospital's update hidden
 // even if its pairwise secrets are recovered after it was wrongly declared dropped.
-import { SecAggError } from './errors';
+import { SecAggError } from '../errors';
 import { SECRET_BYTES, agree, maskWords, pairwiseMaskKey, selfMaskKey } from './derive';
 import { checkAdvertisements, checkOwnAdvertisement } from './keys';
 import type { KeyAdvertisement, RoundContext, RoundSecrets, SecAggSettings } from './types';

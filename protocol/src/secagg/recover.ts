@@ -4,7 +4,7 @@
 // attempts. So one lying revealer cannot block recovery while ≥ t honest shares exist. (Where
 // many revealers lie, this search is exponential; the bound turns it into a refusal.)
 import { combine } from 'shamir-secret-sharing';
-import { SecAggError } from './errors';
+import { SecAggError } from '../errors';
 
 /** Most combinations tried for one secret before recovery is refused. */
 export const MAX_RECOVERY_ATTEMPTS = 4096;

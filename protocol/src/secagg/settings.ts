@@ -6,7 +6,7 @@
 // coordinate (clamping aside). The default f = 26 gives a resolution of 2^-26 ≈ 1.49e-8 and, for
 // n = 3, an error of at most 3 · 2^-27 ≈ 2.24e-8 per coordinate of the weighted sum; the sum
 // decodes correctly while its magnitude stays below 2^(31-f) = 32 (the range 16 leaves headroom).
-import { SecAggError } from './errors';
+import { SecAggError } from '../errors';
 import { MAX_PARTIES } from './shares';
 import type { SecAggSettings } from './types';
 

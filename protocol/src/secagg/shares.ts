@@ -7,7 +7,7 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { split } from 'shamir-secret-sharing';
 import { canonicalJson } from '../canonical-json';
-import { SecAggError } from './errors';
+import { SecAggError } from '../errors';
 import { SECRET_BYTES, agree, shareAad, shareKey } from './derive';
 import { checkAdvertisement, checkAdvertisements, checkOwnAdvertisement } from './keys';
 import type { HeldShare, KeyAdvertisement, RoundContext, RoundSecrets, ShareBundle } from './types';

@@ -3,7 +3,7 @@
 // each dropped hospital's mask secret, check each against what the hospital recorded on the ledger
 // (seed commitment, public mask key), and strip the masks, leaving Σ of the survivors' quantised
 // updates mod 2^32 and nothing about any one of them.
-import { SecAggError } from './errors';
+import { SecAggError } from '../errors';
 import {
   SECRET_BYTES,
   agree,

@@ -1,7 +1,7 @@
 // Strict readers for secure-aggregation messages: hex fields, MSP IDs, exact key sets, and the
 // unambiguous byte strings that key derivations and AEAD associated data are built from.
 import { canonicalJson } from '../canonical-json';
-import { SecAggError } from './errors';
+import { SecAggError } from '../errors';
 
 /** Longest MSP ID accepted (Fabric sets no limit; ours keeps messages bounded). */
 export const MAX_MSP_ID_LENGTH = 256;
