@@ -15,7 +15,7 @@ import {
 } from '@fedledger/gateway';
 import type { SigningLie } from '@fedledger/gateway/testing';
 import { withSigningLie } from '@fedledger/gateway/testing';
-import type { ModelSpec, Tensor } from '@fedledger/protocol';
+import type { ModelSpec, SecAggSettings, Tensor } from '@fedledger/protocol';
 import { ckksAggregator } from '@fedledger/rules';
 import {
   encodeContainer,
@@ -166,6 +166,7 @@ export class GatewayFixture {
       getRound: (runId, round) => reader.getRound(runId, round),
       getUpdate: (runId, round, mspId) => reader.getUpdate(runId, round, mspId),
       getAuditTrail: (runId) => reader.getAuditTrail(runId),
+      listKeys: (runId, round) => reader.listKeys(runId, round),
       transactionStatus: (txId) =>
         Promise.resolve(this.ledger.blockOf(txId) === undefined ? undefined : 'VALID'),
       close: () => undefined,
@@ -182,6 +183,9 @@ export class GatewayFixture {
       modelSpec?: ModelSpec;
       initialModel?: Uint8Array;
       preprocessingSha256?: string;
+      /** Secure aggregation: settings over the gateway's defaults. */
+      secagg?: Partial<SecAggSettings>;
+      sampleCounts?: Record<string, number>;
     } = {},
   ): Promise<void> {
     const coordinator = this.client('coordinator');
@@ -195,12 +199,15 @@ export class GatewayFixture {
       updateNormBound: 100,
       roundDeadlineSeconds: 3600,
       ...(extra.preprocessingSha256 ? { preprocessingSha256: extra.preprocessingSha256 } : {}),
-      sampleCounts: Object.fromEntries(
-        (extra.participants ?? ['Hospital1MSP', 'Hospital2MSP', 'Hospital3MSP']).map((msp) => [
-          msp,
-          1000,
-        ]),
-      ),
+      ...(extra.secagg ? { secagg: extra.secagg } : {}),
+      sampleCounts:
+        extra.sampleCounts ??
+        Object.fromEntries(
+          (extra.participants ?? ['Hospital1MSP', 'Hospital2MSP', 'Hospital3MSP']).map((msp) => [
+            msp,
+            1000,
+          ]),
+        ),
     });
   }
 }

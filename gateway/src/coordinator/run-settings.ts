@@ -72,7 +72,8 @@ function secAggFromRequest(
     const defaults = defaultSecAggSettings(participants.length, weightScale);
     return checkSettings({ ...defaults, ...request, weightScale }, participants.length);
   } catch (err) {
-    if (err instanceof SecAggError) throw bad(err.message.replace('secure-aggregation settings', 'secagg'));
+    if (err instanceof SecAggError)
+      throw bad(err.message.replace('secure-aggregation settings', 'secagg'));
     throw err;
   }
 }

@@ -2,7 +2,7 @@
 // they make, authenticated with the hospital's organisation identity.
 import { readFileSync } from 'node:fs';
 import { IdentityFileError } from '../client/errors';
-import type { GatewayClient } from '../client/gateway-client';
+import type { GatewayClient, GatewayClientOptions } from '../client/gateway-client';
 import { newGatewayClient } from '../client/gateway-client';
 import type { HospitalIdentity } from '../client/identity';
 import { loadHospitalIdentity } from '../client/identity';
@@ -29,6 +29,8 @@ export function connectFromArgs(args: ArgReader): {
   identity: HospitalIdentity;
   client: GatewayClient;
   ownLedger?: OwnLedgerView;
+  /** What the client was made with, for the secure-aggregation client (the same identity). */
+  clientOptions: GatewayClientOptions;
 } {
   const url = args.required('gateway');
   if (!/^https:\/\//.test(url))
@@ -55,13 +57,14 @@ export function connectFromArgs(args: ArgReader): {
       );
     }
   }
-  const client = newGatewayClient({
+  const clientOptions: GatewayClientOptions = {
     url,
     caCertPem,
     certPem: identity.certPem,
     keyPem: identity.keyPem,
     ledger: identity.ledger,
     ...(ownLedger ? { ownLedger } : {}),
-  });
-  return { identity, client, ...(ownLedger ? { ownLedger } : {}) };
+  };
+  const client = newGatewayClient(clientOptions);
+  return { identity, client, clientOptions, ...(ownLedger ? { ownLedger } : {}) };
 }

@@ -7,7 +7,9 @@ import { join } from 'node:path';
 import type { Container, ModelSpec, RunRecord } from '@fedledger/protocol';
 import { newOutbox } from '../client/outbox';
 import type { RoundReport, TrainedUpdate } from '../client/participation';
-import { participateInRun } from '../client/participation';
+import { ParticipationStoppedError, participateInRun } from '../client/participation';
+import { newSecAggClient } from '../client/secagg-client';
+import { newSecAggParticipant } from '../client/secagg-round';
 import type { RunSettingsView } from '@fedledger/protocol';
 import { sharedMetricsOf } from '@fedledger/protocol';
 import type { PrivacyAccountant } from '../dp/privacy-accountant';
@@ -47,7 +49,8 @@ ${GATEWAY_HELP}
   --data CSV                 the hospital's extract
   --schema FILE              its schema JSON
   --workdir DIR              state: outbox/, submitted/ (every update put on the ledger),
-                             preprocessing.json, privacy-<run>.json, final model and its spec
+                             preprocessing.json, privacy-<run>.json, final model and its spec,
+                             secagg/ (secure-aggregation round secrets, mode 0600)
   --preprocessing FILE|per-site
                              FILE: the run's shared preprocessing (\`preprocess combine\`); refused
                              unless it hashes to the run's preprocessingSha256 on the ledger.
@@ -76,10 +79,14 @@ ${PROTECTION_HELP}
 
 The model spec is the run's (on the ledger). The hospital signs only its own SubmitUpdate: it
 decodes the proposal and the endorsed transaction the gateway hands it and refuses anything else
-(exit 8, "refusing to sign: …", naming what differed). With a Fabric connection.json it reads its
-own peer: each commit is confirmed there and each round's model is refused unless its SHA-256 is
-the one recorded there; on the simulated ledger the gateway's word is all there is, and the
-output says so. An update the gateway cannot take (down, 5xx, ledger unavailable) waits in
+(exit 8, "refusing to sign: …", naming what differed). In a secure-aggregation run (encoding
+secagg on the ledger) it also signs its own AdvertiseKeys, deals its shares to the keys on the
+ledger, delivers only its masked update, and reveals shares for the survivors the ledger names;
+a share bundle that is not the one the ledger names, or does not authenticate, stops it (exit 8)
+before it masks. With a Fabric connection.json it reads its own peer: each commit is confirmed
+there, each round's model is refused unless its SHA-256 is the one recorded there, and
+secure-aggregation keys and sets are read there; on the simulated ledger the gateway's word is
+all there is, and the output says so. An update the gateway cannot take (down, 5xx, ledger unavailable) waits in
 DIR/outbox and is sent again when the gateway is back. Ctrl-C stops cleanly (exit 130).
 In a CKKS run the gateway aggregates ciphertexts it cannot read: its aggregate of a round is the
 encrypted mean update, recorded on the ledger as the next round's input; this hospital checks its
@@ -131,8 +138,9 @@ run), 8 gateway, 9 model bytes contradict the ledger, 130 stopped, 1 internal.`,
     await startBackend(args.string('backend'));
     // A key file opens first: a wrong passphrase stops the command before it connects or trains.
     const key = await runKeyFromArgs(args, (line) => console.error(line));
-    const { identity, client, ownLedger } = connectFromArgs(args);
+    const { identity, client, ownLedger, clientOptions } = connectFromArgs(args);
     const protection = newRunProtection(key, client, (line) => console.error(line));
+    const secaggClient = newSecAggClient(clientOptions);
     const stateFile = join(workdir, `privacy-${runId}.json`);
     const accountant: PrivacyAccountant = existsSync(stateFile)
       ? restorePrivacyAccountant(JSON.parse(readFileSync(stateFile, 'utf8')), dp.accountant)
@@ -245,6 +253,23 @@ run), 8 gateway, 9 model bytes contradict the ledger, 130 stopped, 1 internal.`,
         signer: identity.signer,
         log: (line) => console.error(line),
       });
+      // Secure-aggregation runs (settings.encoding 'secagg') mask each update; others pass through.
+      const secagg = newSecAggParticipant({
+        client: secaggClient,
+        runId,
+        mspId: identity.mspId,
+        signer: identity.signer,
+        workdir,
+        signal: controller.signal,
+        ...(pollMs !== undefined ? { pollMs } : {}),
+        log: (line) => console.error(line),
+      });
+      await secagg
+        .resume(async () => (await client.verifiedRun((await client.getRun(runId)).run)).run)
+        .catch((err: unknown) => {
+          if (controller.signal.aborted) throw new ParticipationStoppedError('stopped.');
+          throw err;
+        });
       const result = await participateInRun({
         client,
         outbox,
@@ -256,6 +281,8 @@ run), 8 gateway, 9 model bytes contradict the ledger, 130 stopped, 1 internal.`,
         ...(pollMs !== undefined ? { pollMs } : {}),
         onRound: (r) => console.log(roundLine(r)),
         log: (line) => console.error(line),
+        protectUpdate: (input) => secagg.protectUpdate(input),
+        afterDelivery: (run, round) => secagg.afterDelivery(run, round),
       });
       const out = args.string('out') ?? join(workdir, `${runId}-final.safetensors`);
       const finalSpec = spec ?? runSpec(result.run, data);
@@ -270,6 +297,7 @@ run), 8 gateway, 9 model bytes contradict the ledger, 130 stopped, 1 internal.`,
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
       client.close();
+      secaggClient.close();
       ownLedger?.close();
     }
   },

@@ -10,6 +10,7 @@ import type {
   RoundRecord,
   RunRecord,
   RunStatus,
+  SecAggSettings,
   UpdateRecord,
 } from '@fedledger/protocol';
 import { CONTAINER_MEDIA_TYPE, sha256Hex } from '@fedledger/protocol';
@@ -93,6 +94,8 @@ export interface CreateRunInput {
   he?: Record<string, unknown> | null;
   /** SHA-256 of the shared preprocessing every hospital must apply (preprocess combine). */
   preprocessingSha256?: string | null;
+  /** Secure aggregation: settings over the gateway's defaults (threshold, phaseSeconds …). */
+  secagg?: Partial<SecAggSettings>;
 }
 
 /** A verification report (per-round verdicts with the problems found). */

@@ -1,10 +1,17 @@
 // A hospital's own view of the ledger: its organisation's peer, read-only, under its own identity.
 // Every hospital in the network runs a peer; what it reads there needs no trust in the gateway.
 // The trainer confirms its update's commit, checks every global model and reports its inclusion
-// from this view. On the simulated ledger there is no peer of its own; the gateway's word is then
-// the only source, and the trainer says so.
+// from this view; in a secure-aggregation round it reads its peers' keys and the round's sets
+// here. On the simulated ledger there is no peer of its own; the gateway's word is then the only
+// source, and the trainer says so.
 import { ledgerRefusalOf } from '@fedledger/protocol';
-import type { AuditTrail, RoundRecord, RunRecord, UpdateRecord } from '@fedledger/protocol';
+import type {
+  AuditTrail,
+  KeysRecord,
+  RoundRecord,
+  RunRecord,
+  UpdateRecord,
+} from '@fedledger/protocol';
 import { connectGateway, loadNetworkProfile } from '@fedledger/protocol/fabric';
 import { peer } from '@hyperledger/fabric-protos';
 
@@ -19,6 +26,8 @@ export interface OwnLedgerView {
   getRound(runId: string, round: number): Promise<RoundRecord | undefined>;
   getUpdate(runId: string, round: number, mspId: string): Promise<UpdateRecord | undefined>;
   getAuditTrail(runId: string): Promise<AuditTrail | undefined>;
+  /** A secure-aggregation round's key advertisements (ListKeys), in MSP ID order. */
+  listKeys(runId: string, round: number): Promise<KeysRecord[]>;
   /** The validation code of a committed transaction (`VALID` …); undefined when not committed. */
   transactionStatus(txId: string): Promise<string | undefined>;
   close(): void;
@@ -52,6 +61,8 @@ export function connectOwnPeer(connectionJson: string, identityName: string): Ow
     getRound: (runId, round) => read('GetRound', runId, String(round)),
     getUpdate: (runId, round, mspId) => read('GetUpdate', runId, String(round), mspId),
     getAuditTrail: (runId) => read('GetAuditTrail', runId),
+    listKeys: async (runId, round) =>
+      (await read<KeysRecord[]>('ListKeys', runId, String(round))) ?? [],
     async transactionStatus(txId) {
       let bytes: Uint8Array;
       try {

@@ -58,6 +58,17 @@ export interface ParticipationOptions {
   onRound?: (report: RoundReport) => void;
   /** Lines about waiting, the outbox and the final model. */
   log?: (line: string) => void;
+  /**
+   * Turns the trained update into what is delivered (secure aggregation: its masked form, after
+   * the round's key and share phases); undefined: this hospital sits the round out.
+   */
+  protectUpdate?(input: {
+    run: RunRecord;
+    round: number;
+    bytes: Uint8Array;
+  }): Promise<Uint8Array | undefined>;
+  /** Called once an update of `round` is on the ledger (secure aggregation reveals its shares). */
+  afterDelivery?(run: RunRecord, round: number): Promise<void>;
 }
 
 /** How the run ended for this hospital. */
@@ -66,6 +77,9 @@ export interface ParticipationResult {
   finalModel: VerifiedModel;
   rounds: RoundReport[];
 }
+
+const isOnLedger = (result: DeliveryResult): boolean =>
+  result.status === 'delivered' || result.status === 'already-recorded';
 
 /** Ctrl-C (or another abort) stopped the loop; queued updates stay in the outbox. */
 export class ParticipationStoppedError extends TrainerError {
@@ -89,6 +103,13 @@ export async function participateInRun(
     throw new ParticipationStoppedError(
       `stopped; ${outbox.dir} keeps any update not yet delivered for the next start.`,
     );
+  };
+  const onAbort = (err: unknown): never => {
+    if (signal?.aborted) stopped();
+    throw err;
+  };
+  const after = async (run: RunRecord, round: number): Promise<void> => {
+    await options.afterDelivery?.(run, round).catch(onAbort);
   };
   // Rounds below this have been dealt with (delivered or refused for good) in this session.
   let fromRound = 0;
@@ -148,6 +169,9 @@ export async function participateInRun(
     if ((await outbox.pending()).length > 0) {
       const results = await outbox.flush();
       for (const result of results) if (result.runId === runId) report(run, result);
+      for (const result of results) {
+        if (result.runId === runId && isOnLedger(result)) await after(run, result.round);
+      }
       if (results.some((r) => r.status === 'queued')) {
         await sleep(retryMs, undefined, signal ? { signal } : {}).catch(() => stopped());
         retryMs = Math.min(options.maxPollMs ?? 10_000, retryMs * 2);
@@ -183,13 +207,21 @@ export async function participateInRun(
       ? await options.openModel({ run, round, model })
       : decodeContainer(model.bytes);
     const trained = await options.trainRound({ run, round, model: plain });
+    const bytes = options.protectUpdate
+      ? await options.protectUpdate({ run, round, bytes: trained.bytes }).catch(onAbort)
+      : trained.bytes;
+    if (bytes === undefined) {
+      fromRound = round + 1;
+      continue;
+    }
     if (signal?.aborted) {
-      await outbox.put(runId, round, trained.bytes);
+      await outbox.put(runId, round, bytes);
       stopped();
     }
     trainedFor.set(`${runId}/${round}`, trained);
-    const result = await outbox.send(runId, round, trained.bytes);
+    const result = await outbox.send(runId, round, bytes);
     const r = report(run, result);
+    if (isOnLedger(result)) await after(run, round);
     if (result.status === 'queued') {
       log(`round ${round}: update kept in the outbox until the gateway is back`);
       continue;

@@ -1,45 +1,32 @@
 // What a hospital checks before it signs anything the gateway hands it. The gateway builds the
-// SubmitUpdate proposal under the hospital's certificate and endorses it; the hospital's
-// signatures are what make the ledger record the hospital's. So the hospital decodes both in
-// full and signs only its own SubmitUpdate: the expected channel, chaincode and function, every
-// argument equal to what its own update says, its own certificate as the only creator, and an
-// endorsement that writes exactly its own update key with its own hash. It computes the digests
-// itself. Anything else is refused with SigningRefusedError, saying what differed.
+// proposal under the hospital's certificate and endorses it; the hospital's signatures are what
+// make the ledger record the hospital's. So the hospital decodes both in full and signs only its
+// own call (its SubmitUpdate, or its AdvertiseKeys in a secure-aggregation round; see
+// signing-expectation.ts): the expected channel, chaincode and function, every argument equal to
+// what its own update or keys say, its own certificate as the only creator, and an endorsement
+// that writes exactly its own record under its own key. It computes the digests itself. Anything
+// else is refused with SigningRefusedError, saying what differed.
 import { X509Certificate, createHash } from 'node:crypto';
-import type { SigningFormat, UpdateSubmission } from '@fedledger/protocol';
-import { SIMULATED_CHANNEL, canonicalJson, updateKey, updateStateKey } from '@fedledger/protocol';
+import type { SigningFormat } from '@fedledger/protocol';
+import { canonicalJson } from '@fedledger/protocol';
 import { GatewayClientError } from './errors';
 import type { ProposalView, TransactionView } from './signed-bytes';
 import { UndecodableError, decodeProposal, decodeTransaction } from './signed-bytes';
+import type { SignedCall, SigningExpectation } from './signing-expectation';
+import { signedCallOf } from './signing-expectation';
+
+export type {
+  KeysSigningExpectation,
+  LedgerExpectation,
+  SigningExpectation,
+  UpdateSigningExpectation,
+} from './signing-expectation';
+export { SIMULATED_LEDGER } from './signing-expectation';
 
 /** How far a proposal's time (which the ledger records) may be from the hospital's clock. */
 const MAX_CLOCK_SKEW_MS = 10 * 60 * 1000;
 
-/** The ledger the hospital takes part in, as its own configuration (connection.json) says. */
-export interface LedgerExpectation {
-  format: SigningFormat;
-  channel: string;
-  chaincode: string;
-}
-
-/** The simulated ledger's proposals (no channel; the contract is fedledger). */
-export const SIMULATED_LEDGER: LedgerExpectation = Object.freeze({
-  format: 'simulated',
-  channel: SIMULATED_CHANNEL,
-  chaincode: 'fedledger',
-});
-
-/** Everything a hospital expects of the SubmitUpdate it is asked to sign. */
-export interface SigningExpectation {
-  ledger: LedgerExpectation;
-  /** The hospital's own certificate (PEM) and MSP ID. */
-  certificatePem: string;
-  mspId: string;
-  /** The record its own update calls for: run, round, hash, length, samples, encoding, DP. */
-  submission: UpdateSubmission;
-}
-
-/** The gateway asked the hospital to sign something other than its own update; nothing was signed. */
+/** The gateway asked the hospital to sign something other than its own call; nothing was signed. */
 export class SigningRefusedError extends GatewayClientError {
   /** What differed (`proposal.sha256`, `transaction.writes` …). */
   readonly field: string;
@@ -108,11 +95,12 @@ function checkSubmissionArgs(
   fn: string,
   args: string[],
   expect: SigningExpectation,
+  call: SignedCall,
 ) {
-  if (fn !== 'SubmitUpdate') {
+  if (fn !== call.fn) {
     throw new SigningRefusedError(
       `${where}.function`,
-      `the ${where} calls ${fn || '(nothing)'}, not SubmitUpdate`,
+      `the ${where} calls ${fn || '(nothing)'}, not ${call.fn}`,
     );
   }
   let parsed: unknown;
@@ -122,7 +110,7 @@ function checkSubmissionArgs(
   } catch {
     throw new SigningRefusedError(
       `${where}.arguments`,
-      `the ${where}'s arguments are not one update submission`,
+      `the ${where}'s arguments are not one ${call.fn === 'SubmitUpdate' ? 'update submission' : 'key advertisement'}`,
     );
   }
   const diff = differences(parsed, expect.submission);
@@ -132,12 +120,18 @@ function checkSubmissionArgs(
       `the ${where} would record ${diff.join(', ')}`,
     );
   }
+  if (call.argument !== undefined && args[0] !== call.argument) {
+    throw new SigningRefusedError(
+      `${where}.arguments`,
+      `the ${where}'s argument is not the canonical JSON of this hospital's ${call.fn} argument`,
+    );
+  }
 }
 
 /**
  * Decodes and checks the proposal a hospital is asked to sign.
  * @returns the decoded proposal, whose `digest` (computed here) is what to sign.
- * @throws {SigningRefusedError} naming what differs from the hospital's own update.
+ * @throws {SigningRefusedError} naming what differs from the hospital's own call.
  */
 export function checkProposal(
   format: SigningFormat,
@@ -189,7 +183,7 @@ export function checkProposal(
       `the proposal carries transient data (${p.transientKeys.join(', ')})`,
     );
   }
-  checkSubmissionArgs('proposal', p.fn, p.args, expect);
+  checkSubmissionArgs('proposal', p.fn, p.args, expect, signedCallOf(expect));
   return p;
 }
 
@@ -235,7 +229,8 @@ export function checkTransaction(
       `the transaction invokes chaincode ${t.chaincode}, not ${expect.ledger.chaincode}`,
     );
   }
-  checkSubmissionArgs('transaction', t.fn, t.args, expect);
+  const call = signedCallOf(expect);
+  checkSubmissionArgs('transaction', t.fn, t.args, expect, call);
   if (
     proposal.proposalHash &&
     !(t.proposalHash && Buffer.from(t.proposalHash).equals(Buffer.from(proposal.proposalHash)))
@@ -246,22 +241,25 @@ export function checkTransaction(
     );
   }
   const s = expect.submission;
-  const readable = updateKey(s.runId, s.round, s.mspId);
+  const readable = call.key;
   if (t.response.status !== 200 || t.response.payload !== readable) {
     throw new SigningRefusedError(
       'transaction.response',
       `the endorsement returned ${t.response.status} "${short(t.response.payload)}", not 200 "${readable}"`,
     );
   }
-  const key = updateStateKey(s.runId, s.round, s.mspId);
   const [write, ...more] = t.writes;
   if (!write || more.length > 0 || t.otherWrites > 0) {
     throw new SigningRefusedError(
       'transaction.writes',
-      `the endorsement writes ${t.writes.length + t.otherWrites} entries (${t.writes.map((w) => JSON.stringify(w.key)).join(', ')}); a submission writes only ${readable}`,
+      `the endorsement writes ${t.writes.length + t.otherWrites} entries (${t.writes.map((w) => JSON.stringify(w.key)).join(', ')}); ${call.fn} writes only ${readable}`,
     );
   }
-  if (write.namespace !== expect.ledger.chaincode || write.key !== key || write.isDelete) {
+  if (
+    write.namespace !== expect.ledger.chaincode ||
+    write.key !== call.stateKey ||
+    write.isDelete
+  ) {
     throw new SigningRefusedError(
       'transaction.writes',
       `the endorsement writes ${JSON.stringify(write.key)} in ${write.namespace}${write.isDelete ? ' (a delete)' : ''}, not ${readable}`,
@@ -279,7 +277,7 @@ export function checkTransaction(
   const { docType, key: recordKey, creator, txId, timestamp, ...fields } = record;
   const diff = differences(fields, s);
   if (timestamp !== proposal.timestamp) diff.push(`timestamp ${short(timestamp)}`);
-  if (docType !== 'update') diff.push(`docType ${short(docType)}`);
+  if (docType !== call.docType) diff.push(`docType ${short(docType)}`);
   if (txId !== proposal.txId) diff.push(`txId ${short(txId)}`);
   if (recordKey !== readable) diff.push(`key ${short(recordKey)}`);
   if (

@@ -207,7 +207,8 @@ async function confirmCommit(
   }
 }
 
-async function signed<T>(
+/** Signs `digest` and posts the signature to a signing step of the session; returns its reply. */
+export async function signed<T>(
   ctx: Readonly<SubmissionContext>,
   path: string,
   digest: Uint8Array,
