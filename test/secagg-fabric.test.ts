@@ -99,6 +99,8 @@ describe('secure aggregation on Fabric, keys read from each hospital’s own pee
     result.code = await runAudit(['verify', runId, ...fromGateway, ...ownPeer], { io });
     expect(result.code, result.stdout).to.equal(AUDIT_EXIT.OK);
     expect(result.stdout).to.contain('verified against Hyperledger Fabric');
-    expect(result.stdout).to.contain('round 1: aggregate recomputed from Hospital1MSP, Hospital3MSP');
+    expect(result.stdout).to.contain(
+      'round 1: aggregate recomputed from Hospital1MSP, Hospital3MSP',
+    );
   });
 });
