@@ -14,7 +14,11 @@ export type Protection = 'plaintext' | 'ckks' | 'secagg';
 export const PROTECTIONS: Readonly<Record<Protection, { available: boolean; summary: string }>> = {
   plaintext: { available: true, summary: 'plaintext updates, DP-noised' },
   ckks: { available: true, summary: 'CKKS-encrypted updates; the gateway sums ciphertexts' },
-  secagg: { available: false, summary: 'masked updates (secure aggregation)' },
+  secagg: {
+    available: true,
+    summary:
+      'masked updates (secure aggregation, keys on the ledger); the gateway sums masked words',
+  },
 };
 
 export interface DemoOptions {

@@ -57,6 +57,15 @@ const FACTORIES: Partial<Record<Protection, Factory>> = {
     modelReader: () => Promise.resolve((aggregate) => Promise.resolve(readTensors(aggregate))),
   }),
   ckks: ckksProtection,
+  secagg: () => ({
+    mode: 'secagg',
+    label:
+      'masked updates (secure aggregation: DP-noised, weighted, quantised and masked; keys signed on the ledger); the gateway sums masked words and recovers only the aggregate',
+    prepare: () => Promise.resolve(),
+    runFileField: () => ({ secagg: { phaseSeconds: 30 } }),
+    trainerArgs: () => [],
+    modelReader: () => Promise.resolve((aggregate) => Promise.resolve(readTensors(aggregate))),
+  }),
 };
 
 /**

@@ -1,5 +1,4 @@
-// The demo's --protection: parsing (plaintext by default, ckks, secagg refused as not yet
-// available, anything else refused), a runnable protection behind every available name, and the
+// The demo's --protection: parsing (plaintext by default, ckks, secagg, anything else refused), a runnable protection behind every available name, and the
 // CKKS pieces the demo runs in-process: the key ceremony through the trainer's `keys` commands,
 // the run file's field, the trainers' arguments and the evaluation's decryption of the aggregates.
 import { expect } from 'chai';
@@ -24,13 +23,11 @@ const TRAINER = join(__dirname, '..', '..', '..', 'trainer', 'dist', 'src', 'cli
 describe('demo --protection', function () {
   this.timeout(120_000);
 
-  it('is plaintext by default and takes ckks; secagg is not yet available; others are refused', () => {
+  it('is plaintext by default and takes ckks and secagg; others are refused', () => {
     expect(parseOptions([]).protection).to.equal('plaintext');
     expect(parseOptions(['--protection', 'ckks']).protection).to.equal('ckks');
+    expect(parseOptions(['--protection', 'secagg']).protection).to.equal('secagg');
     expect(parseOptions(['--protection=plaintext']).protection).to.equal('plaintext');
-    expect(() => parseOptions(['--protection', 'secagg'])).to.throw(
-      '--protection secagg is not yet available; use plaintext or ckks',
-    );
     expect(() => parseOptions(['--protection', 'paillier'])).to.throw(
       '--protection must be one of plaintext, ckks, secagg; got "paillier"',
     );
@@ -55,6 +52,9 @@ describe('demo --protection', function () {
     const plaintext = demoProtection('plaintext', context);
     expect(plaintext.runFileField()).to.equal('none');
     expect(plaintext.trainerArgs('hospital1')).to.deep.equal([]);
+    const secagg = demoProtection('secagg', context);
+    expect(secagg.runFileField()).to.deep.equal({ secagg: { phaseSeconds: 30 } });
+    expect(secagg.label).to.match(/secure aggregation/);
   });
 
   it('ckks: a key ceremony gives every hospital the same key; the evaluation decrypts the aggregates', async () => {

@@ -38,12 +38,6 @@ describe('exit codes of the demo and the experiment (child processes)', function
     ['an unknown ledger', ['--ledger', 'paper'], 2, /--ledger must be fabric or simulated/],
     ['--hospitals 0', ['--hospitals', '0'], 2, /--hospitals must be a positive integer; got "0"/],
     [
-      '--protection secagg (not yet available)',
-      ['--protection', 'secagg'],
-      2,
-      /^demo: --protection secagg is not yet available; use plaintext or ckks$/m,
-    ],
-    [
       'an unknown protection',
       ['--protection', 'rot13'],
       2,

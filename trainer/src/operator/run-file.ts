@@ -69,7 +69,8 @@ dp:                              # recorded for every organisation to read; opti
   mechanism: dp-sgd              # dp-sgd or update
   epsilon: 1
   delta: 1e-5
-protection: none                 # or ckks: {keyFile: key.json} (or keyFingerprint: <hex>)
+protection: none                 # or ckks: {keyFile: key.json} (or keyFingerprint: <hex>),
+                                 # or secagg (or secagg: {threshold: 2, phaseSeconds: 60})
 preprocessing: shared-preprocessing.json   # optional: fedledger-trainer preprocess combine --out
 `;
 
@@ -88,6 +89,7 @@ const API_FIELD_TO_RUN_FILE: Readonly<Record<string, string>> = {
   initialModelSha256: 'model.initial',
   dp: 'dp',
   he: 'protection',
+  secagg: 'protection.secagg',
   preprocessingSha256: 'preprocessing',
 };
 
@@ -276,7 +278,7 @@ export function runPlanFrom(value: unknown, file: string): RunPlan {
     ...(bound !== undefined ? { updateNormBound: bound as number } : {}),
     ...(deadline !== undefined ? { roundDeadlineSeconds: deadline } : {}),
     dp: dpFrom(value['dp'], fail),
-    he: protectionFrom(value['protection'], base, fail),
+    ...protectionFrom(value['protection'], base, fail),
     ...preprocessingFrom(value['preprocessing'], base, fail),
   };
   // The same schema the gateway checks the body with: what passes here, the gateway accepts.
@@ -337,13 +339,29 @@ function dpFrom(value: unknown, fail: Fail): Record<string, unknown> | null {
   return { mechanism, targetEpsilon: String(epsilon), delta: String(d) };
 }
 
-function protectionFrom(value: unknown, base: string, fail: Fail): RunRequestBody['he'] {
-  if (value === undefined || value === null || value === 'none') return null;
+/** The run's protection: none, CKKS (`he`) or secure aggregation (`secagg`). */
+function protectionFrom(
+  value: unknown,
+  base: string,
+  fail: Fail,
+): Pick<RunRequestBody, 'he' | 'secagg'> {
+  if (value === undefined || value === null || value === 'none') return { he: null };
+  if (value === 'secagg') return { he: null, secagg: {} };
+  if (isRecord(value) && Object.keys(value).length === 1 && value['secagg'] !== undefined) {
+    const secagg = value['secagg'];
+    if (secagg !== null && !isRecord(secagg)) {
+      return fail(
+        'protection.secagg',
+        'must be a map of threshold, range, fractionBits, phaseSeconds (or empty).',
+      );
+    }
+    return { he: null, secagg: (secagg ?? {}) as NonNullable<RunRequestBody['secagg']> };
+  }
   const ckks = isRecord(value) ? value['ckks'] : undefined;
   if (!isRecord(value) || Object.keys(value).length !== 1 || !isRecord(ckks)) {
     return fail(
       'protection',
-      'must be none, or ckks: {keyFile: FILE} (or ckks: {keyFingerprint: HEX}).',
+      'must be none, secagg (or secagg: {threshold: T, phaseSeconds: S}), or ckks: {keyFile: FILE} (or ckks: {keyFingerprint: HEX}).',
     );
   }
   let fingerprint = ckks['keyFingerprint'];
@@ -361,5 +379,5 @@ function protectionFrom(value: unknown, base: string, fail: Fail): RunRequestBod
       'needs keyFile (a key from fedledger-trainer keys init) or keyFingerprint (64 lowercase hex).',
     );
   }
-  return { params: { ...CKKS_PARAMS }, keyFingerprint: fingerprint };
+  return { he: { params: { ...CKKS_PARAMS }, keyFingerprint: fingerprint } };
 }
