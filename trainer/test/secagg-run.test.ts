@@ -108,6 +108,7 @@ function startHospital(
         pollMs: 20,
         maxPollMs: 200,
         log,
+        prepareRound: (run, round) => secagg.prepareRound(run, round),
         protectUpdate: (input) => secagg.protectUpdate(input),
         afterDelivery: (run: RunRecord, round: number) => {
           if (!start.crashAfterDelivery) return secagg.afterDelivery(run, round);

@@ -103,7 +103,9 @@ export class SecAggPhases {
       return { action: 'wait', until: now >= due ? now + phaseMs : due };
     }
     if (state.phase === 'masking') {
-      const due = Date.parse(state.maskingAt) + phaseMs;
+      // Updates come after local training: they are waited for until the round's deadline, as
+      // in any run, not for a phase.
+      const due = Date.parse(round.openedAt) + runSettings(run).roundDeadlineSeconds * 1000;
       const inMaskSet = new Set(state.maskSet.map((e) => e.mspId));
       const submitted = round.updates.filter((u) => inMaskSet.has(u.mspId)).length;
       if (

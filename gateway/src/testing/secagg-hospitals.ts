@@ -88,6 +88,7 @@ export async function createSecAggRun(
   runId: string,
   rounds: number,
   secagg: Record<string, unknown> = { phaseSeconds: 2 },
+  roundDeadlineSeconds = 4,
 ): Promise<string> {
   const model = sealContainer({
     metadata: {
@@ -111,6 +112,7 @@ export async function createSecAggRun(
     modelSpec: SECAGG_SPEC,
     initialModelSha256: model.sha256,
     sampleCounts: SECAGG_SAMPLES,
+    roundDeadlineSeconds,
     secagg,
   });
   ok(res, 201, 'run creation');

@@ -281,6 +281,7 @@ run), 8 gateway, 9 model bytes contradict the ledger, 130 stopped, 1 internal.`,
         ...(pollMs !== undefined ? { pollMs } : {}),
         onRound: (r) => console.log(roundLine(r)),
         log: (line) => console.error(line),
+        prepareRound: (run, round) => secagg.prepareRound(run, round),
         protectUpdate: (input) => secagg.protectUpdate(input),
         afterDelivery: (run, round) => secagg.afterDelivery(run, round),
       });

@@ -59,6 +59,11 @@ export interface ParticipationOptions {
   /** Lines about waiting, the outbox and the final model. */
   log?: (line: string) => void;
   /**
+   * Before training (secure aggregation: the round's keys and shares); false: this hospital
+   * sits the round out without training.
+   */
+  prepareRound?(run: RunRecord, round: number): Promise<boolean>;
+  /**
    * Turns the trained update into what is delivered (secure aggregation: its masked form, after
    * the round's key and share phases); undefined: this hospital sits the round out.
    */
@@ -203,6 +208,10 @@ export async function participateInRun(
     log(
       `round ${round}: model ${model.sha256} matches the ledger (read from ${model.checkedAgainst}; tx ${model.ledgerTxId ?? '?'})`,
     );
+    if (options.prepareRound && !(await options.prepareRound(run, round).catch(onAbort))) {
+      fromRound = round + 1;
+      continue;
+    }
     const plain = options.openModel
       ? await options.openModel({ run, round, model })
       : decodeContainer(model.bytes);

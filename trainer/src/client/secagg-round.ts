@@ -65,6 +65,12 @@ export interface SecAggParticipant {
     bytes: Uint8Array;
   }): Promise<Uint8Array | undefined>;
   /**
+   * Steps (a)–(c) before the hospital trains, so its keys and shares are in while the round
+   * collects them and a hospital left out of the round does not train (nor spend privacy) for
+   * nothing. False: sit the round out. `protectUpdate` does them itself when not called first.
+   */
+  prepareRound(run: RunRecord, round: number): Promise<boolean>;
+  /**
    * Step (f), after the round's update is on the ledger: waits for the survivors on the ledger
    * and reveals for them, or returns when the round closed or this hospital has nothing to reveal.
    * @throws {SecAggRoundError} SECAGG_SPLIT_CHANGED when the ledger's split is not the one
@@ -239,29 +245,57 @@ export function newSecAggParticipant(
     );
   };
 
+  /** (a)–(c) once per round in this process: the round's state, or undefined to sit it out. */
+  const prepared = new Map<string, Promise<StoredRound | undefined>>();
+  const prepare = (run: RunRecord, round: number): Promise<StoredRound | undefined> => {
+    const key = `${run.runId}/${round}`;
+    let once = prepared.get(key);
+    if (once === undefined) {
+      once = (async () => {
+        const wiped = await store.forgetBefore(run.runId, round);
+        if (wiped.length > 0)
+          log(`secure aggregation: secrets of round(s) ${wiped.join(', ')} wiped`);
+        const state = await advertised(run, round);
+        return state && (await dealt(run, round, state)) ? state : undefined;
+      })();
+      prepared.set(key, once);
+      // A failure (the gateway down) is tried afresh by the next call.
+      once.catch(() => prepared.delete(key));
+    }
+    return once;
+  };
+
+  /** The update masked before a restart, if any: it is delivered again as it is. */
+  const maskedBefore = async (runId: string, round: number): Promise<Uint8Array | undefined> => {
+    const kept = await store.load(runId, round);
+    if (kept?.maskedSha256 === undefined) return undefined;
+    const masked = await store.loadMasked(runId, round);
+    return masked && sha256Hex(masked) === kept.maskedSha256 ? masked : undefined;
+  };
+
   return {
     afterDelivery,
+
+    async prepareRound(run, round) {
+      if (!isSecAgg(run)) return true;
+      if ((await maskedBefore(run.runId, round)) !== undefined) return true;
+      return (await prepare(run, round)) !== undefined;
+    },
 
     async protectUpdate({ run, round, bytes }) {
       if (!isSecAgg(run)) return bytes;
       const runId = run.runId;
       const settings = secAggSettingsOf(run);
-      const wiped = await store.forgetBefore(runId, round);
-      if (wiped.length > 0)
-        log(`secure aggregation: secrets of round(s) ${wiped.join(', ')} wiped`);
-      const kept = await store.load(runId, round);
-      if (kept?.maskedSha256 !== undefined) {
-        const masked = await store.loadMasked(runId, round);
-        if (masked && sha256Hex(masked) === kept.maskedSha256) {
-          // A second update under the same masks would give the gateway the difference of two.
-          log(
-            `round ${round}: delivering the update masked before the restart; the new training is discarded`,
-          );
-          return masked;
-        }
+      const before = await maskedBefore(runId, round);
+      if (before !== undefined) {
+        // A second update under the same masks would give the gateway the difference of two.
+        log(
+          `round ${round}: delivering the update masked before the restart; the new training is discarded`,
+        );
+        return before;
       }
-      const state = await advertised(run, round);
-      if (!state || !(await dealt(run, round, state))) return undefined;
+      const state = await prepare(run, round);
+      if (!state) return undefined;
       const record = await waitForRound(run, round, (r) => r.secagg !== undefined);
       if (record === 'closed' || record.secagg?.phase !== 'masking') {
         log(`round ${round}: the round moved on before it took masked updates; sitting it out`);
