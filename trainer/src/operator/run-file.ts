@@ -355,7 +355,7 @@ function protectionFrom(
         'must be a map of threshold, range, fractionBits, phaseSeconds (or empty).',
       );
     }
-    return { he: null, secagg: (secagg ?? {}) as NonNullable<RunRequestBody['secagg']> };
+    return { he: null, secagg: secagg ?? {} };
   }
   const ckks = isRecord(value) ? value['ckks'] : undefined;
   if (!isRecord(value) || Object.keys(value).length !== 1 || !isRecord(ckks)) {
