@@ -374,11 +374,17 @@ export async function demo(options: DemoOptions): Promise<DemoSummary> {
       openReader: (initialModel, spec) => protection.modelReader(initialModel, spec),
       log: (line) => process.stdout.write(`[eval] ${line}\n`),
     });
+    // CreateRun, each OpenRound, CloseRound and SubmitUpdate; secure aggregation adds each
+    // hospital's AdvertiseKeys and the coordinator's BeginMasking and BeginUnmasking.
     const txCount =
       1 +
       trail.rounds.length +
       trail.rounds.filter((r) => r.status === 'closed').length +
-      trail.rounds.reduce((n, r) => n + r.updates.length, 0);
+      trail.rounds.reduce((n, r) => n + r.updates.length, 0) +
+      trail.rounds.reduce(
+        (n, r) => n + (r.keys?.length ?? 0) + (r.secagg ? 1 : 0) + (r.secagg?.survivors ? 1 : 0),
+        0,
+      );
 
     // 8. Summary and report.
     step(`summary and report (${reportDir})`);
