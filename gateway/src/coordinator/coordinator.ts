@@ -19,16 +19,17 @@ import type {
 } from '@fedledger/protocol';
 import { decodeContainer } from '@fedledger/protocol';
 import type { EncryptedAggregator, RoundDecision, RoundInput } from '@fedledger/rules';
-import { RoundDecisionError, decideRound, flattenTensors, runSettings } from '@fedledger/rules';
+import { decideRound, flattenTensors, runSettings } from '@fedledger/rules';
 import type { BlobStore } from '../blob/blob-store';
 import { crashPoint, pausePoint } from '../crash-points';
 import { BadRequestError, GatewayError, LedgerRuleError, NotFoundError } from '../errors';
-import type { ProblemCode } from '../http/problem-registry';
 import type { CommitInfo, LedgerClient } from '../ledger/ledger-client';
 import type { Backoff } from './run-schedule';
 import { RunSchedule } from './run-schedule';
 import type { SecAggNote, SecAggNoteKind } from './secagg-phases';
 import { SecAggPhases } from './secagg-phases';
+import { roundInput, undecidable } from './round-input';
+import { RunLocks } from './run-locks';
 import { UploadNotes } from './upload-notes';
 
 /**
@@ -82,21 +83,6 @@ export interface CoordinatorOptions {
   decide?: (input: RoundInput) => Promise<RoundDecision>;
   /** Delays between tries of a failed ledger step (default 1 s doubling to 15 s). */
   backoff?: Partial<Backoff>;
-}
-
-/** Serialises work per run, so a round is never closed twice concurrently. */
-class RunLocks {
-  private readonly tails = new Map<string, Promise<unknown>>();
-
-  run<T>(runId: string, work: () => Promise<T>): Promise<T> {
-    const previous = this.tails.get(runId) ?? Promise.resolve();
-    const next = previous.then(work, work);
-    this.tails.set(
-      runId,
-      next.catch(() => undefined),
-    );
-    return next;
-  }
 }
 
 export class Coordinator {
@@ -444,46 +430,17 @@ export class Coordinator {
     recovery?: RecoveryEntry[],
   ): Promise<RoundClosed> {
     const started = Date.now();
-    // Read when the rules ask, one update at a time for FedAvg (the rules then hold one update
-    // and the model, whatever the number of hospitals); as stored, not re-hashed here:
-    // decideRound tells altered bytes from missing ones.
-    const bytes = { get: (sha256: string) => this.blobs.getUnverified(sha256) };
-    const settings = runSettings(run);
     await pausePoint('before-close', round.round);
     crashPoint('while-aggregating', run.runId);
-    const decision = await this.decide({
-      run,
-      round,
-      records,
-      bytes,
-      ...(settings.encoding !== 'ckks'
-        ? { inputModel: await this.blobs.get(round.inputModelHash) }
-        : {}),
-      ...(settings.encoding === 'secagg'
-        ? {
-            secagg: {
-              keys: await this.ledger.listKeys(run.runId, round.round),
-              reveals: recovery ?? [],
-            },
-          }
-        : {}),
-      offLedger: await this.uploads.list(run.runId, round.round),
+    const sources = {
+      ledger: this.ledger,
+      blobs: this.blobs,
+      uploads: this.uploads,
       ...(this.options.encrypted ? { encrypted: this.options.encrypted } : {}),
-    }).catch((err: unknown) => {
-      if (err instanceof RoundDecisionError) {
-        const code = (
-          {
-            ENCRYPTED_UNSUPPORTED: 'FL_ERR_CONFIG',
-            // Too few valid updates for the strategy's parameters (Krum's 2f + 3).
-            STRATEGY_FAILED: 'FL_ERR_QUORUM_NOT_MET',
-            INPUT_MODEL_UNAVAILABLE: 'FL_ERR_HASH_MISMATCH',
-            SECAGG_UNRECOVERABLE: 'FL_ERR_SECAGG_UNRECOVERABLE',
-          } as const satisfies Record<RoundDecisionError['code'], ProblemCode>
-        )[err.code];
-        throw new GatewayError(code, err.message, { cause: err });
-      }
-      throw err;
-    });
+    };
+    const decision = await this.decide(
+      await roundInput(sources, run, round, records, recovery),
+    ).catch(undecidable);
     for (const entry of decision.excluded) {
       this.observer.updateExcluded?.(run.runId, round.round, entry);
     }
