@@ -7,20 +7,18 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type {
   CommitInfo,
-  CommitReply,
-  EndorseReply,
   KeyAdvertisement,
   KeysRecord,
   KeysSubmission,
   KeysUploadReply,
 } from '@fedledger/protocol';
-import { CommitNotConfirmedError, HashMismatchError } from './errors';
+import { CommitNotConfirmedError } from './errors';
 import type { DigestSigner } from './identity';
-import { fromBase64, json } from './replies';
+import { json } from './replies';
 import type { KeysSigningExpectation } from './signing-expectation';
-import { SigningRefusedError, checkProposal, checkTransaction } from './signing-check';
+import { SigningRefusedError } from './signing-check';
 import type { SubmissionContext } from './update-submission';
-import { signed } from './update-submission';
+import { checkAndSign } from './update-submission';
 
 /** Keys advertised on the ledger. */
 export interface AdvertisedKeys {
@@ -93,39 +91,7 @@ export async function advertiseSignedKeys(
     await ctx.transport.send({ method: 'POST', path, body, contentType: 'application/json' }),
     path,
   );
-  const session = `/v1/submissions/${seg(upload.submissionId)}`;
-  let proposal: ReturnType<typeof checkProposal>;
-  let transaction: ReturnType<typeof checkTransaction>;
-  try {
-    proposal = checkProposal(
-      upload.proposal?.format ?? ledger.format,
-      fromBase64(upload.proposal?.bytes, 'proposal'),
-      expect,
-    );
-    const endorsed = await signed<EndorseReply>(
-      ctx,
-      `${session}/proposal-signature`,
-      proposal.digest,
-      input.signer,
-    );
-    transaction = checkTransaction(
-      fromBase64(endorsed.transaction, 'transaction'),
-      expect,
-      proposal,
-    );
-  } catch (err) {
-    // Abandon the session so that a later attempt is not a 409 (best effort; it expires anyway).
-    if (err instanceof SigningRefusedError || err instanceof HashMismatchError) {
-      await ctx.transport.send({ method: 'DELETE', path: session }).catch(() => undefined);
-    }
-    throw err;
-  }
-  const committed = await signed<CommitReply>(
-    ctx,
-    `${session}/transaction-signature`,
-    transaction.digest,
-    input.signer,
-  );
+  const { proposal, committed } = await checkAndSign(ctx, upload, expect, input.signer);
   const confirmed = await confirmKeys(ctx, readKeys, submission, proposal.txId);
   return { commit: committed.commit, ...confirmed };
 }

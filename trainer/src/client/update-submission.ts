@@ -4,6 +4,7 @@
 // did not check (signing-check.ts).
 import { setTimeout as sleep } from 'node:timers/promises';
 import type {
+  SigningFormat,
   CommitInfo,
   CommitReply,
   EndorseReply,
@@ -18,6 +19,7 @@ import type { DigestSigner } from './identity';
 import type { OwnLedgerView } from './own-ledger';
 import { GATEWAY_SOURCE } from './own-ledger';
 import { fromBase64, json } from './replies';
+import type { ProposalView, TransactionView } from './signed-bytes';
 import type { LedgerExpectation, SigningExpectation } from './signing-check';
 import { SigningRefusedError, checkProposal, checkTransaction } from './signing-check';
 
@@ -105,10 +107,7 @@ export async function submitSignedUpdate(
     }),
     uploadPath,
   );
-  const session = `/v1/submissions/${seg(upload.submissionId)}`;
-  let proposal: ReturnType<typeof checkProposal>;
-  let transaction: ReturnType<typeof checkTransaction>;
-  try {
+  const { proposal, committed } = await checkAndSign(ctx, upload, expect, input.signer, () => {
     if (upload.sha256 !== sha256) {
       throw new HashMismatchError(
         `the gateway stored the update as ${upload.sha256}, but it hashes to ${sha256}.`,
@@ -116,36 +115,7 @@ export async function submitSignedUpdate(
         upload.sha256,
       );
     }
-    proposal = checkProposal(
-      upload.proposal?.format ?? ledger.format,
-      fromBase64(upload.proposal?.bytes, 'proposal'),
-      expect,
-    );
-    const endorsed = await signed<EndorseReply>(
-      ctx,
-      `${session}/proposal-signature`,
-      proposal.digest,
-      input.signer,
-    );
-    transaction = checkTransaction(
-      fromBase64(endorsed.transaction, 'transaction'),
-      expect,
-      proposal,
-    );
-  } catch (err) {
-    // Refused here: the session is abandoned, so that the next upload is not a 409. Best effort;
-    // a session left behind expires by itself.
-    if (err instanceof SigningRefusedError || err instanceof HashMismatchError) {
-      await ctx.transport.send({ method: 'DELETE', path: session }).catch(() => undefined);
-    }
-    throw err;
-  }
-  const committed = await signed<CommitReply>(
-    ctx,
-    `${session}/transaction-signature`,
-    transaction.digest,
-    input.signer,
-  );
+  });
   const confirmed = await confirmCommit(ctx, expect.submission, proposal.txId, committed);
   return {
     submissionId: upload.submissionId,
@@ -220,4 +190,53 @@ export async function signed<T>(
     await ctx.transport.send({ method: 'POST', path, body, contentType: 'application/json' }),
     path,
   );
+}
+
+/**
+ * The two signing steps of a session the gateway opened: checks the proposal and signs it,
+ * checks the endorsed transaction and signs it. A refusal (or a failed `precheck`) abandons the
+ * session, so that the next attempt is not a 409 (best effort; a session left behind expires).
+ * @throws {SigningRefusedError} naming what differs from `expect`; what `precheck` throws.
+ */
+export async function checkAndSign(
+  ctx: Readonly<SubmissionContext>,
+  upload: { submissionId: string; proposal?: { format: SigningFormat; bytes: string } },
+  expect: SigningExpectation,
+  signer: DigestSigner,
+  precheck: () => void = () => undefined,
+): Promise<{ proposal: ProposalView; committed: CommitReply }> {
+  const session = `/v1/submissions/${seg(upload.submissionId)}`;
+  let proposal: ProposalView;
+  let transaction: TransactionView;
+  try {
+    precheck();
+    proposal = checkProposal(
+      upload.proposal?.format ?? (ctx.ledger as LedgerExpectation).format,
+      fromBase64(upload.proposal?.bytes, 'proposal'),
+      expect,
+    );
+    const endorsed = await signed<EndorseReply>(
+      ctx,
+      `${session}/proposal-signature`,
+      proposal.digest,
+      signer,
+    );
+    transaction = checkTransaction(
+      fromBase64(endorsed.transaction, 'transaction'),
+      expect,
+      proposal,
+    );
+  } catch (err) {
+    if (err instanceof SigningRefusedError || err instanceof HashMismatchError) {
+      await ctx.transport.send({ method: 'DELETE', path: session }).catch(() => undefined);
+    }
+    throw err;
+  }
+  const committed = await signed<CommitReply>(
+    ctx,
+    `${session}/transaction-signature`,
+    transaction.digest,
+    signer,
+  );
+  return { proposal, committed };
 }
