@@ -50,7 +50,7 @@ describe('secure aggregation on Fabric, keys read from each hospital’s own pee
 
   it('runs two masked rounds, one with a hospital dropping after dealing, and the auditor verifies both from its own peer', async () => {
     const runId = `secagg-fabric-${Date.now()}`;
-    const initial = await createSecAggRun(h, runId, 2, { phaseSeconds: 5 }, 10);
+    const initial = await createSecAggRun(h, runId, 2, { phaseSeconds: 5, minSurvivors: 2 }, 10);
     const s = await secAggSettingsOf(h, runId);
     const first = await playSecAggRound(h, runId, 0, {
       submitters: SECAGG_HOSPITALS,

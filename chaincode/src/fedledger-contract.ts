@@ -46,6 +46,7 @@ export class FedLedgerContract extends Contract {
       `${caller.mspId} may not create runs; the consortium's coordinators are ${this.coordinators.join(', ') || 'none'}`,
     );
     const config = args.runConfig(args.parseObject(configJson, 'run config'));
+    if (secagg.isSecAggRun(config)) secagg.secAggSettingsOf(config);
     ensure(!(await state.getRun(config.runId)), 'RUN_EXISTS', `run ${config.runId} already exists`);
     const record: RunRecord = {
       ...config,

@@ -14,19 +14,46 @@ import type {
   RunRecord,
   UpdateSubmission,
 } from '@fedledger/protocol';
+import type { SecAggSettings } from '@fedledger/protocol/secagg';
+import { SecAggError, checkRunSecAggSettings } from '@fedledger/protocol/secagg';
 import type { LedgerState } from './ledger-state';
 import { ensure } from './rule-error';
 
 /** True when the run masks its updates (settings.encoding 'secagg'). */
-export function isSecAggRun(run: RunRecord): boolean {
+export function isSecAggRun(run: Pick<RunRecord, 'settings'>): boolean {
   return run.settings.encoding === 'secagg';
 }
 
-/** The Shamir threshold the run records (at least 2); the mask set may not be smaller. */
-function thresholdOf(run: RunRecord): number {
-  const secagg = run.settings.secagg as { threshold?: unknown } | undefined;
-  const t = secagg?.threshold;
-  return typeof t === 'number' && Number.isSafeInteger(t) && t >= 2 ? t : 2;
+/**
+ * The run's secure-aggregation settings, checked against the run (weights over the declared
+ * sample counts, a majority threshold …): at creation, so that no coordinator can record settings
+ * that quantise every update to nothing or let a minority recover a secret.
+ */
+export function secAggSettingsOf(
+  run: Pick<RunRecord, 'settings' | 'participants' | 'sampleCounts' | 'strategy'>,
+): SecAggSettings {
+  ensure(
+    run.strategy === 'fedavg',
+    'INVALID_ARGUMENT',
+    'a secure-aggregation run aggregates with fedavg',
+  );
+  try {
+    return checkRunSecAggSettings(run.settings.secagg, run.participants, run.sampleCounts);
+  } catch (err) {
+    if (err instanceof SecAggError) ensure(false, 'INVALID_ARGUMENT', err.message);
+    throw err;
+  }
+}
+
+/** Seconds from the round's opening after which its deadline has passed (settings, default 600). */
+function deadlineSecondsOf(run: RunRecord): number {
+  const seconds = run.settings.roundDeadlineSeconds;
+  return typeof seconds === 'number' && Number.isFinite(seconds) && seconds > 0 ? seconds : 600;
+}
+
+/** True when the transaction's time is at least `seconds` after `since`. */
+function elapsed(state: LedgerState, since: string, seconds: number): boolean {
+  return Date.parse(state.txTime()) >= Date.parse(since) + seconds * 1000;
 }
 
 function openRoundOf(record: RoundRecord | undefined, run: RunRecord, round: number): RoundRecord {
@@ -97,11 +124,20 @@ export async function beginMasking(
     'SECAGG_PHASE',
     `round ${round} of run ${runId} already fixed its mask set`,
   );
-  const threshold = thresholdOf(run);
+  const settings = secAggSettingsOf(run);
+  const fewest = Math.max(settings.threshold, run.minUpdatesPerRound, settings.minSurvivors);
   ensure(
-    maskSet.length >= Math.max(threshold, run.minUpdatesPerRound),
+    maskSet.length >= fewest,
     'QUORUM_NOT_MET',
-    `a mask set of ${maskSet.length} is below the threshold ${threshold} or the quorum ${run.minUpdatesPerRound}`,
+    `a mask set of ${maskSet.length} is below the threshold ${settings.threshold}, the quorum ${run.minUpdatesPerRound} or the fewest survivors ${settings.minSurvivors}`,
+  );
+  // Leaving a participant out is the coordinator's call only once the phase is over: before, it
+  // could shut out a hospital that is about to deal.
+  ensure(
+    maskSet.length === run.participants.length ||
+      elapsed(state, record.openedAt, settings.phaseSeconds),
+    'SECAGG_PHASE',
+    `a mask set without every participant waits ${settings.phaseSeconds} s from the round's opening`,
   );
   const advertised = new Set((await state.listKeys(runId, round)).map((k) => k.mspId));
   for (const entry of maskSet) {
@@ -133,6 +169,19 @@ export async function beginUnmasking(
     `round ${round} of run ${run.runId} is not taking masked updates`,
   );
   const survivors = (await state.listUpdates(run.runId, round)).map((u) => u.mspId).sort();
+  const settings = secAggSettingsOf(run);
+  // Fewer survivors than this would hand a gateway colluding with one of them another's update.
+  ensure(
+    survivors.length >= Math.max(settings.minSurvivors, run.minUpdatesPerRound),
+    'QUORUM_NOT_MET',
+    `${survivors.length} updates; a secure-aggregation round needs at least ${Math.max(settings.minSurvivors, run.minUpdatesPerRound)}`,
+  );
+  ensure(
+    survivors.length === record.secagg.maskSet.length ||
+      elapsed(state, record.openedAt, deadlineSecondsOf(run)),
+    'SECAGG_PHASE',
+    `the round takes masked updates until every member submitted or its deadline (${deadlineSecondsOf(run)} s) passed`,
+  );
   const next: RoundRecord = {
     ...record,
     secagg: { ...record.secagg, phase: 'unmasking', survivors, unmaskingAt: state.txTime() },
@@ -169,6 +218,13 @@ export function checkMaskedSubmission(
     round.secagg.maskSet.some((e) => e.mspId === submission.mspId),
     'NOT_IN_MASK_SET',
     `${submission.mspId} is not in the mask set of round ${round.round}`,
+  );
+  // The weight is inside the masked words: the recorded count must be the one everyone divides by.
+  const declared = run.sampleCounts[submission.mspId];
+  ensure(
+    submission.sampleCount === declared,
+    'INVALID_SAMPLE_COUNT',
+    `a masked update is weighed by its declared sample count (${declared ?? 'none'}); it claims ${submission.sampleCount}`,
   );
 }
 

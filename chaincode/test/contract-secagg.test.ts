@@ -4,7 +4,7 @@
 // before the close, which includes only survivors and names its recovery material.
 import { expect } from 'chai';
 import type { AuditTrail, KeysRecord, RoundRecord } from '@fedledger/protocol';
-import type { SimulatedLedger } from '../src';
+import { SimulatedLedger } from '../src';
 import {
   auditor,
   closeRequest,
@@ -19,12 +19,30 @@ import {
   submission,
 } from './fixtures';
 
+const SECAGG_SETTINGS = {
+  threshold: 2,
+  range: 16,
+  fractionBits: 26,
+  weightScale: 150_000,
+  phaseSeconds: 60,
+  minSurvivors: 2,
+};
 const SECAGG = runConfig({
-  settings: {
-    encoding: 'secagg',
-    secagg: { threshold: 2, range: 16, fractionBits: 26, weightScale: 150_000, phaseSeconds: 60 },
-  },
+  settings: { encoding: 'secagg', roundDeadlineSeconds: 600, secagg: SECAGG_SETTINGS },
 });
+
+/** The ledger's clock, moved by the tests (phases and deadlines count from the round's opening). */
+let clock = Date.parse('2026-12-01T10:00:00Z');
+const later = (seconds: number): void => {
+  clock += seconds * 1000;
+};
+
+async function secaggLedger(config = SECAGG): Promise<SimulatedLedger> {
+  const ledger = new SimulatedLedger({ now: () => new Date(clock) });
+  await ledger.submit(coordinator, 'CreateRun', JSON.stringify(config));
+  await ledger.submit(coordinator, 'OpenRound', config.runId, '0', config.initialModelHash);
+  return ledger;
+}
 
 function keys(hospital: { mspId: string }, round = 0, overrides: Record<string, unknown> = {}) {
   return JSON.stringify({
@@ -38,7 +56,8 @@ function keys(hospital: { mspId: string }, round = 0, overrides: Record<string, 
   });
 }
 
-const masked = (h: { mspId: string }) => submission(h as never, 0, { encoding: 'secagg' });
+const masked = (h: { mspId: string }, sampleCount = 50_000) =>
+  submission(h as never, 0, { encoding: 'secagg', sampleCount });
 
 function maskSet(...who: { mspId: string }[]) {
   return JSON.stringify({
@@ -54,8 +73,31 @@ async function masking(ledger: SimulatedLedger): Promise<void> {
 }
 
 describe('contract: secure-aggregation rounds', () => {
+  it('rejects a run whose settings do not fit it: weights over other counts, a minority threshold, no minSurvivors', async () => {
+    const ledger = new SimulatedLedger();
+    const misfits = [
+      { ...SECAGG_SETTINGS, weightScale: 2 ** 40 },
+      { ...SECAGG_SETTINGS, weightScale: 1 },
+      { ...SECAGG_SETTINGS, minSurvivors: undefined },
+      { ...SECAGG_SETTINGS, fractionBits: 4 },
+    ];
+    for (const secagg of misfits) {
+      const config = runConfig({ settings: { encoding: 'secagg', secagg } });
+      await expectRefusal(
+        ledger.submit(coordinator, 'CreateRun', JSON.stringify(config)),
+        'INVALID_ARGUMENT',
+      );
+    }
+    const median = runConfig({ strategy: 'median', settings: SECAGG.settings });
+    await expectRefusal(
+      ledger.submit(coordinator, 'CreateRun', JSON.stringify(median)),
+      'INVALID_ARGUMENT',
+    );
+    await ledger.submit(coordinator, 'CreateRun', JSON.stringify(SECAGG));
+  });
+
   it('accepts keys a hospital advertises for itself, readable by everyone, and lists them in the trail', async () => {
-    const ledger = await ledgerWithOpenRound(SECAGG);
+    const ledger = await secaggLedger();
     await ledger.submit(h1, 'AdvertiseKeys', keys(h1));
     const listed = JSON.parse(
       await ledger.evaluate(auditor, 'ListKeys', 'run-1', '0'),
@@ -70,7 +112,7 @@ describe('contract: secure-aggregation rounds', () => {
   });
 
   it('rejects keys for another hospital, twice, from outsiders, in a plain run or after the mask set is fixed', async () => {
-    const ledger = await ledgerWithOpenRound(SECAGG);
+    const ledger = await secaggLedger();
     await expectRefusal(ledger.submit(h1, 'AdvertiseKeys', keys(h2)), 'MSP_MISMATCH');
     await expectRefusal(ledger.submit(auditor, 'AdvertiseKeys', keys(auditor)), 'NOT_PARTICIPANT');
     await expectRefusal(
@@ -84,6 +126,7 @@ describe('contract: secure-aggregation rounds', () => {
     await ledger.submit(h1, 'AdvertiseKeys', keys(h1));
     await expectRefusal(ledger.submit(h1, 'AdvertiseKeys', keys(h1)), 'KEYS_EXIST');
     await ledger.submit(h2, 'AdvertiseKeys', keys(h2));
+    later(60);
     await ledger.submit(coordinator, 'BeginMasking', maskSet(h1, h2));
     await expectRefusal(ledger.submit(h3, 'AdvertiseKeys', keys(h3)), 'SECAGG_PHASE');
     const plain = await ledgerWithOpenRound();
@@ -92,7 +135,7 @@ describe('contract: secure-aggregation rounds', () => {
   });
 
   it('rejects a mask set from a hospital, below the threshold, naming a hospital without keys, or twice', async () => {
-    const ledger = await ledgerWithOpenRound(SECAGG);
+    const ledger = await secaggLedger();
     await ledger.submit(h1, 'AdvertiseKeys', keys(h1));
     await ledger.submit(h2, 'AdvertiseKeys', keys(h2));
     await expectRefusal(ledger.submit(h1, 'BeginMasking', maskSet(h1, h2)), 'NOT_COORDINATOR');
@@ -101,6 +144,17 @@ describe('contract: secure-aggregation rounds', () => {
       ledger.submit(coordinator, 'BeginMasking', maskSet(h1, h2, h3)),
       'NOT_IN_MASK_SET',
     );
+    // Leaving Hospital3 out is refused until the key phase (60 s) is over.
+    await expectRefusal(
+      ledger.submit(coordinator, 'BeginMasking', maskSet(h1, h2)),
+      'SECAGG_PHASE',
+    );
+    later(58);
+    await expectRefusal(
+      ledger.submit(coordinator, 'BeginMasking', maskSet(h1, h2)),
+      'SECAGG_PHASE',
+    );
+    later(3);
     await ledger.submit(coordinator, 'BeginMasking', maskSet(h2, h1));
     const round = JSON.parse(
       await ledger.evaluate(auditor, 'GetRound', 'run-1', '0'),
@@ -118,13 +172,23 @@ describe('contract: secure-aggregation rounds', () => {
   });
 
   it('accepts masked updates from the mask set while masking, and rejects them before, after, from outside it or unmasked', async () => {
-    const ledger = await ledgerWithOpenRound(SECAGG);
+    const ledger = await secaggLedger();
     await expectRefusal(ledger.submit(h1, 'SubmitUpdate', masked(h1)), 'SECAGG_PHASE');
     for (const h of [h1, h2, h3]) await ledger.submit(h, 'AdvertiseKeys', keys(h));
+    later(60);
     await ledger.submit(coordinator, 'BeginMasking', maskSet(h1, h2));
     await expectRefusal(ledger.submit(h3, 'SubmitUpdate', masked(h3)), 'NOT_IN_MASK_SET');
     await expectRefusal(ledger.submit(h1, 'SubmitUpdate', submission(h1, 0)), 'INVALID_ARGUMENT');
+    // The weight is inside the masked words: the declared count, no other.
+    await expectRefusal(ledger.submit(h1, 'SubmitUpdate', masked(h1, 1)), 'INVALID_SAMPLE_COUNT');
     await ledger.submit(h1, 'SubmitUpdate', masked(h1));
+    // One survivor is below the fewest the run allows (2): never unmasked.
+    later(600);
+    await expectRefusal(
+      ledger.submit(coordinator, 'BeginUnmasking', 'run-1', '0'),
+      'QUORUM_NOT_MET',
+    );
+    await ledger.submit(h2, 'SubmitUpdate', masked(h2));
     await ledger.submit(coordinator, 'BeginUnmasking', 'run-1', '0');
     await expectRefusal(ledger.submit(h2, 'SubmitUpdate', masked(h2)), 'SECAGG_PHASE');
     await expectRefusal(ledger.submit(coordinator, 'BeginUnmasking', 'run-1', '0'), 'SECAGG_PHASE');
@@ -134,13 +198,15 @@ describe('contract: secure-aggregation rounds', () => {
   });
 
   it('closes only after the survivors are fixed, with survivors only, and records the recovery material', async () => {
-    const ledger = await ledgerWithOpenRound(SECAGG);
+    const ledger = await secaggLedger();
     await masking(ledger);
     await ledger.submit(h1, 'SubmitUpdate', masked(h1));
     await ledger.submit(h2, 'SubmitUpdate', masked(h2));
+    // Hospital3 has until the deadline: the survivors are not fixed before it.
+    await expectRefusal(ledger.submit(coordinator, 'BeginUnmasking', 'run-1', '0'), 'SECAGG_PHASE');
+    later(600);
     const recovery = [h2, h1].map((h) => ({ mspId: h.mspId, sha256: hashOf(`reveal ${h.mspId}`) }));
     const request = closeRequest(0, ['Hospital1MSP', 'Hospital2MSP'], { recovery });
-    await expectRefusal(ledger.submit(coordinator, 'CloseRound', request), 'SECAGG_PHASE');
     await ledger.submit(coordinator, 'BeginUnmasking', 'run-1', '0');
     await expectRefusal(
       ledger.submit(

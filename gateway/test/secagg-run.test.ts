@@ -77,7 +77,9 @@ describe('secure-aggregation run (simulated ledger, real gateway)', function () 
 
   it('closes and verifies a round whose third hospital dropped after dealing its shares', async () => {
     const runId = 'secagg-dropout';
-    const initial = await createSecAggRun(h, runId, 1);
+    // Closing with two of three survivors is the run's choice (minSurvivors 2): by default a
+    // round needs all three, so that no survivor's update is the sum minus a colluder's.
+    const initial = await createSecAggRun(h, runId, 1, { phaseSeconds: 2, minSurvivors: 2 });
     const s = await secAggSettingsOf(h, runId);
     const { hospitals, closed } = await playSecAggRound(h, runId, 0, {
       submitters: ['hospital1', 'hospital2'],
@@ -118,7 +120,7 @@ describe('secure-aggregation run (simulated ledger, real gateway)', function () 
 
   it('leaves out of the mask set a dealer that left another hospital out of its bundle, not its victim', async () => {
     const runId = 'secagg-omitting-dealer';
-    await createSecAggRun(h, runId, 1);
+    await createSecAggRun(h, runId, 1, { phaseSeconds: 2, minSurvivors: 2 });
     const { closed } = await playSecAggRound(h, runId, 0, {
       submitters: ['hospital1', 'hospital2'],
       omit: { dealer: 'hospital3', recipient: 'Hospital1MSP' },
@@ -129,6 +131,27 @@ describe('secure-aggregation run (simulated ledger, real gateway)', function () 
     ]);
     expect(closed.included).to.deep.equal(['Hospital1MSP', 'Hospital2MSP']);
     expect((await verify(runId)).ok).to.equal(true);
+  });
+
+  it('by default never unmasks two survivors of three: the round waits rather than expose one update', async () => {
+    const runId = 'secagg-two-of-three';
+    await createSecAggRun(h, runId, 1);
+    expect((await secAggSettingsOf(h, runId)).minSurvivors).to.equal(3);
+    let stuck: unknown;
+    try {
+      await playSecAggRound(h, runId, 0, {
+        submitters: ['hospital1', 'hospital2'],
+        timeoutMs: 6000,
+      });
+    } catch (err) {
+      stuck = err;
+    }
+    expect(String(stuck)).to.match(/did not reach the state awaited/);
+    const round = (await h.call('auditor', 'GET', `/v1/runs/${runId}/rounds/0`)).json<{
+      round: { status: string; secagg?: { phase: string } };
+    }>().round;
+    expect(round.status).to.equal('open');
+    expect(round.secagg?.phase).to.equal('masking');
   });
 
   it('refuses a reveal before unmasking and a share bundle that is not one', async () => {

@@ -4,6 +4,7 @@ import { expect } from 'chai';
 import {
   advertise,
   checkAdvertisement,
+  checkRunSecAggSettings,
   checkSettings,
   dealShares,
   defaultSecAggSettings,
@@ -93,7 +94,10 @@ describe('secure aggregation: settings', () => {
       fractionBits: 26,
       weightScale: 4000,
       phaseSeconds: 60,
+      minSurvivors: 3,
     });
+    expect(defaultSecAggSettings(2, 1).minSurvivors).to.equal(2);
+    expect(defaultSecAggSettings(10, 1).minSurvivors).to.equal(3);
     expect(defaultSecAggSettings(10, 1).threshold).to.equal(6);
     expect(defaultSecAggSettings(2, 1).threshold).to.equal(2);
     expect(checkSettings(good, 3)).to.deep.equal(good);
@@ -114,10 +118,39 @@ describe('secure aggregation: settings', () => {
     ['a fractional weight scale', { ...good, weightScale: 1.5 }, 3],
     ['a zero phase', { ...good, phaseSeconds: 0 }, 3],
     ['a string number', { ...good, range: '16' }, 3],
+    ['one survivor', { ...good, minSurvivors: 1 }, 3],
+    ['more survivors than participants', { ...good, minSurvivors: 4 }, 3],
   ];
   for (const [what, value, participants] of bad) {
     it(`refuses settings with ${what}`, async () => {
       await expectCode(() => checkSettings(value, participants), 'SECAGG_SETTINGS');
+    });
+  }
+
+  const three = ['A', 'B', 'C'];
+  const counts = { A: 1000, B: 1000, C: 2000 };
+  it('accepts settings that fit the run: weights over the declared samples, a majority threshold', () => {
+    expect(checkRunSecAggSettings(good, three, counts)).to.deep.equal(good);
+  });
+  const six = { A: 1000, B: 1000, C: 500, D: 500, E: 500, F: 500 };
+  const misfits: [string, unknown, Record<string, number>][] = [
+    [
+      'a weight divisor above the declared samples (every update quantised to 0)',
+      { ...good, weightScale: 2 ** 40 },
+      counts,
+    ],
+    ['a weight divisor below them (the sum wraps)', { ...good, weightScale: 1 }, counts],
+    ['a minority threshold', { ...defaultSecAggSettings(6, 4000), threshold: 2 }, six],
+    ['too few fraction bits', { ...good, fractionBits: 8 }, counts],
+    ['a range below 1', { ...good, range: 0.5 }, counts],
+  ];
+  for (const [what, value, declared] of misfits) {
+    it(`refuses run settings with ${what}`, async () => {
+      const participants = Object.keys(declared);
+      await expectCode(
+        () => checkRunSecAggSettings(value, participants, declared),
+        'SECAGG_SETTINGS',
+      );
     });
   }
 });

@@ -89,6 +89,7 @@ describe('secure aggregation: fixed-point encoding', () => {
     fractionBits: 26,
     weightScale: 4,
     phaseSeconds: 60,
+    minSurvivors: 2,
   };
 
   it('round-trips negative, positive and zero values with two’s complement', () => {

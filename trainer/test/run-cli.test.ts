@@ -184,6 +184,7 @@ ${extra}`;
       fractionBits: 26,
       weightScale: 2800,
       phaseSeconds: 30,
+      minSurvivors: 3,
     });
   });
 

@@ -55,10 +55,14 @@ const settings: SecAggSettings = {
   fractionBits: 24,
   weightScale: 60,
   phaseSeconds: 60,
+  minSurvivors: 2,
 };
+/** Declared sample counts (they weigh the masked updates), summing to the weight scale. */
+const DECLARED: Record<string, number> = { Hospital1MSP: 15, Hospital2MSP: 20, Hospital3MSP: 25 };
 const run = {
   runId: 'sa',
   participants: MSPS,
+  sampleCounts: DECLARED,
   minUpdatesPerRound: 2,
   modelSpecHash: modelSpecHash(TINY_SPEC),
   settings: { modelSpec: TINY_SPEC, encoding: 'secagg', secagg: settings },
@@ -115,7 +119,8 @@ describe('secure-aggregation steps of a hospital', () => {
       const plaintext = tinyUpdate('sa', 1, me, i + 3);
       const { metadata, tensors } = decodeContainer(plaintext);
       const flat = flattenUpdate(tensors, TINY_SPEC);
-      flat.forEach((x, k) => (expected[k]! += (metadata.sampleCount / settings.weightScale) * x));
+      // Weighed by the declared count, whatever the trained update says.
+      flat.forEach((x, k) => (expected[k]! += (DECLARED[me]! / settings.weightScale) * x));
       const held = await open(me);
       const bytes = maskedUpdateBytes({
         run,
@@ -127,7 +132,11 @@ describe('secure-aggregation steps of a hospital', () => {
         plaintext,
       });
       const container = decodeContainer(bytes);
-      expect(container.metadata).to.deep.equal({ ...metadata, encoding: 'secagg' });
+      expect(container.metadata).to.deep.equal({
+        ...metadata,
+        sampleCount: DECLARED[me],
+        encoding: 'secagg',
+      });
       const words = maskedWords(container, expected.length);
       // Masked words look random: nearly all are far outside the quantised update's ±2^18.
       const large = [...words].filter((w) => Math.abs(w | 0) > 2 ** 24).length;

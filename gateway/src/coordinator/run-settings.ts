@@ -13,7 +13,11 @@ import {
 } from '@fedledger/protocol';
 import { checkParams } from '@fedledger/protocol/ckks';
 import type { SecAggSettings } from '@fedledger/protocol/secagg';
-import { SecAggError, checkSettings, defaultSecAggSettings } from '@fedledger/protocol/secagg';
+import {
+  SecAggError,
+  checkRunSecAggSettings,
+  defaultSecAggSettings,
+} from '@fedledger/protocol/secagg';
 import type { RunRequestBody } from '@fedledger/protocol/schema';
 import {
   MAX_ROUND_DEADLINE_SECONDS,
@@ -67,13 +71,20 @@ function secAggFromRequest(
   participants: readonly string[],
   counts: Record<string, unknown>,
 ): SecAggSettings {
-  const weightScale = participants.reduce((n, msp) => n + (counts[msp] as number), 0);
+  const sampleCounts = counts as Record<string, number>;
+  const weightScale = participants.reduce((n, msp) => n + (sampleCounts[msp] ?? 0), 0);
   try {
     const defaults = defaultSecAggSettings(participants.length, weightScale);
-    return checkSettings({ ...defaults, ...request, weightScale }, participants.length);
+    // The contract holds the run to the same checks (weights, threshold, survivors).
+    return checkRunSecAggSettings(
+      { ...defaults, ...request, weightScale },
+      participants,
+      sampleCounts,
+    );
   } catch (err) {
-    if (err instanceof SecAggError)
+    if (err instanceof SecAggError) {
       throw bad(err.message.replace('secure-aggregation settings', 'secagg'));
+    }
     throw err;
   }
 }

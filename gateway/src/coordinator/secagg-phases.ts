@@ -95,7 +95,9 @@ export class SecAggPhases {
       const everyone = maskSet.length === run.participants.length;
       if (
         everyone ||
-        (now >= due && maskSet.length >= Math.max(settings.threshold, run.minUpdatesPerRound))
+        (now >= due &&
+          maskSet.length >=
+            Math.max(settings.threshold, run.minUpdatesPerRound, settings.minSurvivors))
       ) {
         await this.options.ledger.beginMasking({ runId: run.runId, round: round.round, maskSet });
         return { action: 'wait', until: now };
@@ -110,7 +112,7 @@ export class SecAggPhases {
       const submitted = round.updates.filter((u) => inMaskSet.has(u.mspId)).length;
       if (
         submitted === state.maskSet.length ||
-        (now >= due && submitted >= run.minUpdatesPerRound)
+        (now >= due && submitted >= Math.max(run.minUpdatesPerRound, settings.minSurvivors))
       ) {
         await this.options.ledger.beginUnmasking(run.runId, round.round);
         return { action: 'wait', until: now };

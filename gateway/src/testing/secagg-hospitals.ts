@@ -181,6 +181,8 @@ export interface PlayOptions {
   readKeys?: (who: OrgName, runId: string, round: number) => Promise<KeysRecord[]>;
   /** A dishonest dealer that leaves one hospital out of its bundle. */
   omit?: { dealer: SecAggHospitalName; recipient: string };
+  /** How long to wait for each phase on the ledger (default 60 s). */
+  timeoutMs?: number;
 }
 
 /** Plays one round: every hospital advertises and deals; the submitters mask and submit. */
@@ -292,7 +294,13 @@ export async function playSecAggRound(
     };
     ok(await h.submit(who, runId, r, encodeContainer(container)), 200, 'masked update');
   }
-  const unmasking = await untilRound(h, runId, r, (rec) => rec.secagg?.phase === 'unmasking');
+  const unmasking = await untilRound(
+    h,
+    runId,
+    r,
+    (rec) => rec.secagg?.phase === 'unmasking',
+    options.timeoutMs,
+  );
   const survivors = unmasking.secagg?.survivors ?? [];
   const dropped = maskSet.map((e) => e.mspId).filter((m) => !survivors.includes(m));
   for (const hospital of hospitals.filter((x) => survivors.includes(x.mspId))) {

@@ -109,8 +109,9 @@ export const RunSettingsSchema = strictObject({
         fractionBits: Type.Integer({ minimum: 0, maximum: 30 }),
         weightScale: Type.Integer({ minimum: 1 }),
         phaseSeconds: Type.Integer({ minimum: 1 }),
+        minSurvivors: Type.Integer({ minimum: 2 }),
       },
-      'secure aggregation: Shamir threshold, fixed-point range and fraction bits, weight divisor, phase wait',
+      'secure aggregation: Shamir threshold, fixed-point range and fraction bits, weight divisor, phase wait, fewest hospitals in an aggregate',
     ),
   ),
 });

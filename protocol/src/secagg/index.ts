@@ -27,6 +27,7 @@ export {
   DEFAULT_FRACTION_BITS,
   DEFAULT_PHASE_SECONDS,
   DEFAULT_RANGE,
+  checkRunSecAggSettings,
   checkSettings,
   defaultSecAggSettings,
 } from './settings';

@@ -10,7 +10,14 @@ import { SecAggError } from '../errors';
 import { MAX_PARTIES } from './shares';
 import type { SecAggSettings } from './types';
 
-const FIELDS = ['threshold', 'range', 'fractionBits', 'weightScale', 'phaseSeconds'] as const;
+const FIELDS = [
+  'threshold',
+  'range',
+  'fractionBits',
+  'weightScale',
+  'phaseSeconds',
+  'minSurvivors',
+] as const;
 
 /** Default clamp of a weighted coordinate. */
 export const DEFAULT_RANGE = 16;
@@ -46,6 +53,7 @@ export function checkSettings(s: unknown, participants: number): SecAggSettings 
   const fractionBits = num('fractionBits');
   const weightScale = num('weightScale');
   const phaseSeconds = num('phaseSeconds');
+  const minSurvivors = num('minSurvivors');
   if (!Number.isInteger(participants) || participants < 2 || participants > MAX_PARTIES) {
     throw refuse(`participants must be an integer from 2 to ${MAX_PARTIES}; got ${participants}`);
   }
@@ -63,7 +71,10 @@ export function checkSettings(s: unknown, participants: number): SecAggSettings 
     throw refuse(`weightScale must be a positive integer; got ${weightScale}`);
   }
   if (phaseSeconds <= 0) throw refuse(`phaseSeconds must be positive; got ${phaseSeconds}`);
-  return { threshold, range, fractionBits, weightScale, phaseSeconds };
+  if (!Number.isInteger(minSurvivors) || minSurvivors < 2 || minSurvivors > participants) {
+    throw refuse(`minSurvivors must be an integer from 2 to ${participants}; got ${minSurvivors}`);
+  }
+  return { threshold, range, fractionBits, weightScale, phaseSeconds, minSurvivors };
 }
 
 /**
@@ -81,7 +92,41 @@ export function defaultSecAggSettings(participants: number, weightScale: number)
       fractionBits: DEFAULT_FRACTION_BITS,
       weightScale,
       phaseSeconds: DEFAULT_PHASE_SECONDS,
+      minSurvivors: Math.min(3, participants),
     },
     participants,
   );
+}
+
+/**
+ * The secure-aggregation settings of a run, checked against the run itself, by the contract at
+ * creation and by every hospital before it masks: beyond {@link checkSettings}, weights divided by
+ * the sum of the declared sample counts (a larger divisor would quantise every update to zero, a
+ * smaller one wrap the sum), a majority threshold (fewer colluders than that cannot recover a
+ * secret), at least 16 fraction bits and a range of at least 1.
+ * @throws {SecAggError} SECAGG_SETTINGS naming what is off.
+ */
+export function checkRunSecAggSettings(
+  s: unknown,
+  participants: readonly string[],
+  sampleCounts: Readonly<Record<string, number>>,
+): SecAggSettings {
+  const settings = checkSettings(s, participants.length);
+  const declared = participants.reduce((n, msp) => n + (sampleCounts[msp] ?? 0), 0);
+  if (settings.weightScale !== declared) {
+    throw refuse(
+      `weightScale must be the sum of the declared sample counts (${declared}); got ${settings.weightScale}`,
+    );
+  }
+  const majority = Math.max(2, Math.floor(participants.length / 2) + 1);
+  if (settings.threshold < majority) {
+    throw refuse(
+      `threshold must be at least a majority of the participants (${majority}); got ${settings.threshold}`,
+    );
+  }
+  if (settings.fractionBits < 16) {
+    throw refuse(`fractionBits must be at least 16; got ${settings.fractionBits}`);
+  }
+  if (settings.range < 1) throw refuse(`range must be at least 1; got ${settings.range}`);
+  return settings;
 }

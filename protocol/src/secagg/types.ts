@@ -17,8 +17,14 @@ export interface SecAggSettings {
    * over any subset stays inside the range. The sum of the participants' declared sample counts.
    */
   weightScale: number;
-  /** Seconds the coordinator waits in each phase (shares, updates, reveals) before moving on. */
+  /** Seconds the coordinator waits for shares and for reveals before moving on. */
   phaseSeconds: number;
+  /**
+   * The fewest hospitals whose updates a round's aggregate may hold (2 ≤ m ≤ participants).
+   * Hospitals refuse to mask in a smaller mask set and to reveal for fewer survivors: with two,
+   * a gateway colluding with one of them learns the other's update from the sum.
+   */
+  minSurvivors: number;
 }
 
 /** Which run and round a message belongs to: every key derivation and AEAD binds it. */

@@ -208,7 +208,7 @@ export function newSecAggParticipant(
     const settings = secAggSettingsOf(run);
     const record = await waitForRound(run, round, (r) => r.secagg?.phase === 'unmasking');
     if (record === 'closed') return;
-    const plan = revealPlan(record, me, settings.threshold);
+    const plan = revealPlan(record, me, Math.max(settings.threshold, settings.minSurvivors));
     if (!plan.reveal) {
       log(`round ${round}: revealing nothing: ${plan.why}`);
       return;
@@ -302,6 +302,14 @@ export function newSecAggParticipant(
         return undefined;
       }
       const maskSet = record.secagg.maskSet;
+      const fewest = Math.max(settings.threshold, settings.minSurvivors);
+      if (maskSet.length < fewest) {
+        // Masked among fewer, this update would be exposed to the gateway colluding with the rest.
+        log(
+          `round ${round}: the mask set on the ledger has ${maskSet.length} hospitals, fewer than the run allows (${fewest}); sitting the round out`,
+        );
+        return undefined;
+      }
       if (!maskSet.some((e) => e.mspId === me)) {
         log(
           `round ${round}: not in the mask set fixed on the ledger (${maskSet.map((e) => e.mspId).join(', ')}); sitting the round out`,

@@ -29,7 +29,7 @@ import {
 import {
   SecAggError,
   checkAdvertisement,
-  checkSettings,
+  checkRunSecAggSettings,
   decodeShareBundle,
   maskUpdate,
   openShare,
@@ -69,12 +69,14 @@ export class SecAggRoundError extends GatewayClientError {
 }
 
 /**
- * The run's secure-aggregation settings, validated.
+ * The run's secure-aggregation settings, checked against the run (weights over the declared
+ * sample counts, a majority threshold, at least two survivors …), as the contract checked them
+ * at creation: a hospital masks under no settings it has not checked itself.
  * @throws {SecAggRoundError} SECAGG_SETTINGS.
  */
 export function secAggSettingsOf(run: RunRecord): SecAggSettings {
   try {
-    return checkSettings(run.settings['secagg'], run.participants.length);
+    return checkRunSecAggSettings(run.settings['secagg'], run.participants, run.sampleCounts);
   } catch (err) {
     throw new SecAggRoundError('SECAGG_SETTINGS', `run ${run.runId}: ${(err as Error).message}`, {
       cause: err,
@@ -243,9 +245,15 @@ export function maskedUpdateBytes(input: Readonly<MaskInput>): Uint8Array {
       cause: err,
     });
   }
-  const quantised = quantise(flat, m.sampleCount / settings.weightScale, settings);
+  // Weighed by the declared count, the one the contract holds a masked update to: the weight is
+  // inside the masked words, where nobody can check it against another count.
+  const declared = run.sampleCounts[me];
+  if (declared === undefined) {
+    throw new SecAggRoundError('SECAGG_SETTINGS', `run ${run.runId} declares no samples for ${me}`);
+  }
+  const quantised = quantise(flat, declared / settings.weightScale, settings);
   const masked = maskUpdate(ctx, me, input.secrets, input.maskSet, quantised);
-  const metadata: ContainerMetadata = { ...m, encoding: 'secagg' };
+  const metadata: ContainerMetadata = { ...m, sampleCount: declared, encoding: 'secagg' };
   return encodeContainer({ metadata, extra: container.extra, tensors: [maskedTensor(masked)] });
 }
 
@@ -255,9 +263,10 @@ export type RevealPlan =
 
 /**
  * The survivors and dropped of an unmasking round, from its ledger record: survivors drawn from
- * the mask set, this hospital among them, at least the threshold of them.
+ * the mask set, this hospital among them, at least `fewest` of them (the threshold and the run's
+ * minSurvivors).
  */
-export function revealPlan(record: RoundRecord, me: string, threshold: number): RevealPlan {
+export function revealPlan(record: RoundRecord, me: string, fewest: number): RevealPlan {
   const state = record.secagg;
   if (state?.phase !== 'unmasking' || !state.survivors) {
     return { reveal: false, why: 'the ledger has fixed no survivors' };
@@ -274,10 +283,11 @@ export function revealPlan(record: RoundRecord, me: string, threshold: number): 
   if (!survivors.includes(me)) {
     return { reveal: false, why: `${me} is not among the survivors (its update is not in)` };
   }
-  if (survivors.length < threshold) {
+  if (survivors.length < fewest) {
+    // Fewer would give a gateway colluding with one survivor the others' updates.
     return {
       reveal: false,
-      why: `${survivors.length} survivors, fewer than the threshold ${threshold}`,
+      why: `${survivors.length} survivors, fewer than the run allows (${fewest}: its threshold and minSurvivors)`,
     };
   }
   return { reveal: true, survivors, dropped: members.filter((m) => !survivors.includes(m)).sort() };
