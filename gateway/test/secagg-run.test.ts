@@ -130,7 +130,10 @@ describe('secure-aggregation run (simulated ledger, real gateway)', function () 
       'Hospital2MSP',
     ]);
     expect(closed.included).to.deep.equal(['Hospital1MSP', 'Hospital2MSP']);
-    expect((await verify(runId)).ok).to.equal(true);
+    const report = await verify(runId);
+    expect(report.ok).to.equal(true);
+    expect(JSON.stringify(report.rounds[0])).to.contain('LEFT_OUT_OF_MASK_SET');
+    expect(JSON.stringify(report.rounds[0])).to.contain('Hospital3MSP advertised keys');
   });
 
   it('by default never unmasks two survivors of three: the round waits rather than expose one update', async () => {

@@ -189,6 +189,17 @@ export class Verifier {
       // an update; the keys from the ledger's trail. Nothing else: the auditor recomputes the
       // unmasked aggregate from ledger-committed material alone.
       const recovery = round.secagg?.recovery ?? [];
+      // A hospital that advertised keys but is not in the mask set was left out, by its own
+      // lateness or by a gateway saying its bundle never came: reported, not judged.
+      const members = new Set(round.secagg?.maskSet.map((e) => e.mspId) ?? []);
+      for (const k of round.secagg ? (round.keys ?? []) : []) {
+        if (members.has(k.mspId)) continue;
+        unverifiable.push({
+          code: 'LEFT_OUT_OF_MASK_SET',
+          mspId: k.mspId,
+          message: `round ${r}: ${k.mspId} advertised keys but is not in the mask set (its share bundle reached no mask set: late, or withheld by the gateway)`,
+        });
+      }
       for (const entry of recovery) {
         const found = await this.find(entry.sha256, cache);
         if (found?.matches) bytes.set(entry.sha256, found.bytes);
