@@ -1,6 +1,8 @@
 // `npm run experiment`: the reference study's protocol — centralised vs federated (FedAvg) vs
 // federated + DP-SGD at each ε, repeated with different seeds — on the synthetic hospitals or on
-// given CSVs. Federated runs go through the coordinator and the ledger (SIMULATED by default).
+// given CSVs. Federated runs go through the coordinator and the ledger (SIMULATED by default),
+// with the hospitals' updates in plaintext, masked (secure aggregation) or encrypted (CKKS) as
+// --protection asks, each mode an arm of its own.
 // Each finished cell is saved at once; running the same command again skips finished cells.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
