@@ -1,27 +1,51 @@
-// The experiment's unit of work, a cell: one arm (centralised, federated, federated + DP at one ε)
-// in one repeat. Each finished cell is one JSON file under <out>/cells, written as soon as it
+// The experiment's unit of work, a cell: one arm (centralised, federated, federated + DP at one ε,
+// each federated arm in one protection mode) in one repeat. Each finished cell is one JSON file under <out>/cells, written as soon as it
 // finishes, so an interrupted experiment resumes where it stopped.
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ClassificationMetrics } from '@fedledger/trainer';
 import { majorityWarning, predictionWarnings } from '@fedledger/trainer';
+import type { Protection } from '../demo/demo-options';
+
+export type { Protection };
 
 export type ArmKind = 'centralised' | 'federated' | 'federated-dp' | 'federated-dp-rdp';
+
+/** The protection modes in the order the experiment runs and lists them. */
+export const PROTECTION_MODES: readonly Protection[] = ['plaintext', 'secagg', 'ckks'];
 
 /**
  * An arm of the study; `epsilon` only for federated + DP, whose σ is calibrated by the PLD
  * accountant (`federated-dp`) or, for comparison in the same experiment, by RDP
- * (`federated-dp-rdp`).
+ * (`federated-dp-rdp`). `protection` only for a federated arm whose hospitals mask (secure
+ * aggregation) or encrypt (CKKS) their updates; absent, they send them in plaintext (DP-noised),
+ * which keeps the names, files and results of the arms from before the modes existed.
  */
 export interface Arm {
   kind: ArmKind;
   epsilon?: number;
+  protection?: Exclude<Protection, 'plaintext'>;
 }
 
-/** File-name form: `centralised`, `federated`, `federated-dp-eps0.5`. */
+/** How the arm's hospitals protect their updates (plaintext for centralised, which sends none). */
+export function armProtection(arm: Arm): Protection {
+  return arm.protection ?? 'plaintext';
+}
+
+/** `arm` run in `mode` (the arm itself for plaintext). */
+export function withProtection(arm: Arm, mode: Protection): Arm {
+  const { protection: _old, ...plain } = arm;
+  return mode === 'plaintext' ? plain : { ...plain, protection: mode };
+}
+
+/**
+ * File-name form: `centralised`, `federated`, `federated-dp-eps0.5`, `federated-dp-eps0.5-secagg`,
+ * `federated-ckks`.
+ */
 export function armId(arm: Arm): string {
-  if (arm.kind === 'federated-dp-rdp') return `federated-dp-rdp-eps${String(arm.epsilon)}`;
-  return arm.kind === 'federated-dp' ? `federated-dp-eps${String(arm.epsilon)}` : arm.kind;
+  const mode = arm.protection ? `-${arm.protection}` : '';
+  if (arm.kind === 'federated-dp-rdp') return `federated-dp-rdp-eps${String(arm.epsilon)}${mode}`;
+  return `${arm.kind === 'federated-dp' ? `federated-dp-eps${String(arm.epsilon)}` : arm.kind}${mode}`;
 }
 
 /** The accountant that calibrates σ in a DP arm; undefined for the others. */
@@ -30,10 +54,16 @@ export function armAccountant(arm: Arm): 'pld' | 'rdp' | undefined {
   return arm.kind === 'federated-dp' ? 'pld' : undefined;
 }
 
-/** Table form: `centralised`, `federated`, `federated + DP ε=0.5`, `… ε=0.5 (RDP σ)`. */
+/**
+ * Table form: `centralised`, `federated`, `federated + DP ε=0.5`, `… ε=0.5 (RDP σ)`, and the
+ * protection mode after any but plaintext: `federated [secagg]`, `federated + DP ε=1 [ckks]`.
+ */
 export function armLabel(arm: Arm): string {
-  if (arm.kind === 'federated-dp-rdp') return `federated + DP ε=${String(arm.epsilon)} (RDP σ)`;
-  return arm.kind === 'federated-dp' ? `federated + DP ε=${String(arm.epsilon)}` : arm.kind;
+  const mode = arm.protection ? ` [${arm.protection}]` : '';
+  if (arm.kind === 'federated-dp-rdp') {
+    return `federated + DP ε=${String(arm.epsilon)} (RDP σ)${mode}`;
+  }
+  return `${arm.kind === 'federated-dp' ? `federated + DP ε=${String(arm.epsilon)}` : arm.kind}${mode}`;
 }
 
 /** Metrics on the pooled test split. */
@@ -105,6 +135,8 @@ export interface CellResult {
   fingerprint: string;
   arm: ArmKind;
   epsilon: number | null;
+  /** The arm's protection mode; absent: plaintext (as in cells written before the modes). */
+  protection?: Exclude<Protection, 'plaintext'>;
   repeat: number;
   seed: number;
   /** The final model on the pooled test split. */
@@ -118,7 +150,10 @@ export interface CellResult {
   wallSeconds: number;
   /** Seconds spent in local training (all hospitals), excluding evaluation and the ledger. */
   trainingSeconds: number;
-  /** Mean size of an update container (float32), bytes. */
+  /**
+   * Mean size of what a hospital submits, bytes: the float32 update container, its masked form
+   * (secagg) or its CKKS encryption (ckks).
+   */
   updateBytes?: number;
   /** Size of one update encrypted with CKKS (protocol/ckks), bytes; measured once per cell. */
   ckksUpdateBytes?: number;
@@ -190,6 +225,7 @@ export class CellStore {
     const arm: Arm = {
       kind: cell.arm,
       ...(cell.epsilon !== null ? { epsilon: cell.epsilon } : {}),
+      ...(cell.protection ? { protection: cell.protection } : {}),
     };
     const file = this.path(arm, cell.repeat, variant);
     writeFileSync(`${file}.tmp`, `${JSON.stringify(cell, null, 2)}\n`);

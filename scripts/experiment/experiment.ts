@@ -1,6 +1,8 @@
 // `npm run experiment`: the reference study's protocol — centralised vs federated (FedAvg) vs
 // federated + DP-SGD at each ε, repeated with different seeds — on the synthetic hospitals or on
-// given CSVs. Federated runs go through the coordinator and the ledger (SIMULATED by default).
+// given CSVs. Federated runs go through the coordinator and the ledger (SIMULATED by default),
+// with the hospitals' updates in plaintext, masked (secure aggregation) or encrypted (CKKS) as
+// --protection asks, each mode an arm of its own.
 // Each finished cell is saved at once; running the same command again skips finished cells.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,7 +16,7 @@ import {
   selectBackend,
 } from '@fedledger/trainer';
 import type { Arm, CellResult } from './cells';
-import { CellStore, armAccountant, armId, armLabel } from './cells';
+import { CellStore, armAccountant, armId, armLabel, armProtection, withProtection } from './cells';
 import type { Cohort, HospitalSource } from './cohort';
 import { loadCohort, splitCohort } from './cohort';
 import { epochsToConverge } from './convergence';
@@ -55,13 +57,16 @@ function say(line: string): void {
 
 const minutes = formatDuration;
 
-/** The arms in Table I order. */
+/** The arms in Table I order: each federated arm in each protection mode, next to each other. */
 export function armsOf(options: Readonly<ExperimentOptions>): Arm[] {
-  return [
-    { kind: 'centralised' },
+  const federated: Arm[] = [
     { kind: 'federated' },
     ...options.epsilons.map((epsilon): Arm => ({ kind: 'federated-dp', epsilon })),
     ...options.rdpEpsilons.map((epsilon): Arm => ({ kind: 'federated-dp-rdp', epsilon })),
+  ];
+  return [
+    { kind: 'centralised' },
+    ...federated.flatMap((arm) => options.protections.map((mode) => withProtection(arm, mode))),
   ];
 }
 
@@ -169,6 +174,7 @@ async function runCell(
     fingerprint,
     arm: arm.kind,
     epsilon: arm.epsilon ?? null,
+    ...(arm.protection ? { protection: arm.protection } : {}),
     repeat: start.repeat,
     seed: start.seed,
   };
@@ -204,8 +210,9 @@ async function runCell(
     epochs: options.epochs,
     ...(accountant && arm.epsilon !== undefined
       ? { dp: { epsilon: arm.epsilon, delta: options.delta, accountant } }
-      : {}),
+      : { shuffleSeed: start.seed }),
     runId,
+    protection: armProtection(arm),
     measureCkks: options.ckks,
     log,
   });
@@ -284,10 +291,15 @@ async function runPendingCells(
   return allVerified;
 }
 
-/** The arm whose Fabric run gives the ledger table: DP at the ε nearest the reference ε = 1. */
+/**
+ * The arm whose Fabric run gives the ledger table: DP at the ε nearest the reference ε = 1, in the
+ * first protection mode asked for.
+ */
 export function ledgerFiguresArm(options: Readonly<ExperimentOptions>): Arm {
   const nearest = [...options.epsilons].sort((a, b) => Math.abs(a - 1) - Math.abs(b - 1))[0];
-  return nearest === undefined ? { kind: 'federated' } : { kind: 'federated-dp', epsilon: nearest };
+  const arm: Arm =
+    nearest === undefined ? { kind: 'federated' } : { kind: 'federated-dp', epsilon: nearest };
+  return withProtection(arm, options.protections[0] ?? 'plaintext');
 }
 
 /**

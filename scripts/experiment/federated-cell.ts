@@ -2,22 +2,24 @@
 // it with only the transport swapped: a gateway in this process (REST API, coordinator, blob
 // store) on the experiment's ledger, and each hospital taking part with the trainer's own
 // participation loop (participateInRun, the outbox, offline signing of its SubmitUpdate) over an
-// in-memory connection instead of HTTPS. The coordinator closes each round with the round rules
-// (decideRound); afterwards the whole run is audited from the ledger. No round loop of its own.
+// in-memory connection instead of HTTPS. The hospitals protect their updates as the arm's mode
+// says (./cell-protection.ts: plaintext, secure aggregation or CKKS). The coordinator closes each
+// round with the round rules (decideRound); afterwards the whole run is audited from the ledger.
+// No round loop of its own.
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { RoundClosed } from '@fedledger/gateway';
+import type { LedgerClient, RoundClosed } from '@fedledger/gateway';
 import { Verifier, runConfigFromRequest, startInProcessGateway } from '@fedledger/gateway';
-import type { Container, ModelSpec, RunRecord, Tensor } from '@fedledger/protocol';
-import {
-  decodeContainer,
-  encodeContainer,
-  modelSpecHash,
-  sealContainer,
-} from '@fedledger/protocol';
+import type { CommitInfo, Container, ModelSpec, RunRecord, Tensor } from '@fedledger/protocol';
+import { modelSpecHash, sealContainer } from '@fedledger/protocol';
 import { CKKS_PARAMS, encryptUpdate, generateSecretKey } from '@fedledger/protocol/ckks';
-import { flattenTensors } from '@fedledger/rules';
-import type { DpSettings, GatewayTransport, TrainedUpdate } from '@fedledger/trainer';
+import { ckksAggregator, flattenTensors } from '@fedledger/rules';
+import type {
+  DpSettings,
+  GatewayClientOptions,
+  GatewayTransport,
+  TrainedUpdate,
+} from '@fedledger/trainer';
 import {
   evaluateTensors,
   newGatewayClient,
@@ -25,11 +27,13 @@ import {
   newOutbox,
   newPrivacyAccountant,
   participateInRun,
+  seededRandom,
   trainLocalRound,
 } from '@fedledger/trainer';
 import type { RepeatData } from './cohort';
-import type { LedgerFigures, TestMetrics } from './cells';
+import type { LedgerFigures, Protection, TestMetrics } from './cells';
 import { testMetricsFrom } from './cells';
+import { newCellProtection } from './cell-protection';
 import type { ExperimentLedger } from './experiment-ledger';
 import { progressLine } from '../demo/eta';
 
@@ -46,7 +50,16 @@ export interface FederatedCellInput {
   /** DP-SGD at this target (ε, δ) over the planned rounds; absent for plain FedAvg. */
   dp?: { epsilon: number; delta: number; accountant?: 'pld' | 'rdp' };
   runId: string;
-  /** Also encrypt the first update with CKKS to report its size. */
+  /**
+   * Without DP: each hospital shuffles its batches with a generator seeded by this, its MSP ID and
+   * the round, so the protection modes of an arm train on the same batches and differ only by
+   * what the protection does to the updates. Ignored with DP, whose sampling and noise must stay
+   * unpredictable (the OS CSPRNG); absent: the CSPRNG too.
+   */
+  shuffleSeed?: number;
+  /** How the hospitals protect their updates (default plaintext). */
+  protection?: Protection;
+  /** Also encrypt the first update with CKKS to report its size (a CKKS arm reports its own). */
   measureCkks: boolean;
   log: (line: string) => void;
 }
@@ -107,6 +120,28 @@ function timedTransport(inner: GatewayTransport, onCommit: (seconds: number) => 
   return timed;
 }
 
+/** Times the coordinator's secure-aggregation phase transactions (BeginMasking, BeginUnmasking). */
+function timedPhases(inner: LedgerClient, onCommit: (seconds: number) => void): LedgerClient {
+  const timed =
+    <A extends unknown[]>(call: (...args: A) => Promise<CommitInfo>) =>
+    async (...args: A): Promise<CommitInfo> => {
+      const started = performance.now();
+      const commit = await call(...args);
+      onCommit((performance.now() - started) / 1000);
+      return commit;
+    };
+  return new Proxy(inner, {
+    get(target, property) {
+      if (property === 'beginMasking') return timed(target.beginMasking.bind(target));
+      if (property === 'beginUnmasking') return timed(target.beginUnmasking.bind(target));
+      const value: unknown = Reflect.get(target, property, target);
+      return typeof value === 'function'
+        ? (value as (...args: unknown[]) => unknown).bind(target)
+        : value;
+    },
+  });
+}
+
 /**
  * Runs the planned rounds and evaluates each round's aggregate on the pooled validation split and
  * the last one on the pooled test split.
@@ -119,11 +154,13 @@ export async function runFederatedCell(input: FederatedCellInput): Promise<Feder
   const seconds = (since: number): number => (performance.now() - since) / 1000;
   const closed: RoundClosed[] = [];
   const cellStarted = performance.now();
+  const protection = await newCellProtection(input.protection ?? 'plaintext');
   // resume is off: on a shared Fabric channel it would take over other active runs.
   const gateway = await startInProcessGateway({
-    ledger: ledger.client,
+    ledger: timedPhases(ledger.client, (s) => latencySeconds.push(s)),
     stateDir: join(input.workDir, 'gateway'),
     organisations: ledger.organisations,
+    encrypted: ckksAggregator(),
     resume: false,
     observer: {
       roundClosed: (event) => {
@@ -155,6 +192,7 @@ export async function runFederatedCell(input: FederatedCellInput): Promise<Feder
       initialModelSha256: initial.sha256,
       sampleCounts: Object.fromEntries(data.hospitals.map((h) => [h.mspId, h.trainOriginal.rows])),
       roundDeadlineSeconds: 7 * 24 * 3600,
+      ...protection.runRequest,
       dp: input.dp
         ? {
             mechanism: 'dp-sgd',
@@ -198,14 +236,17 @@ export async function runFederatedCell(input: FederatedCellInput): Promise<Feder
         newInProcessTransport({ connect: () => gateway.connect(identity.certPem) }),
         (s) => latencySeconds.push(s),
       );
-      const client = newGatewayClient({
+      const clientOptions: GatewayClientOptions = {
         url: 'in-process',
         caCertPem: '',
         certPem: identity.certPem,
         keyPem: identity.keyPem,
         ledger: identity.ledger,
         transport,
-      });
+      };
+      const client = newGatewayClient(clientOptions);
+      const workdir = join(input.workDir, identity.mspId);
+      const guard = protection.hospital({ runId, identity, clientOptions, client, spec, workdir });
       const trainRound = (round: { run: RunRecord; round: number; model: Container }) =>
         exclusive(async (): Promise<TrainedUpdate> => {
           const t0 = performance.now();
@@ -218,17 +259,22 @@ export async function runFederatedCell(input: FederatedCellInput): Promise<Feder
             mspId: identity.mspId,
             epochs: input.epochs,
             ...(dp ? { dp, accountant } : {}),
+            ...(!dp && input.shuffleSeed !== undefined
+              ? {
+                  random: seededRandom(`${input.shuffleSeed}/${identity.mspId}/${round.round}`),
+                }
+              : {}),
           });
           trainingSeconds += seconds(t0);
           if (result.epsilon !== undefined) {
             epsilonSpent = Math.max(epsilonSpent ?? 0, result.epsilon);
           }
           if (result.dp) noiseMultiplier = result.dp.noiseMultiplier;
-          if (input.measureCkks && ckksUpdateBytes === undefined) {
+          const bytes = await guard.updateBytes(result.update);
+          if (protection.mode === 'ckks') ckksUpdateBytes ??= bytes.byteLength;
+          else if (input.measureCkks && ckksUpdateBytes === undefined) {
             ckksUpdateBytes = await ckksSize(result.update, spec);
           }
-          const bytes = encodeContainer(result.update);
-          updateSizes.push(bytes.byteLength);
           return {
             bytes,
             accuracy: result.metrics.after.accuracy,
@@ -236,21 +282,28 @@ export async function runFederatedCell(input: FederatedCellInput): Promise<Feder
           };
         });
       try {
+        await guard.resume();
         return await participateInRun({
           client,
-          outbox: newOutbox({
-            workdir: join(input.workDir, identity.mspId),
-            client,
-            signer: identity.signer,
-          }),
+          outbox: newOutbox({ workdir, client, signer: identity.signer }),
           runId,
           mspId: identity.mspId,
           trainRound,
           // Idle hospitals poll while another trains: at most a quarter second late per round.
           pollMs: 20,
           maxPollMs: 250,
+          ...guard.hooks,
+          // What is delivered (masked, in a secure-aggregation run) is what is measured.
+          protectUpdate: async (update) => {
+            const bytes = guard.hooks.protectUpdate
+              ? await guard.hooks.protectUpdate(update)
+              : update.bytes;
+            if (bytes) updateSizes.push(bytes.byteLength);
+            return bytes;
+          },
         });
       } finally {
+        guard.close();
         client.close();
       }
     };
@@ -259,8 +312,9 @@ export async function runFederatedCell(input: FederatedCellInput): Promise<Feder
     // Each round's aggregate on the pooled validation split, in round order.
     const validationAccuracy: number[] = [];
     let model: Tensor[] = [];
+    const readModel = protection.modelReader(input.initialTensors, spec);
     for (const event of [...closed].sort((a, b) => a.round - b.round)) {
-      model = decodeContainer(await gateway.blobs.get(event.aggregateHash)).tensors;
+      model = await readModel(await gateway.blobs.get(event.aggregateHash));
       const validation = evaluateTensors(spec, model, data.federatedValidation);
       validationAccuracy.push(validation.accuracy);
       input.log(
@@ -271,9 +325,11 @@ export async function runFederatedCell(input: FederatedCellInput): Promise<Feder
       throw new Error(`${runId}: ${closed.length} of ${input.rounds} rounds closed`);
     }
     const test = evaluateTensors(spec, model, data.federatedTest);
-    const report = await new Verifier(ledger.client, {
-      get: (sha256) => gateway.blobs.getUnverified(sha256),
-    }).verifyRun(runId);
+    const report = await new Verifier(
+      ledger.client,
+      { get: (sha256) => gateway.blobs.getUnverified(sha256) },
+      ckksAggregator(),
+    ).verifyRun(runId);
     const trail = await ledger.client.getAuditTrail(runId);
     return {
       test: testMetricsFrom(test, data.federatedTest.classes),

@@ -6,6 +6,8 @@ import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { describeParseArgsError } from '@fedledger/gateway';
+import type { Protection } from './cells';
+import { PROTECTION_MODES } from './cells';
 import type { LedgerKind } from './experiment-ledger';
 
 export const USAGE = `Usage: npm run experiment -- [options]
@@ -46,6 +48,15 @@ coordinator and ledger (SIMULATED in-process ledger by default).
                        when it is not running and taken down again afterwards; its
                        transactions, latencies and block-file growth fill the table.
                        sweep: the sweep's own runs (SIMULATED figures unless --ledger fabric).
+  --protection plaintext|secagg|ckks|all
+                       how the hospitals of the federated arms protect their updates:
+                       plaintext (default; DP-noised float32 updates the gateway reads),
+                       secagg (secure aggregation: masked updates, the gateway recovers
+                       only their weighted sum), ckks (encrypted under one key made for
+                       the cell; the gateway sums ciphertexts). all, or a comma list, runs
+                       every federated arm in each mode, as its own arm named by the mode
+                       ("federated [secagg]"); the centralised arm runs once. The Fabric
+                       run for the ledger table uses the first mode listed here
   --out DIR            results folder (default experiment-results); finished cells are kept
                        there and skipped when the same command runs again (CSVs are known
                        by their content's SHA-256: a regenerated identical file keeps them)
@@ -92,6 +103,8 @@ export interface ExperimentOptions {
   ledger: LedgerKind;
   /** Where the ledger table's figures come from (see USAGE). */
   ledgerFigures: 'fabric' | 'sweep';
+  /** The protection modes each federated arm runs in (PROTECTION_MODES order; default plaintext). */
+  protections: readonly Protection[];
   out: string;
   /** Cells run at once, each in a child process. */
   jobs: number;
@@ -112,6 +125,18 @@ function positive(name: string, value: string, integer: boolean): number {
     );
   }
   return n;
+}
+
+/** The modes of --protection: one, `all`, or a comma list, in PROTECTION_MODES order. */
+function protectionsOf(value: string): Protection[] {
+  const named = value === 'all' ? [...PROTECTION_MODES] : value.split(',').map((m) => m.trim());
+  const unknown = named.find((m) => !(PROTECTION_MODES as readonly string[]).includes(m));
+  if (unknown !== undefined) {
+    throw new UsageError(
+      `--protection must be plaintext, secagg, ckks, all or a comma list of modes, not "${value}"`,
+    );
+  }
+  return PROTECTION_MODES.filter((m) => named.includes(m));
 }
 
 /**
@@ -137,6 +162,7 @@ export function parseExperimentOptions(argv: readonly string[]): ExperimentOptio
         preprocessing: { type: 'string', default: 'shared' },
         ledger: { type: 'string', default: 'simulated' },
         'ledger-figures': { type: 'string', default: 'fabric' },
+        protection: { type: 'string', default: 'plaintext' },
         out: { type: 'string', default: 'experiment-results' },
         jobs: { type: 'string', default: String(availableParallelism()) },
         'only-cell': { type: 'string' },
@@ -188,6 +214,7 @@ export function parseExperimentOptions(argv: readonly string[]): ExperimentOptio
     preprocessing,
     ledger: values.ledger,
     ledgerFigures,
+    protections: protectionsOf(values.protection),
     out: resolve(values.out),
     jobs: positive('jobs', values.jobs, true),
     ...(values['only-cell'] !== undefined ? { onlyCell: values['only-cell'] } : {}),

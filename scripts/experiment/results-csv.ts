@@ -1,6 +1,7 @@
-// The experiment's results as CSV: one row per cell (cells.csv) and one per arm (summary.csv).
+// The experiment's results as CSV: one row per cell (cells.csv) and one per arm (summary.csv), each
+// with the protection mode its hospitals ran in.
 import type { CellResult } from './cells';
-import { armId } from './cells';
+import { armId, armProtection } from './cells';
 import { studyAccuracy } from './reference-study';
 import type { ArmSummary } from './results-report';
 
@@ -13,6 +14,7 @@ export function cellsCsv(cells: readonly CellResult[]): string {
   return csv([
     [
       'arm',
+      'protection',
       'epsilon',
       'repeat',
       'seed',
@@ -38,6 +40,7 @@ export function cellsCsv(cells: readonly CellResult[]): string {
     ],
     ...cells.map((c) => [
       c.arm,
+      c.arm === 'centralised' ? '' : (c.protection ?? 'plaintext'),
       c.epsilon ?? '',
       c.repeat,
       c.seed,
@@ -73,6 +76,7 @@ export function summaryCsv(summaries: readonly ArmSummary[], study: boolean): st
   return csv([
     [
       'arm',
+      'protection',
       'n',
       'accuracy_mean',
       'accuracy_sd',
@@ -97,6 +101,7 @@ export function summaryCsv(summaries: readonly ArmSummary[], study: boolean): st
     ],
     ...summaries.map((s) => [
       armId(s.arm),
+      s.arm.kind === 'centralised' ? '' : armProtection(s.arm),
       s.accuracy.n,
       s.accuracy.mean,
       s.accuracy.sd,

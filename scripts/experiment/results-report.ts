@@ -1,31 +1,22 @@
 // The experiment's results as the study lays them out: Table I (arms × metrics, mean ± sd over
-// repeats, the study's accuracy beside ours), Fig. 2 (accuracy against ε, with the study's points),
-// the ledger figures beside the study's Table II, and results.md + CSV + SVG in the output folder.
+// repeats, the study's accuracy beside ours), Fig. 2 (accuracy against ε, with the study's points;
+// ./results-charts.ts), the ledger figures beside the study's Table II, each arm's protection, and
+// results.md + CSV + SVG in the output folder.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { quantile, textTable } from '../demo/report';
-import type { ChartSeries } from '../demo/svg-chart';
-import { lineChartSvg } from '../demo/svg-chart';
 import type { Arm, CellResult } from './cells';
-import { armLabel } from './cells';
+import { armLabel, armProtection } from './cells';
 import { CONVERGENCE_TOLERANCE } from './convergence';
+import type { MeanSd } from './mean-sd';
+import { meanSd, meanSdText } from './mean-sd';
+import { STUDY_LEDGER, studyAccuracy } from './reference-study';
+import { accuracyByEpsilonSvg, convergenceSvg } from './results-charts';
 import { cellsCsv, summaryCsv } from './results-csv';
-import { STUDY_ACCURACY, STUDY_LEDGER, studyAccuracy } from './reference-study';
+import { PROTECTION_NAMES, protectionSection } from './results-protection';
 
-/** Mean and sample standard deviation (0 for one value). */
-export interface MeanSd {
-  mean: number;
-  sd: number;
-  n: number;
-}
-
-export function meanSd(values: readonly number[]): MeanSd {
-  const n = values.length;
-  if (n === 0) return { mean: NaN, sd: NaN, n };
-  const mean = values.reduce((a, b) => a + b, 0) / n;
-  const sd = n > 1 ? Math.sqrt(values.reduce((s, v) => s + (v - mean) ** 2, 0) / (n - 1)) : 0;
-  return { mean, sd, n };
-}
+export type { MeanSd };
+export { meanSd, meanSdText };
 
 /** One arm over its finished repeats. */
 export interface ArmSummary {
@@ -81,16 +72,6 @@ export function summariseArm(arm: Arm, cells: readonly CellResult[]): ArmSummary
     ...(epsilonSpent ? { epsilonSpent } : {}),
     ...(noiseMultiplier ? { noiseMultiplier } : {}),
   };
-}
-
-/**
- * `mean ± sd` in `format`; one value alone (n = 1 has no spread to show, and "± 0.0" would claim
- * one); `—` for none.
- */
-export function meanSdText(m: MeanSd, format: (x: number) => string): string {
-  if (m.n === 0) return '—';
-  if (m.n === 1) return format(m.mean);
-  return `${format(m.mean)} ± ${format(m.sd)}`;
 }
 
 const percent = (m: MeanSd | undefined): string =>
@@ -175,14 +156,22 @@ function bytes(n: number): string {
   return `${(n / 1024 / 1024).toFixed(2)} MiB`;
 }
 
-/** Privacy spent and communication per arm. */
+/** Privacy spent and communication per arm, with how its hospitals protected their updates. */
 export function privacyTable(summaries: readonly ArmSummary[]): string {
   return textTable(
-    ['arm', 'σ (noise multiplier)', 'ε spent (accountant)', 'update size', 'CKKS update size'],
+    [
+      'arm',
+      'protection',
+      'σ (noise multiplier)',
+      'ε spent (accountant)',
+      'update size',
+      'CKKS update size',
+    ],
     summaries
       .filter((s) => s.arm.kind !== 'centralised')
       .map((s) => [
         armLabel(s.arm),
+        PROTECTION_NAMES[armProtection(s.arm)],
         s.noiseMultiplier ? s.noiseMultiplier.mean.toFixed(3) : '—',
         s.epsilonSpent ? s.epsilonSpent.mean.toFixed(3) : '—',
         s.updateBytes ? bytes(s.updateBytes.mean) : '—',
@@ -200,11 +189,14 @@ export function calibrationGainTable(summaries: readonly ArmSummary[]): string {
   for (const pld of summaries.filter((s) => s.arm.kind === 'federated-dp' && s.accuracy.n > 0)) {
     const rdp = summaries.find(
       (s) =>
-        s.arm.kind === 'federated-dp-rdp' && s.arm.epsilon === pld.arm.epsilon && s.accuracy.n > 0,
+        s.arm.kind === 'federated-dp-rdp' &&
+        s.arm.epsilon === pld.arm.epsilon &&
+        s.arm.protection === pld.arm.protection &&
+        s.accuracy.n > 0,
     );
     if (!rdp) continue;
     rows.push([
-      `ε=${String(pld.arm.epsilon)}`,
+      `ε=${String(pld.arm.epsilon)}${pld.arm.protection ? ` [${pld.arm.protection}]` : ''}`,
       rdp.noiseMultiplier ? rdp.noiseMultiplier.mean.toFixed(3) : '—',
       pld.noiseMultiplier ? pld.noiseMultiplier.mean.toFixed(3) : '—',
       `${(rdp.accuracy.mean * 100).toFixed(1)} ± ${(rdp.accuracy.sd * 100).toFixed(1)}`,
@@ -309,62 +301,6 @@ export function ledgerSection(totals: LedgerTotals | undefined): string[] {
   return [table, '', ...notes];
 }
 
-function accuracyByEpsilonSvg(summaries: readonly ArmSummary[], study: boolean): string {
-  const dp = summaries.filter((s) => s.arm.kind === 'federated-dp' && s.accuracy.n > 0);
-  const line = (name: string, pick: (s: ArmSummary) => MeanSd | undefined): ChartSeries => ({
-    name,
-    points: dp.flatMap((s) => {
-      const m = pick(s);
-      return m && m.n > 0 ? [{ x: s.arm.epsilon ?? 0, y: m.mean }] : [];
-    }),
-  });
-  const series: ChartSeries[] = [
-    line('accuracy (mean over repeats)', (s) => s.accuracy),
-    line('balanced accuracy', (s) => s.balancedAccuracy),
-    line('majority-class rate (always predicting it)', (s) => s.majorityRate),
-    ...(study
-      ? [
-          {
-            name: 'study accuracy',
-            points: [...STUDY_ACCURACY.byEpsilon].map(([x, y]) => ({ x, y })),
-          },
-        ]
-      : []),
-  ].filter((s) => s.points.length > 0);
-  const ys = series.flatMap((s) => s.points.map((p) => p.y));
-  return lineChartSvg(series, {
-    title: 'Fig. 2: accuracy, balanced accuracy and majority rate of federated + DP-SGD against ε',
-    xLabel: 'ε (whole run)',
-    yLabel: 'pooled test accuracy',
-    yMin: Math.max(0, Math.floor(Math.min(...ys) * 20) / 20),
-    yMax: Math.min(1, Math.ceil(Math.max(...ys) * 20) / 20),
-    formatY: (y) => `${(y * 100).toFixed(0)}%`,
-  });
-}
-
-function convergenceSvg(summaries: readonly ArmSummary[]): string {
-  const series: ChartSeries[] = summaries
-    .filter((s) => s.cells.length > 0)
-    .map((s) => {
-      const per = s.cells[0]?.epochsPerPoint ?? 1;
-      const length = Math.min(...s.cells.map((c) => c.validationAccuracy.length));
-      return {
-        name: armLabel(s.arm),
-        points: Array.from({ length }, (_, i) => ({
-          x: (i + 1) * per,
-          y: meanSd(s.cells.map((c) => c.validationAccuracy[i] ?? NaN)).mean,
-        })),
-      };
-    });
-  return lineChartSvg(series, {
-    title: 'Pooled validation accuracy against local epochs (mean over repeats)',
-    xLabel: 'local epochs (federated: rounds × epochs per round)',
-    yLabel: 'validation accuracy',
-    integerX: true,
-    formatY: (y) => `${(y * 100).toFixed(0)}%`,
-  });
-}
-
 /** How the results were produced, for results.md. */
 export interface ReportContext {
   command: string;
@@ -417,6 +353,7 @@ export async function writeResults(
     tableOne(summaries, { study: context.study }),
     '```',
     '',
+    ...protectionSection(summaries),
     '```',
     privacyTable(summaries),
     '',
@@ -451,7 +388,7 @@ export async function writeResults(
     `- **Centralised budget.** The centralised model (same architecture, Adam, batch 32, oversampled training split) trains rounds × local epochs = ${context.rounds * context.epochs} epochs on the pooled data, so every record is seen as often as in a federated run.`,
     `- **Epochs to converge.** The first evaluation whose pooled validation accuracy is within ${CONVERGENCE_TOLERANCE * 100} percentage points of the best that run reached, counted in local epochs: (round + 1) × local epochs for federated runs (the global model is evaluated after each round), epochs for the centralised run.`,
     '- **Time per run.** Wall time of a cell on this machine: training, evaluation and, for federated runs, the ledger transactions, blob store, aggregation and the final audit. Hospitals train one after another in one process.',
-    "- **Update size.** The update container (safetensors, float32) each hospital submits; CKKS size is the same update encrypted with the project's CKKS parameters (protocol/ckks).",
+    "- **Update size.** What each hospital submits: the update container (safetensors, float32), its masked form in a secure-aggregation arm, its encryption in a CKKS arm; CKKS size is the update encrypted with the project's CKKS parameters (protocol/ckks), measured once per cell.",
     '- **Final model.** The model after the last round (federated) or last epoch (centralised), not the best one.',
     '',
     'Data: [cells.csv](cells.csv) (one row per run), [summary.csv](summary.csv) (one row per arm), cells/*.json (everything measured).',

@@ -1,6 +1,9 @@
 // `npm run experiment` end to end on a tiny configuration (300 patients per hospital, 2 rounds of
 // 1 epoch, one repeat, ε ∈ {1, 2}) on the SIMULATED ledger: the tables carry the study's figures
-// beside ours, the result files are written, and running again skips every finished cell.
+// beside ours, the result files are written, and running again skips every finished cell; then
+// the federated arms with secure aggregation and with CKKS beside the plaintext ones: verified
+// from the ledger, and (same seed, same batches) the plaintext model within the protection's
+// rounding.
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -18,10 +21,10 @@ import {
   warningsSection,
 } from '../experiment/results-report';
 import type { ArmSummary, MeanSd as MeanSdType } from '../experiment/results-report';
-import { testMetricsFrom } from '../experiment/cells';
+import { armId, armLabel, testMetricsFrom } from '../experiment/cells';
 import { configurationOf, parseExperimentOptions } from '../experiment/options';
 import { classificationMetrics } from '@fedledger/trainer';
-import { ledgerFiguresArm } from '../experiment/experiment';
+import { armsOf, ledgerFiguresArm } from '../experiment/experiment';
 
 const run = promisify(execFile);
 const SCRIPT = join(__dirname, '..', 'experiment', 'experiment.js');
@@ -60,6 +63,45 @@ describe('experiment: epochs to converge and mean ± sd', function () {
     expect(() => parse('--ledger-figures', 'blocks')).to.throw(
       /--ledger-figures must be fabric or sweep/,
     );
+  });
+
+  it('runs each federated arm in each --protection mode, named by its mode, in one configuration', function () {
+    const parse = (...argv: string[]) => parseExperimentOptions(argv)!;
+    expect(parse().protections).to.deep.equal(['plaintext']);
+    expect(parse('--protection', 'all').protections).to.deep.equal(['plaintext', 'secagg', 'ckks']);
+    expect(parse('--protection', 'ckks,plaintext').protections).to.deep.equal([
+      'plaintext',
+      'ckks',
+    ]);
+    for (const bad of ['secure', 'plaintext,he', ''])
+      expect(() => parse('--protection', bad), bad).to.throw(/--protection must be plaintext/);
+    const arms = armsOf(parse('--epsilons', '1', '--rdp-epsilons', 'none', '--protection', 'all'));
+    expect(arms.map(armId)).to.deep.equal([
+      'centralised',
+      'federated',
+      'federated-secagg',
+      'federated-ckks',
+      'federated-dp-eps1',
+      'federated-dp-eps1-secagg',
+      'federated-dp-eps1-ckks',
+    ]);
+    expect(armLabel({ kind: 'federated-dp-rdp', epsilon: 0.5, protection: 'ckks' })).to.equal(
+      'federated + DP ε=0.5 (RDP σ) [ckks]',
+    );
+    // Plaintext arms keep their names (and so their saved cells), and the modes share a folder.
+    expect(armsOf(parse('--epsilons', '1', '--rdp-epsilons', 'none')).map(armLabel)).to.deep.equal([
+      'centralised',
+      'federated',
+      'federated + DP ε=1',
+    ]);
+    expect(configurationOf(parse('--protection', 'all')).fingerprint).to.equal(
+      configurationOf(parse()).fingerprint,
+    );
+    expect(ledgerFiguresArm(parse('--protection', 'secagg,ckks'))).to.deep.equal({
+      kind: 'federated-dp',
+      epsilon: 1,
+      protection: 'secagg',
+    });
   });
 
   it('labels an always-majority model: majority rate, balanced accuracy 50 %, AUC 0.5, warnings', function () {
@@ -295,6 +337,73 @@ describe('npm run experiment (tiny configuration, SIMULATED ledger)', function (
     expect(more.match(/ started \(seed 2\)/g)).to.have.length(4);
     expect(more).not.to.include('started (seed 1)');
     expect(row(more, 'centralised').split(/\s{2,}/)[1], 'n').to.equal('2');
+  });
+
+  it('runs the federated arms with secure aggregation and CKKS beside the plaintext ones: verified, and the plaintext model within rounding', async () => {
+    const stdout = await experiment([
+      ...tiny,
+      ...['--epsilons', '1', '--rdp-epsilons', 'none', '--protection', 'all'],
+      ...['--jobs', '2', '--out', out],
+    ]);
+    // The plaintext cells of this configuration finished in the first test; only the new modes run.
+    expect(stdout).to.include('3 of 7 cells finished earlier');
+    expect(stdout).to.include('4 cells to run');
+    const cell = (name: string): CellResult =>
+      JSON.parse(readFileSync(join(out, 'cells', `${name}-r0.json`), 'utf8')) as CellResult;
+    const plain = cell('federated');
+    for (const mode of ['secagg', 'ckks'] as const) {
+      for (const arm of ['federated', 'federated-dp-eps1']) {
+        const c = cell(`${arm}-${mode}`);
+        expect(c.protection, `${arm} ${mode}`).to.equal(mode);
+        expect(c.ledger?.verified, `${arm} ${mode}: ${c.ledger?.problems.join('; ')}`).to.equal(
+          true,
+        );
+        expect(c.validationAccuracy).to.have.length(2);
+        // Secure aggregation adds each round's three AdvertiseKeys, BeginMasking and BeginUnmasking.
+        expect(c.ledger?.transactions).to.equal(mode === 'secagg' ? 11 + 2 * 5 : 11);
+      }
+      // The same seed and batches as the plaintext arm: the same model but for the protection's
+      // rounding (fixed point, 2^-26; CKKS's approximate arithmetic), so the same predictions but
+      // for at most one of the ~90 pooled test patients, and a loss within 1e-5.
+      const c = cell(`federated-${mode}`);
+      expect(c.test.accuracy, mode).to.be.closeTo(plain.test.accuracy, 0.011);
+      expect(c.test.loss, mode).to.be.closeTo(plain.test.loss, 1e-5);
+      c.validationAccuracy.forEach((a, i) =>
+        expect(a, `${mode} round ${i}`).to.be.closeTo(plain.validationAccuracy[i]!, 0.012),
+      );
+    }
+    // CKKS updates are ciphertexts, several times the plaintext's size; masked ones are not.
+    expect(cell('federated-ckks').updateBytes).to.be.greaterThan(3 * plain.updateBytes!);
+    expect(cell('federated-secagg').updateBytes).to.be.within(
+      0.9 * plain.updateBytes!,
+      1.1 * plain.updateBytes!,
+    );
+
+    // Rows named by mode; the report says how each arm's hospitals protected their updates.
+    const ours = (name: string): string => `  ${(cell(name).test.accuracy * 100).toFixed(1)}  `;
+    expect(row(stdout, 'federated [secagg]')).to.include(ours('federated-secagg'));
+    expect(row(stdout, 'federated + DP ε=1 [ckks]')).to.include(ours('federated-dp-eps1-ckks'));
+    // The privacy table's protection column (plaintext arms keep their names).
+    expect(stdout)
+      .to.match(/^federated \[ckks\]\s+CKKS \(encrypted\)\s/m)
+      .and.match(/^federated \+ DP ε=1 \[secagg\]\s+secure aggregation \(masked\)\s/m)
+      .and.match(/^federated \+ DP ε=1\s+plaintext\s/m);
+    expect(row(stdout, 'runs verified from the ledger')).to.include('6/6');
+    const md = readFileSync(join(out, 'results.md'), 'utf8');
+    expect(md)
+      .to.include('## Protection of the updates')
+      .and.include(
+        '- **secure aggregation (masked)** (federated [secagg], federated + DP ε=1 [secagg])',
+      )
+      .and.include('- **CKKS (encrypted)** (federated [ckks], federated + DP ε=1 [ckks])');
+    const csv = readFileSync(join(out, 'cells.csv'), 'utf8');
+    expect(csv.split('\n')[0]).to.match(/^arm,protection,epsilon,/);
+    expect(csv)
+      .to.match(/^federated,secagg,,0,/m)
+      .and.match(/^federated-dp,ckks,1,0,/m);
+    expect(readFileSync(join(out, 'accuracy-vs-epsilon.svg'), 'utf8'))
+      .to.include('accuracy (mean over repeats) [secagg]')
+      .and.include('accuracy (mean over repeats) [ckks]');
   });
 
   it('refuses to mix configurations in one folder', async () => {

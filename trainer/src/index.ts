@@ -41,6 +41,7 @@ export * from './client/outbox';
 export * from './client/submitted';
 export * from './client/inclusion';
 export * from './client/participation';
+export * from './client/ckks-participation';
 export * from './client/signing-check';
 export * from './client/own-ledger';
 export * from './client/secagg-client';
