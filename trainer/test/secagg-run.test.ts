@@ -2,7 +2,8 @@
 // simulated ledger, with the deployment's participation loop and hooks: two read keys and round
 // sets from their own ledger view, the third takes the gateway's word (and says so). Each round's
 // model is the FedAvg of the three plaintext updates within the quantisation bound, though the
-// gateway only ever held masked ones; every secret is wiped once its reveal is sent. A gateway
+// gateway only ever held masked ones; every secret is wiped once its reveal is sent, and all of
+// the run's state once the run is over (finish). A gateway
 // that serves one dealer's bundle as another's is refused by the hospital, naming the dealer,
 // before it masks anything.
 import { readFileSync } from 'node:fs';
@@ -20,6 +21,7 @@ import { newOutbox } from '../src/client/outbox';
 import type { ParticipationResult } from '../src/client/participation';
 import { ParticipationStoppedError, participateInRun } from '../src/client/participation';
 import { newSecAggClient } from '../src/client/secagg-client';
+import type { SecAggParticipant } from '../src/client/secagg-round';
 import { newSecAggParticipant } from '../src/client/secagg-round';
 import { SecAggRoundError, flattenUpdate } from '../src/client/secagg-steps';
 import { newSecAggStore } from '../src/client/secagg-store';
@@ -42,6 +44,7 @@ function plaintextUpdate(runId: string, round: number, index: number): Uint8Arra
 }
 
 interface Hospital {
+  secagg: SecAggParticipant;
   lines: string[];
   workdir: string;
   result: Promise<ParticipationResult>;
@@ -118,7 +121,7 @@ function startHospital(
       }),
     )
     .finally(() => secaggClient.close());
-  return { lines, workdir, result, controller };
+  return { secagg, lines, workdir, result, controller };
 }
 
 describe('secure aggregation from the hospitals’ side (simulated ledger)', function () {
@@ -194,14 +197,18 @@ describe('secure aggregation from the hospitals’ side (simulated ledger)', fun
     expect(hospitals[0]!.lines.join('\n')).to.contain('read directly by Hospital1MSP');
     expect(hospitals[2]!.lines.join('\n')).to.contain("the gateway's word");
     expect(hospitals[2]!.lines.join('\n')).to.match(/round 1: revealed self-mask shares of/);
-    for (const h of hospitals) {
+    for (const [i, h] of hospitals.entries()) {
       const store = newSecAggStore(h.workdir);
       for (const round of [0, 1]) {
-        const state = await store.load(runId, round);
+        const state = await store.load(trail.run, round);
         expect(state?.secrets, `round ${round}`).to.equal(undefined);
         expect(state?.held).to.equal(undefined);
         expect(state?.revealed?.survivors).to.deep.equal(HOSPITALS.map((x) => x.mspId));
       }
+      // Once the run is over, nothing of it stays.
+      await h.secagg.finish(results[i]!.run);
+      expect(await store.hasRun(runId)).to.equal(false);
+      expect(await store.load(trail.run, 0)).to.equal(undefined);
     }
   });
 
@@ -239,7 +246,9 @@ describe('secure aggregation from the hospitals’ side (simulated ledger)', fun
     expect((caught as SecAggRoundError).mspId).to.equal('Hospital2MSP');
     const round = await f.client('auditor').getRound(runId, 0);
     expect(round.updates.map((u) => u.mspId)).not.to.include('Hospital1MSP');
-    const state = await newSecAggStore(hospitals[0]!.workdir).load(runId, 0);
+    const { run } = await f.client('auditor').getRun(runId);
+    const state = await newSecAggStore(hospitals[0]!.workdir).load(run, 0);
+    expect(state?.mspId).to.equal('Hospital1MSP');
     expect(state?.maskedSha256).to.equal(undefined);
   });
 
@@ -261,7 +270,8 @@ describe('secure aggregation from the hospitals’ side (simulated ledger)', fun
       stopped = err;
     }
     expect(stopped).to.be.instanceOf(ParticipationStoppedError);
-    const before = await newSecAggStore(crashed.workdir).load(runId, 0);
+    const { run } = await f.client('auditor').getRun(runId);
+    const before = await newSecAggStore(crashed.workdir).load(run, 0);
     expect(before?.maskedSha256).to.be.a('string');
     expect(before?.revealed).to.equal(undefined);
 

@@ -3,8 +3,9 @@
 // flattened in the spec's order and weighted as the rules decode it); a swapped bundle, a forged
 // one the ledger names, a bundle of its own the ledger does not name, and keys recorded by
 // another MSP are refused naming the hospital; a second split of survivors is refused; the round
-// state on disk is private (0600) and its secrets wiped once the round is over.
-import { statSync } from 'node:fs';
+// state on disk is private (0600), its secrets wiped once the round is over, and kept apart from
+// the state of an earlier run with the same ID.
+import { copyFileSync, statSync } from 'node:fs';
 import { expect } from 'chai';
 import type {
   KeyAdvertisement,
@@ -266,31 +267,64 @@ describe('secure-aggregation steps of a hospital', () => {
 
   it('keeps round state private (0600) and wipes its secrets once the round is over', async () => {
     const store = newSecAggStore(tempDir());
+    const bound = { runId: 'sa', txId: 'ab'.repeat(32) };
     const held = await open('Hospital1MSP');
     await store.save({
       runId: 'sa',
+      runTxId: bound.txId,
       round: 1,
       mspId: 'Hospital1MSP',
       secrets: secrets.get('Hospital1MSP')!,
       held,
       revealed: { survivors: MSPS, dropped: [], reveal: '{}' },
     });
-    await store.saveMasked('sa', 1, new Uint8Array([1, 2, 3]));
-    const file = `${store.dir}/sa/1.json`;
+    await store.saveMasked(bound, 1, new Uint8Array([1, 2, 3]));
+    const file = `${store.dir}/sa/abababababab/1.json`;
+    expect(store.runDir(bound)).to.equal(`${store.dir}/sa/abababababab`);
     expect(statSync(file).mode & 0o777).to.equal(0o600);
-    expect(statSync(`${store.dir}/sa`).mode & 0o777).to.equal(0o700);
-    const loaded = await store.load('sa', 1);
+    expect(statSync(`${store.dir}/sa/abababababab`).mode & 0o777).to.equal(0o700);
+    const loaded = await store.load(bound, 1);
     expect(loaded?.secrets?.maskSecret).to.deep.equal(secrets.get('Hospital1MSP')!.maskSecret);
     expect(loaded?.held).to.deep.equal(held);
-    expect(await store.forgetBefore('sa', 1)).to.deep.equal([]);
-    expect(await store.forgetBefore('sa', 2)).to.deep.equal([1]);
-    const wiped = await store.load('sa', 1);
+    expect(await store.forgetBefore(bound, 1)).to.deep.equal([]);
+    expect(await store.forgetBefore(bound, 2)).to.deep.equal([1]);
+    const wiped = await store.load(bound, 1);
     expect(wiped).to.deep.equal({
       runId: 'sa',
+      runTxId: bound.txId,
       round: 1,
       mspId: 'Hospital1MSP',
       revealed: { survivors: MSPS, dropped: [], reveal: '{}' },
     });
-    expect(await store.loadMasked('sa', 1)).to.equal(undefined);
+    expect(await store.loadMasked(bound, 1)).to.equal(undefined);
+    expect(await store.forget(bound, 1)).to.equal(false);
+    expect(await store.forgetRun('sa')).to.equal(true);
+    expect(await store.hasRun('sa')).to.equal(false);
+    expect(await store.load(bound, 1)).to.equal(undefined);
+  });
+
+  it('keeps the state of a run apart from an earlier run with the same ID', async () => {
+    const store = newSecAggStore(tempDir());
+    const earlier = { runId: 'sa', txId: '11'.repeat(32) };
+    const later = { runId: 'sa', txId: '22'.repeat(32) };
+    const state = { runId: 'sa', round: 0, mspId: 'Hospital1MSP' };
+    await store.save({ ...state, runTxId: earlier.txId, secrets: secrets.get('Hospital1MSP')! });
+    expect(await store.load(later, 0)).to.equal(undefined);
+    expect(await store.rounds(later)).to.deep.equal([]);
+    expect(await store.hasRun('sa')).to.equal(true);
+    // A file moved under the other run's folder is refused, not read as that run's.
+    await store.save({ ...state, runTxId: later.txId });
+    copyFileSync(`${store.runDir(earlier)}/0.json`, `${store.runDir(later)}/0.json`);
+    try {
+      await store.load(later, 0);
+      expect.fail('a file of the earlier run was read');
+    } catch (err) {
+      expect(err).to.be.instanceOf(TypeError);
+    }
+    expect(await store.forgetOtherRuns(later)).to.deep.equal(['111111111111']);
+    expect(await store.load(earlier, 0)).to.equal(undefined);
+    expect(await store.hasRun('sa')).to.equal(true);
+    // A transaction ID that is not hex still gets a folder of its own, not a path.
+    expect(store.runDir({ runId: 'sa', txId: '../x' })).to.match(/\/sa\/[0-9a-f]{12}$/);
   });
 });

@@ -291,6 +291,8 @@ run), 8 gateway, 9 model bytes contradict the ledger, 130 stopped, 1 internal.`,
       writeFileSync(out, final.bytes);
       // The architecture beside the weights, for `fedledger-trainer export`.
       writeFileSync(specFileBeside(out), `${JSON.stringify(finalSpec, null, 2)}\n`);
+      // Nothing of the run's secure aggregation can be asked again: its round state goes.
+      await secagg.finish(result.run);
       console.log(
         `run ${runId} completed: final model ${out}  ${final.says}  ${result.rounds.filter((r) => r.delivery !== 'refused').length}/${result.run.roundsPlanned} rounds contributed`,
       );

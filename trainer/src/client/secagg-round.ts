@@ -6,22 +6,19 @@
 // mask set, the shares it holds opened (each bundle the one the ledger names, each share
 // authenticated under its dealer's ledger key); (e) its update weighted, quantised and masked;
 // (f) after delivery, once the ledger fixes the survivors, its shares revealed for exactly that
-// split, never another. The participation loop calls it through two hooks (protectUpdate,
-// afterDelivery); runs that do not use secure aggregation pass through unchanged.
+// split, never another ((a)–(c) in ./secagg-setup.ts). The participation loop calls it through
+// its hooks (prepareRound, protectUpdate, afterDelivery); runs that do not use secure aggregation
+// pass through unchanged. Secrets live no longer than they can serve: a round's are wiped once
+// the hospital sees the round over for it (reveal sent, round closed or moved on, round sat out),
+// and the run's state once the run is (finish); state is bound to the run's creation
+// transaction, so a run ID used again starts from nothing.
 import type { RoundRecord, RunRecord } from '@fedledger/protocol';
 import { sha256Hex } from '@fedledger/protocol';
-import {
-  advertise,
-  dealShares,
-  encodeReveal,
-  encodeShareBundle,
-  newRoundSecrets,
-  revealShares,
-} from '@fedledger/protocol/secagg';
-import { GatewayRequestError } from './errors';
+import { encodeReveal, revealShares } from '@fedledger/protocol/secagg';
 import type { DigestSigner } from './identity';
 import type { SecAggClient } from './secagg-client';
 import { newPoller } from './secagg-polling';
+import { newRoundSetup, refusedFor } from './secagg-setup';
 import {
   checkSameSplit,
   checkedKeys,
@@ -79,15 +76,20 @@ export interface SecAggParticipant {
   afterDelivery(run: RunRecord, round: number): Promise<void>;
   /**
    * Step (f) for the rounds of `runId` delivered before a restart, whose reveal may not have
-   * reached the gateway (the loop waits past a round it delivered to). Reads the run with
-   * `readRun` only when this hospital kept secure-aggregation state for it.
+   * reached the gateway (the loop waits past a round it delivered to); wipes the rounds it did
+   * not deliver to that are over, the state of an earlier run with the same ID, and all of the
+   * run's state when the run has completed. Reads the run with `readRun` only when this hospital
+   * kept secure-aggregation state under its ID.
    */
   resume(readRun: () => Promise<RunRecord>): Promise<void>;
+  /**
+   * Wipes all of the run's secure-aggregation state (every round, the splits revealed for
+   * included): to call once the run has completed, when nothing of it can be asked again.
+   */
+  finish(run: RunRecord): Promise<void>;
 }
 
 const isSecAgg = (run: RunRecord): boolean => run.settings['encoding'] === 'secagg';
-const refusedFor = (err: unknown, ...codes: string[]): boolean =>
-  err instanceof GatewayRequestError && codes.includes(err.code);
 
 /** The secure-aggregation side of a hospital's participation. */
 export function newSecAggParticipant(
@@ -97,7 +99,45 @@ export function newSecAggParticipant(
   const log = options.log ?? (() => undefined);
   const store = newSecAggStore(options.workdir);
 
-  const { poll, retrying } = newPoller(options);
+  const poller = newPoller(options);
+  const { poll, retrying } = poller;
+  const setup = newRoundSetup({
+    client,
+    store,
+    mspId: me,
+    signer: options.signer,
+    log,
+    poller,
+  });
+
+  /** Steps (a)–(c) under way or done in this process, by run and round (see prepare). */
+  const prepared = new Map<string, Promise<StoredRound | undefined>>();
+
+  /** Once per run and process: state under the run's ID from another creation of it goes. */
+  const claimed = new Map<string, Promise<void>>();
+  const claim = (run: RunRecord): Promise<void> => {
+    const key = `${run.runId}/${run.txId}`;
+    let once = claimed.get(key);
+    if (once === undefined) {
+      once = (async () => {
+        const others = await store.forgetOtherRuns(run);
+        if (others.length > 0) {
+          log(
+            `secure aggregation: state under run ID ${run.runId} not from its creation (tx ${run.txId}) ignored and wiped: ${others.join(', ')}`,
+          );
+        }
+      })();
+      claimed.set(key, once);
+      once.catch(() => claimed.delete(key));
+    }
+    return once;
+  };
+
+  /** Wipes a round's secrets, shares held and masked update, keeping its split; logs why. */
+  const wipe = async (run: RunRecord, round: number, why: string): Promise<void> => {
+    prepared.delete(`${run.runId}/${round}`);
+    if (await store.forget(run, round)) log(`round ${round}: secrets wiped (${why})`);
+  };
   /** The round's record once `ready` says so, or 'closed' when it closed (or vanished) first. */
   const waitForRound = (run: RunRecord, round: number, ready: (r: RoundRecord) => boolean) =>
     poll(async (): Promise<RoundRecord | 'closed' | undefined> => {
@@ -106,111 +146,22 @@ export function newSecAggParticipant(
       return ready(record) ? record : undefined;
     });
 
-  /** (a), (b): this round's secrets, advertised on the ledger; undefined: sit the round out. */
-  const advertised = async (run: RunRecord, round: number): Promise<StoredRound | undefined> => {
-    const ctx = { runId: run.runId, round };
-    let state = await store.load(run.runId, round);
-    for (;;) {
-      const mine = (await retrying(() => client.readKeys(run.runId, round))).find(
-        (k) => k.mspId === me,
-      );
-      if (mine) {
-        const ad = state?.secrets ? advertise(ctx, me, state.secrets) : undefined;
-        if (ad?.encryptionKey === mine.encryptionKey && ad.maskKey === mine.maskKey) return state;
-        log(
-          `round ${round}: ${client.source} shows keys this hospital advertised, but ${store.dir} holds ${ad ? 'other' : 'no'} secrets for them; sitting the round out`,
-        );
-        return undefined;
-      }
-      if (!state?.secrets) {
-        state = { runId: run.runId, round, mspId: me, secrets: newRoundSecrets() };
-        await store.save(state);
-      }
-      const secrets = state.secrets as NonNullable<StoredRound['secrets']>;
-      try {
-        const done = await retrying(() =>
-          client.advertiseKeys({
-            runId: run.runId,
-            round,
-            advertisement: advertise(ctx, me, secrets),
-            signer: options.signer,
-          }),
-        );
-        log(
-          `round ${round}: keys advertised (tx ${done.commit.txId}, block ${done.commit.blockNumber}; confirmed on ${done.confirmedBy})`,
-        );
-        return state;
-      } catch (err) {
-        // An earlier attempt committed (its reply lost): the loop reads the keys again.
-        if (refusedFor(err, 'FL_ERR_KEYS_EXIST')) continue;
-        if (refusedFor(err, 'FL_ERR_SECAGG_PHASE', 'FL_ERR_ROUND_NOT_OPEN')) {
-          log(
-            `round ${round}: too late to advertise keys (${(err as Error).message}); sitting the round out`,
-          );
-          return undefined;
-        }
-        throw err;
-      }
-    }
-  };
-
-  /** (c): the bundle dealt to the keys on the ledger, handed to the gateway; undefined: too late. */
-  const dealt = async (run: RunRecord, round: number, state: StoredRound): Promise<boolean> => {
-    const settings = secAggSettingsOf(run);
-    if (state.bundle === undefined) {
-      // Deal once everyone advertised, or once half the key phase is gone with enough keys: the
-      // coordinator fixes the mask set when the phase ends, and a bundle dealt then comes late.
-      const quorum = Math.max(settings.threshold, run.minUpdatesPerRound);
-      const halfPhaseMs = (settings.phaseSeconds * 1000) / 2;
-      const keys = await poll(async () => {
-        const record = await client.readRound(run.runId, round);
-        if (!record || record.status !== 'open' || record.secagg) return 'late' as const;
-        const found = checkedKeys(run, round, await client.readKeys(run.runId, round));
-        const due = Date.now() >= Date.parse(record.openedAt) + halfPhaseMs;
-        return found.size === run.participants.length || (due && found.size >= quorum)
-          ? found
-          : undefined;
-      });
-      if (keys === 'late') {
-        log(
-          `round ${round}: the mask set was fixed before this hospital could deal its shares; sitting the round out`,
-        );
-        return false;
-      }
-      const ctx = { runId: run.runId, round };
-      const bundle = await dealShares(
-        ctx,
-        me,
-        state.secrets!,
-        [...keys.values()],
-        settings.threshold,
-      );
-      state.bundle = Buffer.from(encodeShareBundle(bundle)).toString('utf8');
-      await store.save(state);
-      log(
-        `round ${round}: shares dealt to ${bundle.recipients.join(', ')} (threshold ${settings.threshold}; keys read from ${client.source})`,
-      );
-    }
-    const bytes = new Uint8Array(Buffer.from(state.bundle, 'utf8'));
-    try {
-      await retrying(() => client.postShares(run.runId, round, bytes));
-    } catch (err) {
-      // Sent before a restart, and the mask set is fixed now: the ledger says whether it counted.
-      if (!refusedFor(err, 'FL_ERR_SECAGG_PHASE')) throw err;
-    }
-    return true;
-  };
-
   const afterDelivery = async (run: RunRecord, round: number): Promise<void> => {
     if (!isSecAgg(run)) return;
-    const state = await store.load(run.runId, round);
+    await claim(run);
+    const state = await store.load(run, round);
     if (!state?.held) return;
     const settings = secAggSettingsOf(run);
     const record = await waitForRound(run, round, (r) => r.secagg?.phase === 'unmasking');
-    if (record === 'closed') return;
+    if (record === 'closed') {
+      await wipe(run, round, 'the round closed without its reveal');
+      return;
+    }
     const plan = revealPlan(record, me, Math.max(settings.threshold, settings.minSurvivors));
     if (!plan.reveal) {
+      // The ledger fixes the survivors once: this hospital will not reveal for this round.
       log(`round ${round}: revealing nothing: ${plan.why}`);
+      await wipe(run, round, 'nothing to reveal');
       return;
     }
     checkSameSplit(state.revealed, plan);
@@ -236,27 +187,32 @@ export function newSecAggParticipant(
     } catch (err) {
       if (!refusedFor(err, 'FL_ERR_SECAGG_PHASE', 'FL_ERR_ROUND_NOT_OPEN')) throw err;
       log(`round ${round}: the round no longer takes reveals (${(err as Error).message})`);
+      await wipe(run, round, 'the round moved on');
       return;
     }
     // Nothing of the round's secrets is needed again: the reveal is kept to be sent again as is.
-    await store.forgetBefore(run.runId, round + 1);
+    prepared.delete(`${run.runId}/${round}`);
+    await store.forgetBefore(run, round + 1);
     log(
       `round ${round}: revealed self-mask shares of ${plan.survivors.join(', ')}${plan.dropped.length > 0 ? ` and mask-secret shares of ${plan.dropped.join(', ')}` : ''} (survivors read from ${client.source})`,
     );
   };
 
   /** (a)–(c) once per round in this process: the round's state, or undefined to sit it out. */
-  const prepared = new Map<string, Promise<StoredRound | undefined>>();
   const prepare = (run: RunRecord, round: number): Promise<StoredRound | undefined> => {
     const key = `${run.runId}/${round}`;
     let once = prepared.get(key);
     if (once === undefined) {
       once = (async () => {
-        const wiped = await store.forgetBefore(run.runId, round);
+        await claim(run);
+        const wiped = await store.forgetBefore(run, round);
         if (wiped.length > 0)
           log(`secure aggregation: secrets of round(s) ${wiped.join(', ')} wiped`);
-        const state = await advertised(run, round);
-        return state && (await dealt(run, round, state)) ? state : undefined;
+        const state = await setup.advertised(run, round);
+        if (state && (await setup.dealt(run, round, state))) return state;
+        // Sitting the round out: nothing of its secrets will be used.
+        if (await store.forget(run, round)) log(`round ${round}: secrets wiped (sat out)`);
+        return undefined;
       })();
       prepared.set(key, once);
       // A failure (the gateway down) is tried afresh by the next call.
@@ -266,11 +222,19 @@ export function newSecAggParticipant(
   };
 
   /** The update masked before a restart, if any: it is delivered again as it is. */
-  const maskedBefore = async (runId: string, round: number): Promise<Uint8Array | undefined> => {
-    const kept = await store.load(runId, round);
+  const maskedBefore = async (run: RunRecord, round: number): Promise<Uint8Array | undefined> => {
+    await claim(run);
+    const kept = await store.load(run, round);
     if (kept?.maskedSha256 === undefined) return undefined;
-    const masked = await store.loadMasked(runId, round);
+    const masked = await store.loadMasked(run, round);
     return masked && sha256Hex(masked) === kept.maskedSha256 ? masked : undefined;
+  };
+
+  const finish = async (run: RunRecord): Promise<void> => {
+    for (const round of await store.rounds(run)) prepared.delete(`${run.runId}/${round}`);
+    if (await store.forgetRun(run.runId)) {
+      log(`secure aggregation: all round state of run ${run.runId} wiped from ${store.dir}`);
+    }
   };
 
   return {
@@ -278,7 +242,7 @@ export function newSecAggParticipant(
 
     async prepareRound(run, round) {
       if (!isSecAgg(run)) return true;
-      if ((await maskedBefore(run.runId, round)) !== undefined) return true;
+      if ((await maskedBefore(run, round)) !== undefined) return true;
       return (await prepare(run, round)) !== undefined;
     },
 
@@ -286,7 +250,7 @@ export function newSecAggParticipant(
       if (!isSecAgg(run)) return bytes;
       const runId = run.runId;
       const settings = secAggSettingsOf(run);
-      const before = await maskedBefore(runId, round);
+      const before = await maskedBefore(run, round);
       if (before !== undefined) {
         // A second update under the same masks would give the gateway the difference of two.
         log(
@@ -299,6 +263,7 @@ export function newSecAggParticipant(
       const record = await waitForRound(run, round, (r) => r.secagg !== undefined);
       if (record === 'closed' || record.secagg?.phase !== 'masking') {
         log(`round ${round}: the round moved on before it took masked updates; sitting it out`);
+        await wipe(run, round, 'sat out');
         return undefined;
       }
       const maskSet = record.secagg.maskSet;
@@ -308,12 +273,14 @@ export function newSecAggParticipant(
         log(
           `round ${round}: the mask set on the ledger has ${maskSet.length} hospitals, fewer than the run allows (${fewest}); sitting the round out`,
         );
+        await wipe(run, round, 'sat out');
         return undefined;
       }
       if (!maskSet.some((e) => e.mspId === me)) {
         log(
           `round ${round}: not in the mask set fixed on the ledger (${maskSet.map((e) => e.mspId).join(', ')}); sitting the round out`,
         );
+        await wipe(run, round, 'sat out');
         return undefined;
       }
       const ctx = { runId, round };
@@ -337,7 +304,7 @@ export function newSecAggParticipant(
         maskSet: maskSet.map((e) => keys.get(e.mspId)!),
         plaintext: bytes,
       });
-      await store.saveMasked(runId, round, masked);
+      await store.saveMasked(run, round, masked);
       state.maskedSha256 = sha256Hex(masked);
       await store.save(state);
       log(
@@ -347,16 +314,28 @@ export function newSecAggParticipant(
     },
 
     async resume(readRun) {
-      const rounds = await store.rounds(options.runId);
-      if (rounds.length === 0) return;
+      if (!(await store.hasRun(options.runId))) return;
       const run = await retrying(readRun);
-      if (!isSecAgg(run)) return;
+      await claim(run);
+      if (run.status === 'completed' || !isSecAgg(run)) {
+        await finish(run);
+        return;
+      }
       const delivered = new Set(
         (await listSubmitted(options.workdir, run.runId)).map((c) => c.round),
       );
-      for (const round of rounds) {
-        if (delivered.has(round)) await afterDelivery(run, round);
+      for (const round of await store.rounds(run)) {
+        const state = await store.load(run, round);
+        if (delivered.has(round) && state?.held) {
+          await afterDelivery(run, round);
+          continue;
+        }
+        // Not delivered (or nothing held): its secrets serve only while the round is open.
+        const record = await retrying(() => client.readRound(run.runId, round));
+        if (record?.status !== 'open') await wipe(run, round, 'the round is over');
       }
     },
+
+    finish,
   };
 }
