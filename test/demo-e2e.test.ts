@@ -7,6 +7,20 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 import { REPO_ROOT } from './support/paths';
 
+/** Runs the demo with `args`; its exit code and everything it printed. */
+function demo(args: string[]): Promise<{ code: number; output: string }> {
+  let output = '';
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, args, {
+      cwd: REPO_ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout.on('data', (c: Buffer) => (output += c.toString('utf8')));
+    child.stderr.on('data', (c: Buffer) => (output += c.toString('utf8')));
+    child.on('exit', (c) => resolve({ code: c ?? 1, output }));
+  });
+}
+
 describe('demo on the Fabric network (short)', function () {
   const out = join(REPO_ROOT, 'test-output', 'demo-report');
 
@@ -28,16 +42,7 @@ describe('demo on the Fabric network (short)', function () {
       '--out',
       out,
     ];
-    let output = '';
-    const code = await new Promise<number>((resolve) => {
-      const child = spawn(process.execPath, args, {
-        cwd: REPO_ROOT,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      child.stdout.on('data', (c: Buffer) => (output += c.toString('utf8')));
-      child.stderr.on('data', (c: Buffer) => (output += c.toString('utf8')));
-      child.on('exit', (c) => resolve(c ?? 1));
-    });
+    const { code, output } = await demo(args);
     expect(code, output.slice(-4000)).to.equal(0);
     expect(output).to.include('the network is already up and healthy');
     expect(output).to.match(/\[ledger\] round 0 closed in block \d+/);
@@ -108,16 +113,7 @@ describe('demo on the Fabric network (short)', function () {
       '--out',
       out,
     ];
-    let output = '';
-    const code = await new Promise<number>((resolve) => {
-      const child = spawn(process.execPath, args, {
-        cwd: REPO_ROOT,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      child.stdout.on('data', (c: Buffer) => (output += c.toString('utf8')));
-      child.stderr.on('data', (c: Buffer) => (output += c.toString('utf8')));
-      child.on('exit', (c) => resolve(c ?? 1));
-    });
+    const { code, output } = await demo(args);
     expect(code, output.slice(-4000)).to.equal(0);
     for (const n of [1, 2, 3]) {
       for (const round of [0, 1]) {

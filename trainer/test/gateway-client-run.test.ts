@@ -7,14 +7,13 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sinon from 'sinon';
 import type { ModelSpec } from '@fedledger/protocol';
-import { decodeContainer, encodeContainer, modelSpecHash, sha256Hex } from '@fedledger/protocol';
+import { decodeContainer, sha256Hex } from '@fedledger/protocol';
 import { EXIT } from '../src/cli/common';
 import { main } from '../src/cli/main';
 import { prepareHospitalData } from '../src/data/hospital-data';
 import { dataFileSha256, readPrivacyLedger, recordRunPrivacy } from '../src/dp/privacy-ledger';
-import { initialModelTensors } from '../src/model/mlp';
 import { GatewayFixture, tinyUpdate } from './gateway-client-fixture';
-import { smallHospitals, tempDir, useFastestBackend } from './helpers';
+import { smallHospitals, tempDir, useFastestBackend, initialModelBytes } from './helpers';
 
 /** Creates a run with a small MLP for the synthetic hospitals' width; returns its spec. */
 async function createTrainableRun(
@@ -33,19 +32,7 @@ async function createTrainableRun(
       { units: prep.preprocessing.label.classes.length, activation: 'softmax' },
     ],
   };
-  const initialModel = encodeContainer({
-    metadata: {
-      kind: 'model',
-      runId,
-      round: 0,
-      mspId: '',
-      sampleCount: 0,
-      modelSpecHash: modelSpecHash(spec),
-      encoding: 'float32',
-    },
-    extra: {},
-    tensors: initialModelTensors(spec, 1),
-  });
+  const initialModel = initialModelBytes(runId, spec);
   await fixture.createRun(runId, {
     participants,
     roundsPlanned: 2,

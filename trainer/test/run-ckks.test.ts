@@ -9,7 +9,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sinon from 'sinon';
 import type { Container, ModelSpec, RoundDetails } from '@fedledger/protocol';
-import { decodeContainer, encodeContainer, modelSpecHash, sha256Hex } from '@fedledger/protocol';
+import { decodeContainer, encodeContainer, sha256Hex } from '@fedledger/protocol';
 import { CKKS_PARAMS, decryptAggregate } from '@fedledger/protocol/ckks';
 import { ckksSettingsOf, newCkksParticipant } from '../src/client/ckks-participation';
 import { EXIT } from '../src/cli/common';
@@ -18,9 +18,8 @@ import { main } from '../src/cli/main';
 import { prepareHospitalData } from '../src/data/hospital-data';
 import { flattenTensors } from '../src/he/encrypted-update';
 import { openKeyFile } from '../src/he/key-store';
-import { initialModelTensors } from '../src/model/mlp';
 import { GatewayFixture } from './gateway-client-fixture';
-import { smallHospitals, tempDir, useFastestBackend } from './helpers';
+import { smallHospitals, tempDir, useFastestBackend, initialModelContainer } from './helpers';
 
 const RUN = 'ckks-cli';
 const HOSPITALS = ['hospital1', 'hospital2', 'hospital3'] as const;
@@ -112,19 +111,7 @@ describe('fedledger-trainer run in an encrypted (CKKS) run', function () {
         { units: prep.preprocessing.label.classes.length, activation: 'softmax' },
       ],
     };
-    const initial: Container = {
-      metadata: {
-        kind: 'model',
-        runId,
-        round: 0,
-        mspId: '',
-        sampleCount: 0,
-        modelSpecHash: modelSpecHash(spec),
-        encoding: 'float32',
-      },
-      extra: {},
-      tensors: initialModelTensors(spec, 1),
-    };
+    const initial = initialModelContainer(runId, spec);
     await f.client('coordinator').coordinatorCreateRun({
       runId,
       participants: MSPS,

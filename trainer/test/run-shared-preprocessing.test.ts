@@ -7,12 +7,11 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sinon from 'sinon';
 import type { ModelSpec, SharedPreprocessing } from '@fedledger/protocol';
-import { encodeContainer, modelSpecHash, preprocessingSha256 } from '@fedledger/protocol';
+import { preprocessingSha256 } from '@fedledger/protocol';
 import { EXIT } from '../src/cli/common';
 import { main } from '../src/cli/main';
-import { initialModelTensors } from '../src/model/mlp';
 import { GatewayFixture } from './gateway-client-fixture';
-import { smallHospitals, tempDir, useFastestBackend } from './helpers';
+import { smallHospitals, tempDir, useFastestBackend, initialModelBytes } from './helpers';
 
 describe('fedledger-trainer preprocess and run with a shared preprocessing', function () {
   this.timeout(120_000);
@@ -88,19 +87,7 @@ describe('fedledger-trainer preprocess and run with a shared preprocessing', fun
       roundsPlanned: 1,
       minUpdatesPerRound: 2,
       modelSpec: spec,
-      initialModel: encodeContainer({
-        metadata: {
-          kind: 'model',
-          runId,
-          round: 0,
-          mspId: '',
-          sampleCount: 0,
-          modelSpecHash: modelSpecHash(spec),
-          encoding: 'float32',
-        },
-        extra: {},
-        tensors: initialModelTensors(spec, 1),
-      }),
+      initialModel: initialModelBytes(runId, spec),
       preprocessingSha256: sha,
     });
     const status = await f.client('auditor').getRun(runId);

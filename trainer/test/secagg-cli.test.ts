@@ -8,19 +8,12 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 import sinon from 'sinon';
 import type { ModelSpec } from '@fedledger/protocol';
-import {
-  MASKED_TENSOR,
-  decodeContainer,
-  encodeContainer,
-  modelSpecHash,
-  sha256Hex,
-} from '@fedledger/protocol';
+import { MASKED_TENSOR, decodeContainer, sha256Hex } from '@fedledger/protocol';
 import { EXIT } from '../src/cli/common';
 import { main } from '../src/cli/main';
 import { prepareHospitalData } from '../src/data/hospital-data';
-import { initialModelTensors } from '../src/model/mlp';
 import { GatewayFixture } from './gateway-client-fixture';
-import { smallHospitals, tempDir, useFastestBackend } from './helpers';
+import { smallHospitals, tempDir, useFastestBackend, initialModelBytes } from './helpers';
 
 describe('fedledger-trainer run on a secure-aggregation run', function () {
   this.timeout(120_000);
@@ -52,19 +45,7 @@ describe('fedledger-trainer run on a secure-aggregation run', function () {
       roundsPlanned: 2,
       minUpdatesPerRound: 2,
       modelSpec: spec,
-      initialModel: encodeContainer({
-        metadata: {
-          kind: 'model',
-          runId,
-          round: 0,
-          mspId: '',
-          sampleCount: 0,
-          modelSpecHash: modelSpecHash(spec),
-          encoding: 'float32',
-        },
-        extra: {},
-        tensors: initialModelTensors(spec, 1),
-      }),
+      initialModel: initialModelBytes(runId, spec),
       sampleCounts: { Hospital1MSP: 1000, Hospital2MSP: 1000 },
       secagg: { threshold: 2, phaseSeconds: 30 },
     });

@@ -27,6 +27,7 @@ import type { LedgerClient } from '../ledger/ledger-client';
 import type { OrgRole, Principal } from '../pki/organisations';
 import type { AppLimits } from './limits';
 import { intParam, param } from './request-helpers';
+import type { SecAggNoteKind } from '../coordinator/secagg-phases';
 import type { SigningSessions } from './submission-routes';
 
 /** What the secure-aggregation routes need from the application around them. */
@@ -82,6 +83,40 @@ export function registerSecAggRoutes(app: express.Express, deps: SecAggRouteDeps
     return Uint8Array.from(body);
   };
 
+  /**
+   * Decodes a hospital's bundle or reveal (refusing one that names another sender, run or
+   * round), stores its canonical bytes and tells the coordinator.
+   */
+  const keep = async (
+    req: Request,
+    p: Principal,
+    runId: string,
+    round: number,
+    kind: SecAggNoteKind,
+    canonical: (bytes: Uint8Array) => Uint8Array,
+  ): Promise<SecAggBlobReply> => {
+    let bytes: Uint8Array;
+    try {
+      bytes = canonical(bodyBytes(req));
+      const message = JSON.parse(Buffer.from(bytes).toString('utf8')) as {
+        from: string;
+        runId: string;
+        round: number;
+      };
+      if (message.from !== p.mspId || message.runId !== runId || message.round !== round) {
+        throw new SecAggError(
+          'SECAGG_MALFORMED',
+          `it is from ${message.from} for ${message.runId}/${message.round}, not from ${p.mspId} for ${runId}/${round}`,
+        );
+      }
+    } catch (err) {
+      return malformed(err);
+    }
+    const stored = await blobs.putBytes(bytes);
+    await coordinator.noteSecAgg(kind, { runId, round, mspId: p.mspId, sha256: stored.sha256 });
+    return { sha256: stored.sha256, byteLength: stored.byteLength };
+  };
+
   app.post(`${BASE}/keys`, express.json({ limit: deps.limits.maxJsonBytes }), async (req, res) => {
     const p = requireRole(req, 'hospital');
     const { run, round } = await target(req, p);
@@ -115,28 +150,13 @@ export function registerSecAggRoutes(app: express.Express, deps: SecAggRouteDeps
     if (record.status !== 'open' || record.secagg !== undefined) {
       throw new GatewayError('FL_ERR_SECAGG_PHASE', `round ${round} no longer takes share bundles`);
     }
-    let bytes: Uint8Array;
-    try {
-      const bundle = decodeShareBundle(bodyBytes(req));
-      if (bundle.from !== p.mspId || bundle.runId !== run.runId || bundle.round !== round) {
-        throw new SecAggError(
-          'SECAGG_MALFORMED',
-          `the bundle is from ${bundle.from} for ${bundle.runId}/${bundle.round}, not from ${p.mspId} for ${run.runId}/${round}`,
-        );
-      }
-      bytes = encodeShareBundle(bundle);
-    } catch (err) {
-      return malformed(err);
-    }
-    const stored = await blobs.putBytes(bytes);
-    await coordinator.noteSecAgg('shares', {
-      runId: run.runId,
-      round,
-      mspId: p.mspId,
-      sha256: stored.sha256,
-    });
-    const reply: SecAggBlobReply = { sha256: stored.sha256, byteLength: stored.byteLength };
-    res.status(201).json(reply);
+    res
+      .status(201)
+      .json(
+        await keep(req, p, run.runId, round, 'shares', (bytes) =>
+          encodeShareBundle(decodeShareBundle(bytes)),
+        ),
+      );
   });
 
   app.get(`${BASE}/shares/:mspId`, async (req, res) => {
@@ -167,27 +187,12 @@ export function registerSecAggRoutes(app: express.Express, deps: SecAggRouteDeps
         `${p.mspId} is not a survivor of round ${round}`,
       );
     }
-    let bytes: Uint8Array;
-    try {
-      const reveal = decodeReveal(bodyBytes(req));
-      if (reveal.from !== p.mspId || reveal.runId !== run.runId || reveal.round !== round) {
-        throw new SecAggError(
-          'SECAGG_MALFORMED',
-          `the reveal is from ${reveal.from} for ${reveal.runId}/${reveal.round}, not from ${p.mspId} for ${run.runId}/${round}`,
-        );
-      }
-      bytes = encodeReveal(reveal);
-    } catch (err) {
-      return malformed(err);
-    }
-    const stored = await blobs.putBytes(bytes);
-    await coordinator.noteSecAgg('reveals', {
-      runId: run.runId,
-      round,
-      mspId: p.mspId,
-      sha256: stored.sha256,
-    });
-    const reply: SecAggBlobReply = { sha256: stored.sha256, byteLength: stored.byteLength };
-    res.status(201).json(reply);
+    res
+      .status(201)
+      .json(
+        await keep(req, p, run.runId, round, 'reveals', (bytes) =>
+          encodeReveal(decodeReveal(bytes)),
+        ),
+      );
   });
 }
