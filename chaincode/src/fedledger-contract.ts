@@ -300,6 +300,23 @@ export class FedLedgerContract extends Contract {
     return canonicalJson(record);
   }
 
+  /**
+   * Closes a secure-aggregation round whose sum cannot be recovered, without an aggregate (its
+   * input model carried over); coordinator only, after the reveal phase. Emits RoundClosed.
+   */
+  @Transaction()
+  @Returns('string')
+  async AbandonRound(ctx: Context, requestJson: string): Promise<string> {
+    const request = secaggArgs.abandonRoundRequest(
+      args.parseObject(requestJson, 'abandon request'),
+    );
+    const state = new LedgerState(ctx);
+    const run = await this.activeRunForCoordinator(state, request.runId);
+    const record = await secagg.abandonRound(state, run, request);
+    state.emit('RoundClosed', record);
+    return canonicalJson(record);
+  }
+
   /** The key advertisements of one secure-aggregation round, in MSP ID order. */
   @Transaction(false)
   @Returns('string')

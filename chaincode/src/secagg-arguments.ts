@@ -1,6 +1,6 @@
 // Arguments of the secure-aggregation transactions: a hospital's key advertisement and the
 // coordinator's mask set. Hex keys are checked for shape only; the hospitals check the curve.
-import type { BeginMaskingRequest, KeysSubmission } from '@fedledger/protocol';
+import type { AbandonRoundRequest, BeginMaskingRequest, KeysSubmission } from '@fedledger/protocol';
 import { hashedByMsp, mspId, roundNumber, runId } from './arguments';
 import { ensure } from './rule-error';
 
@@ -41,5 +41,14 @@ export function beginMaskingRequest(json: Json): BeginMaskingRequest {
     runId: runId(json.runId),
     round: roundNumber(json.round),
     maskSet: hashedByMsp(json.maskSet, 'maskSet', 'sharesSha256'),
+  };
+}
+
+/** The AbandonRound argument: the round and the reveals its sum could not be recovered from. */
+export function abandonRoundRequest(json: Json): AbandonRoundRequest {
+  return {
+    runId: runId(json.runId),
+    round: roundNumber(json.round),
+    recovery: hashedByMsp(json.recovery ?? [], 'recovery', 'sha256'),
   };
 }

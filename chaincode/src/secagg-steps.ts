@@ -6,6 +6,7 @@
 // gateway cannot tell one hospital that a peer dropped and another that it survived.
 import { keysKey } from '@fedledger/protocol';
 import type {
+  AbandonRoundRequest,
   BeginMaskingRequest,
   CloseRoundRequest,
   KeysRecord,
@@ -188,6 +189,65 @@ export async function beginUnmasking(
   };
   await state.putRound(next);
   return next;
+}
+
+/**
+ * Closes an unmasking round without an aggregate, when its sum cannot be recovered (a hospital
+ * dealt shares that do not match its commitment, or recorded an update whose bytes nobody has):
+ * only after the reveal phase, its input model carried over as its aggregate and every update
+ * excluded as SECAGG_UNRECOVERABLE. An auditor re-decides the round from the reveals named here
+ * and flags an abandoned round whose sum it can recover.
+ */
+export async function abandonRound(
+  state: LedgerState,
+  run: RunRecord,
+  request: AbandonRoundRequest,
+): Promise<RoundRecord> {
+  const { runId, round } = request;
+  ensure(isSecAggRun(run), 'NOT_SECAGG', `run ${runId} does not use secure aggregation`);
+  const record = openRoundOf(await state.getRound(runId, round), run, round);
+  const secagg = record.secagg;
+  ensure(
+    secagg?.phase === 'unmasking' && secagg.unmaskingAt !== undefined,
+    'SECAGG_PHASE',
+    `round ${round} of run ${runId} is not unmasking`,
+  );
+  const settings = secAggSettingsOf(run);
+  ensure(
+    elapsed(state, secagg.unmaskingAt, settings.phaseSeconds),
+    'SECAGG_PHASE',
+    `round ${round} takes reveals for ${settings.phaseSeconds} s after its survivors were fixed`,
+  );
+  const survivors = new Set(secagg.survivors ?? []);
+  for (const entry of request.recovery) {
+    ensure(
+      survivors.has(entry.mspId),
+      'INVALID_ARGUMENT',
+      `recovery material from ${entry.mspId}, which is not a survivor of round ${round}`,
+    );
+  }
+  const updates = await state.listUpdates(runId, round);
+  const closed: RoundRecord = {
+    ...record,
+    status: 'closed',
+    aggregateHash: record.inputModelHash,
+    included: [],
+    excluded: updates.map((u) => ({
+      mspId: u.mspId,
+      sha256: u.sha256,
+      code: 'SECAGG_UNRECOVERABLE',
+      detail: 'the masked sum could not be recovered; the round carries its input model over',
+      onLedger: true,
+    })),
+    closedAt: state.txTime(),
+    closeTxId: state.txId(),
+    secagg: { ...secagg, recovery: request.recovery, abandoned: true },
+  };
+  await state.putRound(closed);
+  if (round === run.roundsPlanned - 1) {
+    await state.putRun({ ...run, status: 'completed', finalModelHash: record.inputModelHash });
+  }
+  return closed;
 }
 
 /** A masked update is taken only while the round masks, and only from its mask set. */

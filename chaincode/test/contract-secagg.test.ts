@@ -245,4 +245,44 @@ describe('contract: secure-aggregation rounds', () => {
       'INVALID_ARGUMENT',
     );
   });
+
+  it('abandons an unmasking round only after its reveal phase, by the coordinator, carrying its input model over', async () => {
+    const ledger = await secaggLedger(runConfig({ ...SECAGG, roundsPlanned: 1 }));
+    const abandon = (recovery: unknown[] = []) =>
+      JSON.stringify({ runId: 'run-1', round: 0, recovery });
+    await expectRefusal(ledger.submit(coordinator, 'AbandonRound', abandon()), 'SECAGG_PHASE');
+    await masking(ledger);
+    for (const h of [h1, h2, h3]) await ledger.submit(h, 'SubmitUpdate', masked(h));
+    await ledger.submit(coordinator, 'BeginUnmasking', 'run-1', '0');
+    await expectRefusal(ledger.submit(coordinator, 'AbandonRound', abandon()), 'SECAGG_PHASE');
+    later(61);
+    await expectRefusal(ledger.submit(h1, 'AbandonRound', abandon()), 'NOT_COORDINATOR');
+    await expectRefusal(
+      ledger.submit(
+        coordinator,
+        'AbandonRound',
+        abandon([{ mspId: 'AuditorMSP', sha256: hashOf('r') }]),
+      ),
+      'INVALID_ARGUMENT',
+    );
+    const plain = await ledgerWithOpenRound();
+    await expectRefusal(plain.submit(coordinator, 'AbandonRound', abandon()), 'NOT_SECAGG');
+    const recovery = [{ mspId: 'Hospital1MSP', sha256: hashOf('reveal') }];
+    const closed = JSON.parse(
+      (await ledger.submit(coordinator, 'AbandonRound', abandon(recovery))).result,
+    ) as RoundRecord;
+    expect(closed.status).to.equal('closed');
+    expect(closed.aggregateHash).to.equal(SECAGG.initialModelHash);
+    expect(closed.included).to.deep.equal([]);
+    expect(closed.excluded?.map((e) => e.code)).to.deep.equal([
+      'SECAGG_UNRECOVERABLE',
+      'SECAGG_UNRECOVERABLE',
+      'SECAGG_UNRECOVERABLE',
+    ]);
+    expect(closed.secagg?.abandoned).to.equal(true);
+    expect(closed.secagg?.recovery).to.deep.equal(recovery);
+    const run = JSON.parse(await ledger.evaluate(auditor, 'GetRun', 'run-1')) as { status: string };
+    expect(run.status).to.equal('completed');
+    await expectRefusal(ledger.submit(coordinator, 'AbandonRound', abandon()), 'RUN_COMPLETED');
+  });
 });

@@ -5,6 +5,7 @@
 // update is uncorrelated with the plain one, a hospital that drops after dealing its shares does
 // not stop the round, and the auditor recomputes every aggregate from what the ledger names.
 import { expect } from 'chai';
+import { RoundDecisionError, decideRound } from '@fedledger/rules';
 import { decodeContainer, maskedWords } from '@fedledger/protocol';
 import type { KeysRecord } from '@fedledger/protocol';
 import { SecAggError, advertise, newRoundSecrets, quantise } from '@fedledger/protocol/secagg';
@@ -155,6 +156,54 @@ describe('secure-aggregation run (simulated ledger, real gateway)', function () 
     }>().round;
     expect(round.status).to.equal('open');
     expect(round.secagg?.phase).to.equal('masking');
+  });
+
+  it('abandons a round a hospital spoiled with shares of another seed, carries the model over, and goes on', async () => {
+    const runId = 'secagg-spoiled';
+    const initial = await createSecAggRun(h, runId, 2);
+    const { closed } = await playSecAggRound(h, runId, 0, {
+      submitters: SECAGG_HOSPITALS,
+      inconsistentDealer: 'hospital2',
+    });
+    expect(closed.secagg?.abandoned).to.equal(true);
+    expect(closed.aggregateHash).to.equal(initial);
+    expect(closed.included).to.deep.equal([]);
+    expect(closed.excluded?.map((e) => e.code)).to.deep.equal([
+      'SECAGG_UNRECOVERABLE',
+      'SECAGG_UNRECOVERABLE',
+      'SECAGG_UNRECOVERABLE',
+    ]);
+    // The run goes on from the same model, and the next round aggregates.
+    const next = await playSecAggRound(h, runId, 1, { submitters: SECAGG_HOSPITALS });
+    expect(next.closed.included).to.deep.equal(ALL);
+    const report = await verify(runId);
+    expect(
+      report.rounds.map((x) => x.ok),
+      JSON.stringify(report.rounds),
+    ).to.deep.equal([true, true]);
+  });
+
+  it('flags a round abandoned by a coordinator although its sum could be recovered (FALSE_ABANDON)', async () => {
+    const liar = await Harness.create({
+      decide: async (input) => {
+        if (input.run.runId === 'secagg-false-abandon') {
+          throw new RoundDecisionError('SECAGG_UNRECOVERABLE', 'a lie: nothing was wrong');
+        }
+        return decideRound(input);
+      },
+    });
+    try {
+      const runId = 'secagg-false-abandon';
+      await createSecAggRun(liar, runId, 1);
+      const { closed } = await playSecAggRound(liar, runId, 0, { submitters: SECAGG_HOSPITALS });
+      expect(closed.secagg?.abandoned).to.equal(true);
+      const res = await liar.call('auditor', 'POST', `/v1/audit/runs/${runId}/verify`);
+      const report = res.json<{ ok: boolean; rounds: { problems: { code: string }[] }[] }>();
+      expect(report.ok).to.equal(false);
+      expect(report.rounds[0]?.problems.map((p) => p.code)).to.deep.equal(['FALSE_ABANDON']);
+    } finally {
+      await liar.dispose();
+    }
   });
 
   it('refuses a reveal before unmasking and a share bundle that is not one', async () => {

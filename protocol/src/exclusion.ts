@@ -56,6 +56,11 @@ export const EXCLUSION_CODES = {
   },
   CKKS_MALFORMED: { kind: 'rule', meaning: 'The encrypted update is malformed.' },
   NOT_SELECTED: { kind: 'selection', meaning: "Valid, but the run's strategy did not select it." },
+  SECAGG_UNRECOVERABLE: {
+    kind: 'availability',
+    meaning:
+      "The round's masked sum could not be recovered (a survivor's masked update or a secret's shares unusable); the round was abandoned without an aggregate.",
+  },
   NOT_ON_LEDGER: {
     kind: 'off-ledger',
     meaning: 'Uploaded to the gateway, but no ledger record was committed for it.',

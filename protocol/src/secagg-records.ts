@@ -44,6 +44,15 @@ export interface SecAggRoundState {
   unmaskingAt?: string;
   /** The reveals the round's aggregate was recovered with (set when the round closes). */
   recovery?: RecoveryEntry[];
+  /** True when the round was abandoned: its sum could not be recovered from `recovery`. */
+  abandoned?: boolean;
+}
+
+/** The coordinator's AbandonRound argument: the reveals the sum could not be recovered from. */
+export interface AbandonRoundRequest {
+  runId: string;
+  round: number;
+  recovery: RecoveryEntry[];
 }
 
 /** The coordinator's BeginMasking argument. */

@@ -44,6 +44,7 @@ export type ContractFunction =
   | 'AdvertiseKeys'
   | 'BeginMasking'
   | 'BeginUnmasking'
+  | 'AbandonRound'
   | 'ListKeys'
   | 'GetRun'
   | 'GetRound'

@@ -4,9 +4,9 @@
 // of custody, each key's history (written once, never overwritten), the models a source serves
 // and the stored aggregates. Used by the gateway's /v1/audit routes and by the fedledger-audit CLI
 // (with the auditor's own peer and as many byte sources as the auditor has).
-import type { AuditTrail, RoundTrail, RunRecord } from '@fedledger/protocol';
+import type { AuditTrail, RoundRecord, RoundTrail, RunRecord } from '@fedledger/protocol';
 import { roundKey, sha256Hex, updateKey } from '@fedledger/protocol';
-import type { EncryptedAggregator } from '@fedledger/rules';
+import type { EncryptedAggregator, RoundInput } from '@fedledger/rules';
 import {
   RoundDecisionError,
   compareWithDecision,
@@ -205,6 +205,19 @@ export class Verifier {
         if (found?.matches) bytes.set(entry.sha256, found.bytes);
       }
       const input = await this.find(round.inputModelHash, cache);
+      if (round.secagg?.abandoned) {
+        // Abandoned without an aggregate: right only if the sum cannot be recovered from the
+        // reveals the close names, and the round carries its input model over.
+        await checkAbandoned(problems, {
+          run,
+          round,
+          records: round.updates,
+          bytes,
+          ...(input?.matches ? { inputModel: input.bytes } : {}),
+          secagg: { keys: round.keys ?? [], reveals: recovery },
+        });
+        return { round: r, ok: problems.length === 0, included: [], problems, unverifiable };
+      }
       try {
         const decision = await decideRound({
           run,
@@ -293,4 +306,25 @@ function explainMismatch(
   )[0];
   if (worst) entry.mspId = worst.mspId;
   entry.message += `; the ledger's aggregate weighs ${parts.join(', ')}`;
+}
+
+/** Checks an abandoned secure-aggregation round: unrecoverable, its input model carried over. */
+async function checkAbandoned(problems: Problem[], input: RoundInput): Promise<void> {
+  const r = input.round.round;
+  const round = input.round as RoundRecord;
+  if (round.aggregateHash !== round.inputModelHash || (round.included ?? []).length > 0) {
+    problems.push({
+      code: 'AGGREGATE_MISMATCH',
+      message: `round ${r} is abandoned but does not carry its input model over unchanged`,
+    });
+  }
+  try {
+    await decideRound(input);
+    problems.push({
+      code: 'FALSE_ABANDON',
+      message: `round ${r} was abandoned, but its masked sum is recovered from the reveals its close names`,
+    });
+  } catch (err) {
+    if (!(err instanceof RoundDecisionError) || err.code !== 'SECAGG_UNRECOVERABLE') throw err;
+  }
 }

@@ -10,25 +10,22 @@ import { join } from 'node:path';
 import type {
   Container,
   ExcludedUpdate,
-  RecoveryEntry,
   RoundRecord,
   RoundTrail,
   RunConfig,
   RunRecord,
-  UpdateRecord,
 } from '@fedledger/protocol';
 import { decodeContainer } from '@fedledger/protocol';
 import type { EncryptedAggregator, RoundDecision, RoundInput } from '@fedledger/rules';
 import { decideRound, flattenTensors, runSettings } from '@fedledger/rules';
 import type { BlobStore } from '../blob/blob-store';
-import { crashPoint, pausePoint } from '../crash-points';
 import { BadRequestError, GatewayError, LedgerRuleError, NotFoundError } from '../errors';
 import type { CommitInfo, LedgerClient } from '../ledger/ledger-client';
 import type { Backoff } from './run-schedule';
 import { RunSchedule } from './run-schedule';
 import type { SecAggNote, SecAggNoteKind } from './secagg-phases';
 import { SecAggPhases } from './secagg-phases';
-import { roundInput, undecidable } from './round-input';
+import { RoundCloser } from './round-closer';
 import { RunLocks } from './run-locks';
 import { UploadNotes } from './upload-notes';
 
@@ -44,20 +41,8 @@ const FINAL_REFUSALS = new Set(['NOT_COORDINATOR', 'RUN_COMPLETED', 'RUN_NOT_FOU
 export type { UploadNote } from './upload-notes';
 import type { UploadNote } from './upload-notes';
 
-/** What happened when a round closed. */
-export interface RoundClosed {
-  runId: string;
-  round: number;
-  aggregateHash: string;
-  included: string[];
-  excluded: ExcludedUpdate[];
-  close: CommitInfo;
-  /** Submit→commit time of the CloseRound transaction. */
-  closeLatencyMs: number;
-  /** The next round's opening, unless the run has completed. */
-  next?: CommitInfo;
-  openLatencyMs?: number;
-}
+export type { RoundClosed } from './round-closer';
+import type { RoundClosed } from './round-closer';
 
 /** Things the coordinator tells the rest of the gateway about (logs, metrics, SSE). */
 export interface CoordinatorObserver {
@@ -96,6 +81,7 @@ export class Coordinator {
   private readonly decide: (input: RoundInput) => Promise<RoundDecision>;
   private readonly secagg: SecAggPhases;
   private readonly uploads: UploadNotes;
+  private readonly closer: RoundCloser;
 
   constructor(private readonly options: CoordinatorOptions) {
     this.ledger = options.ledger;
@@ -105,6 +91,17 @@ export class Coordinator {
     this.now = options.now ?? (() => new Date());
     this.decide = options.decide ?? decideRound;
     this.uploads = new UploadNotes(this.stateDir);
+    this.closer = new RoundCloser({
+      ledger: this.ledger,
+      blobs: this.blobs,
+      uploads: this.uploads,
+      ...(options.encrypted ? { encrypted: options.encrypted } : {}),
+      decide: this.decide,
+      now: this.now,
+      observer: this.observer,
+      opened: (run, round) => this.armDeadlineFromLedger(run, round),
+      completed: (runId) => this.schedule.cancel(runId),
+    });
     this.secagg = new SecAggPhases({
       ledger: this.ledger,
       blobs: this.blobs,
@@ -274,7 +271,7 @@ export class Coordinator {
         // Every participant, or past the deadline (a round waiting for its quorum).
         const due = this.now().getTime() >= this.deadlineOf(run, current) - DEADLINE_SLACK_MS;
         if (updates.length < run.participants.length && !due) return undefined;
-        return this.close(run, current, updates);
+        return this.closer.close(run, current, updates);
       });
     } catch (err) {
       this.retryLater(runId, `closing round ${round} of`, err);
@@ -297,9 +294,9 @@ export class Coordinator {
           // A masked round closes only once unmasked: the phases decide when.
           const step = await this.secagg.step(run, open);
           if (step.action === 'wait') return undefined;
-          return this.close(run, open, open.updates, step.recovery);
+          return this.closer.close(run, open, open.updates, step.recovery);
         }
-        return this.close(run, open, await this.ledger.listUpdates(runId, open.round));
+        return this.closer.close(run, open, await this.ledger.listUpdates(runId, open.round));
       });
     } catch (err) {
       this.retryLater(runId, 'closing by hand the open round of', err);
@@ -336,7 +333,7 @@ export class Coordinator {
     if (runSettings(run).encoding === 'secagg') {
       const step = await this.secagg.step(run, last);
       if (step.action === 'close') {
-        await this.close(run, last, last.updates, step.recovery);
+        await this.closer.close(run, last, last.updates, step.recovery);
       } else {
         this.schedule.at(
           runId,
@@ -350,7 +347,7 @@ export class Coordinator {
     const complete = last.updates.length >= run.participants.length;
     if (complete || this.now().getTime() >= dueAt - DEADLINE_SLACK_MS) {
       try {
-        await this.close(run, last, last.updates);
+        await this.closer.close(run, last, last.updates);
         return;
       } catch (err) {
         if (!(err instanceof GatewayError && err.code === 'FL_ERR_QUORUM_NOT_MET')) throw err;
@@ -416,75 +413,5 @@ export class Coordinator {
       dueAt,
       () => void this.converge(run.runId, `the deadline of round ${round} of`),
     );
-  }
-
-  /**
-   * Decides the round with the rules (@fedledger/rules) on the bytes in the blob store, stores
-   * the new model, records the close on the ledger and opens the next round. Deterministic: a
-   * retry after a crash computes the same decision and the same hash.
-   */
-  private async close(
-    run: RunRecord,
-    round: RoundRecord,
-    records: UpdateRecord[],
-    recovery?: RecoveryEntry[],
-  ): Promise<RoundClosed> {
-    const started = Date.now();
-    await pausePoint('before-close', round.round);
-    crashPoint('while-aggregating', run.runId);
-    const sources = {
-      ledger: this.ledger,
-      blobs: this.blobs,
-      uploads: this.uploads,
-      ...(this.options.encrypted ? { encrypted: this.options.encrypted } : {}),
-    };
-    const decision = await this.decide(
-      await roundInput(sources, run, round, records, recovery),
-    ).catch(undecidable);
-    for (const entry of decision.excluded) {
-      this.observer.updateExcluded?.(run.runId, round.round, entry);
-    }
-    const model = decision.aggregate;
-    if (!decision.quorumMet || !model) {
-      throw new GatewayError(
-        'FL_ERR_QUORUM_NOT_MET',
-        `round ${round.round} of run ${run.runId} has ${decision.valid} valid updates; the quorum is ${run.minUpdatesPerRound}`,
-      );
-    }
-    const next = round.round + 1;
-    const included = decision.included;
-    const excluded = decision.excluded;
-    await this.blobs.putBytes(model.bytes);
-    const closeStarted = Date.now();
-    const close = await this.ledger.closeRound({
-      runId: run.runId,
-      round: round.round,
-      aggregateHash: model.sha256,
-      included: [...included].sort(),
-      excluded,
-      ...(decision.recovery ? { recovery: decision.recovery } : {}),
-    });
-    const closeLatencyMs = Date.now() - closeStarted;
-    const event: RoundClosed = {
-      closeLatencyMs,
-      runId: run.runId,
-      round: round.round,
-      aggregateHash: model.sha256,
-      included,
-      excluded,
-      close,
-    };
-    if (next < run.roundsPlanned) {
-      crashPoint('between-close-and-open', run.runId);
-      const openStarted = Date.now();
-      event.next = await this.ledger.openRound(run.runId, next, model.sha256);
-      event.openLatencyMs = Date.now() - openStarted;
-      await this.armDeadlineFromLedger(run, next);
-      await pausePoint('round-opened', next);
-    } else {
-      this.schedule.cancel(run.runId);
-    }
-    this.observer.roundClosed?.(event, Date.now() - started);
-    return event;
   }
 }

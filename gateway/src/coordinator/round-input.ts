@@ -50,6 +50,22 @@ export async function roundInput(
   };
 }
 
+/**
+ * True when a secure-aggregation round cannot be recovered and its reveal phase is over: the
+ * coordinator then abandons it (AbandonRound) instead of trying again for ever.
+ */
+export function abandonable(err: unknown, run: RunRecord, round: RoundRecord, now: Date): boolean {
+  const settings = runSettings(run).secagg;
+  const since = round.secagg?.unmaskingAt;
+  return (
+    err instanceof RoundDecisionError &&
+    err.code === 'SECAGG_UNRECOVERABLE' &&
+    settings !== undefined &&
+    since !== undefined &&
+    now.getTime() >= Date.parse(since) + settings.phaseSeconds * 1000
+  );
+}
+
 /** A round that cannot be decided, as the gateway's problem (others are passed on). */
 export function undecidable(err: unknown): never {
   if (err instanceof RoundDecisionError) {

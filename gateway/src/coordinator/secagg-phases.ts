@@ -125,13 +125,12 @@ export class SecAggPhases {
       .filter((msp) => reveals.has(msp))
       .map((mspId) => ({ mspId, sha256: reveals.get(mspId) as string }));
     const due = Date.parse(state.unmaskingAt ?? state.maskingAt) + phaseMs;
-    if (
-      recovery.length === survivors.length ||
-      (now >= due && recovery.length >= settings.threshold)
-    ) {
+    // Every survivor revealed, or the reveal phase is over: decide with what came (a round that
+    // cannot be recovered from it is then abandoned, which the auditor re-checks).
+    if (recovery.length === survivors.length || now >= due) {
       return { action: 'close', recovery };
     }
-    return { action: 'wait', until: now >= due ? now + phaseMs : due };
+    return { action: 'wait', until: due };
   }
 
   /**

@@ -1,6 +1,7 @@
 // What both ledger clients share: the coordinator's transactions and the queries, expressed once
 // over two primitives (submit a transaction as the coordinator, evaluate a query).
 import type {
+  AbandonRoundRequest,
   AuditTrail,
   BeginMaskingRequest,
   CloseRoundRequest,
@@ -55,6 +56,10 @@ export abstract class ContractLedger {
 
   beginUnmasking(runId: string, round: number): Promise<CommitInfo> {
     return this.write('BeginUnmasking', runId, String(round));
+  }
+
+  abandonRound(request: AbandonRoundRequest): Promise<CommitInfo> {
+    return this.write('AbandonRound', canonicalJson(request));
   }
 
   async listKeys(runId: string, round: number): Promise<KeysRecord[]> {

@@ -1,6 +1,7 @@
 // The gateway's view of the ledger: one interface, two implementations (Hyperledger Fabric through
 // @hyperledger/fabric-gateway, and the in-process SIMULATED ledger for tests and quick runs).
 import type {
+  AbandonRoundRequest,
   AuditTrail,
   BeginMaskingRequest,
   CloseRoundRequest,
@@ -101,6 +102,8 @@ export interface LedgerClient {
   beginMasking(request: BeginMaskingRequest): Promise<CommitInfo>;
   /** Fixes a secure-aggregation round's survivors (coordinator). */
   beginUnmasking(runId: string, round: number): Promise<CommitInfo>;
+  /** Closes a secure-aggregation round whose sum cannot be recovered (coordinator). */
+  abandonRound(request: AbandonRoundRequest): Promise<CommitInfo>;
   /** The key advertisements of a secure-aggregation round, in MSP ID order. */
   listKeys(runId: string, round: number): Promise<KeysRecord[]>;
 
@@ -128,6 +131,7 @@ export type ContractFunctionName =
   | 'AdvertiseKeys'
   | 'BeginMasking'
   | 'BeginUnmasking'
+  | 'AbandonRound'
   | 'ListKeys'
   | 'ListRuns'
   | 'GetRun'

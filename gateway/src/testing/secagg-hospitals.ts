@@ -183,6 +183,8 @@ export interface PlayOptions {
   omit?: { dealer: SecAggHospitalName; recipient: string };
   /** How long to wait for each phase on the ledger (default 60 s). */
   timeoutMs?: number;
+  /** A dishonest dealer whose shares are of another self-mask seed than the one it committed to. */
+  inconsistentDealer?: SecAggHospitalName;
 }
 
 /** Plays one round: every hospital advertises and deals; the submitters mask and submit. */
@@ -234,8 +236,15 @@ export async function playSecAggRound(
       }));
     adsOf.set(hospital.mspId, ads);
     const omit = options.omit?.dealer === hospital.who ? options.omit.recipient : undefined;
-    const recipients = ads.filter((a) => a.mspId !== omit);
-    const bundle = await dealShares(ctx, hospital.mspId, hospital.secrets, recipients, s.threshold);
+    let recipients = ads.filter((a) => a.mspId !== omit);
+    let dealt = hospital.secrets;
+    if (options.inconsistentDealer === hospital.who) {
+      // Same keys, another seed: every share decrypts, none recovers the committed seed.
+      dealt = { ...hospital.secrets, selfMaskSeed: newRoundSecrets().selfMaskSeed };
+      const own = advertise(ctx, hospital.mspId, dealt);
+      recipients = recipients.map((a) => (a.mspId === hospital.mspId ? own : a));
+    }
+    const bundle = await dealShares(ctx, hospital.mspId, dealt, recipients, s.threshold);
     ok(
       await h.call(
         hospital.who,

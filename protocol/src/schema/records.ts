@@ -167,6 +167,7 @@ const roundFields = {
       recovery: Type.Optional(
         Type.Array(strictObject({ mspId: Type.String(), sha256: Sha256Hex })),
       ),
+      abandoned: Type.Optional(Type.Boolean()),
     }),
   ),
 };
