@@ -351,7 +351,7 @@ export function createApp(options: AppOptions): express.Express {
 
   app.get('/v1/audit/history', async (req, res) => {
     const key = typeof req.query['key'] === 'string' ? req.query['key'] : '';
-    if (!/^(run|round|update)\/[A-Za-z0-9._/-]{1,200}$/.test(key)) {
+    if (!/^(run|round|update|secagg-keys)\/[A-Za-z0-9._/-]{1,200}$/.test(key)) {
       throw new BadRequestError(
         'FL_ERR_BAD_REQUEST',
         'key must be a readable ledger key such as update/<run>/<round>/<msp>',

@@ -294,7 +294,9 @@ export const OPERATIONS: readonly Operation[] = [
     access: 'any',
     status: 200,
     reply: json(HistoryReplySchema),
-    query: { key: 'a ledger key: run/<run>, round/<run>/<round> or update/<run>/<round>/<msp>' },
+    query: {
+      key: 'a ledger key: run/<run>, round/<run>/<round>, update/<run>/<round>/<msp> or secagg-keys/<run>/<round>/<msp>',
+    },
   },
   {
     method: 'post',
