@@ -7,8 +7,20 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 import { REPO_ROOT } from './support/paths';
 
-/** Runs the demo with `args`; its exit code and everything it printed. */
-function demo(args: string[]): Promise<{ code: number; output: string }> {
+/**
+ * Runs a short demo on Fabric (800 patients, 2 rounds, 1 epoch) with `extra` options; its exit
+ * code and everything it printed.
+ */
+function demo(
+  runId: string,
+  out: string,
+  ...extra: string[]
+): Promise<{ code: number; output: string }> {
+  const args = [
+    join(REPO_ROOT, 'scripts', 'dist', 'demo', 'demo.js'),
+    ...['--ledger', 'fabric', ...extra, '--patients', '800', '--rounds', '2', '--epochs', '1'],
+    ...['--run-id', runId, '--out', out],
+  ];
   let output = '';
   return new Promise((resolve) => {
     const child = spawn(process.execPath, args, {
@@ -27,22 +39,7 @@ describe('demo on the Fabric network (short)', function () {
   it('completes with verification passing, a summary table and a report with charts', async () => {
     await rm(out, { recursive: true, force: true });
     const runId = `demo-e2e-${Date.now()}`;
-    const args = [
-      join(REPO_ROOT, 'scripts', 'dist', 'demo', 'demo.js'),
-      '--ledger',
-      'fabric',
-      '--patients',
-      '800',
-      '--rounds',
-      '2',
-      '--epochs',
-      '1',
-      '--run-id',
-      runId,
-      '--out',
-      out,
-    ];
-    const { code, output } = await demo(args);
+    const { code, output } = await demo(runId, out);
     expect(code, output.slice(-4000)).to.equal(0);
     expect(output).to.include('the network is already up and healthy');
     expect(output).to.match(/\[ledger\] round 0 closed in block \d+/);
@@ -96,24 +93,7 @@ describe('demo on the Fabric network (short)', function () {
 
   it('runs with secure aggregation (--protection secagg): masked updates, keys from each own peer, verification passing', async () => {
     const runId = `demo-secagg-${Date.now()}`;
-    const args = [
-      join(REPO_ROOT, 'scripts', 'dist', 'demo', 'demo.js'),
-      '--ledger',
-      'fabric',
-      '--protection',
-      'secagg',
-      '--patients',
-      '800',
-      '--rounds',
-      '2',
-      '--epochs',
-      '1',
-      '--run-id',
-      runId,
-      '--out',
-      out,
-    ];
-    const { code, output } = await demo(args);
+    const { code, output } = await demo(runId, out, '--protection', 'secagg');
     expect(code, output.slice(-4000)).to.equal(0);
     for (const n of [1, 2, 3]) {
       for (const round of [0, 1]) {

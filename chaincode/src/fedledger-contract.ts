@@ -4,6 +4,7 @@ import type { AuditTrail, RoundRecord, RunRecord, UpdateRecord } from '@fedledge
 import { Context, Contract, Info, Returns, Transaction } from 'fabric-contract-api';
 import * as args from './arguments';
 import { LedgerState } from './ledger-state';
+import { participantActingForItself } from './participant-check';
 import { LedgerRuleError, ensure } from './rule-error';
 import * as secaggArgs from './secagg-arguments';
 import * as secagg from './secagg-steps';
@@ -132,18 +133,7 @@ export class FedLedgerContract extends Contract {
     const state = new LedgerState(ctx);
     const { runId, round, mspId } = submission;
     const run = await this.existingRun(state, runId);
-    ensure(run.status === 'active', 'RUN_COMPLETED', `run ${runId} has completed`);
-    const caller = state.caller();
-    ensure(
-      run.participants.includes(caller.mspId),
-      'NOT_PARTICIPANT',
-      `${caller.mspId} is not a participant of run ${runId}`,
-    );
-    ensure(
-      mspId === caller.mspId,
-      'MSP_MISMATCH',
-      `${caller.mspId} cannot submit an update as ${mspId}`,
-    );
+    const caller = participantActingForItself(state, run, mspId, 'submit an update');
     const roundRecord = await state.getRound(runId, round);
     ensure(
       roundRecord?.status === 'open',

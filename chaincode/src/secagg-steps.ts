@@ -18,6 +18,7 @@ import type {
 import type { SecAggSettings } from '@fedledger/protocol/secagg';
 import { SecAggError, checkRunSecAggSettings } from '@fedledger/protocol/secagg';
 import type { LedgerState } from './ledger-state';
+import { participantActingForItself } from './participant-check';
 import { ensure } from './rule-error';
 
 /** True when the run masks its updates (settings.encoding 'secagg'). */
@@ -76,18 +77,7 @@ export async function advertiseKeys(
 ): Promise<KeysRecord> {
   const { runId, round, mspId } = submission;
   ensure(isSecAggRun(run), 'NOT_SECAGG', `run ${runId} does not use secure aggregation`);
-  ensure(run.status === 'active', 'RUN_COMPLETED', `run ${runId} has completed`);
-  const caller = state.caller();
-  ensure(
-    run.participants.includes(caller.mspId),
-    'NOT_PARTICIPANT',
-    `${caller.mspId} is not a participant of run ${runId}`,
-  );
-  ensure(
-    mspId === caller.mspId,
-    'MSP_MISMATCH',
-    `${caller.mspId} cannot advertise keys as ${mspId}`,
-  );
+  const caller = participantActingForItself(state, run, mspId, 'advertise keys');
   const record = openRoundOf(await state.getRound(runId, round), run, round);
   ensure(
     record.secagg === undefined,

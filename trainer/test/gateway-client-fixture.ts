@@ -43,6 +43,14 @@ export type OrgName = (typeof ORGS)[number]['name'];
 
 /** A gateway on a simulated ledger, restartable on the same state folder and ledger. */
 export class GatewayFixture {
+  /** The trainer CLI's options that reach this gateway as `identity`. */
+  cliArgs(identity: string): string[] {
+    return [
+      ...['--gateway', this.url, '--gateway-ca', this.tls.caCertPath],
+      ...['--identities', this.identitiesFile, '--identity', identity],
+    ];
+  }
+
   readonly ledger = new SimulatedLedger();
   gateway: RunningGateway | undefined;
   /** The URL of the last gateway started (a restart asks for the same port). */

@@ -65,18 +65,7 @@ describe('fedledger-trainer run and check', function () {
       .getCalls()
       .map((c) => c.args.map(String).join(' '))
       .join('\n');
-  const connection = (who: string, runId: string): string[] => [
-    '--gateway',
-    f.url,
-    '--gateway-ca',
-    f.tls.caCertPath,
-    '--identities',
-    f.identitiesFile,
-    '--identity',
-    who,
-    '--run',
-    runId,
-  ];
+  const connection = (who: string, runId: string): string[] => [...f.cliArgs(who), '--run', runId];
 
   it('trains every round of a run with DP, submits, and saves the verified final model', async () => {
     const hospitals = smallHospitals(150, 5);

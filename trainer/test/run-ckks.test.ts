@@ -130,14 +130,7 @@ describe('fedledger-trainer run in an encrypted (CKKS) run', function () {
   const trainer = (i: number, runId: string, key: string[]): Promise<number> =>
     main([
       'run',
-      '--gateway',
-      f.url,
-      '--gateway-ca',
-      f.tls.caCertPath,
-      '--identities',
-      f.identitiesFile,
-      '--identity',
-      HOSPITALS[i] as string,
+      ...f.cliArgs(HOSPITALS[i] as string),
       '--run',
       runId,
       '--data',

@@ -96,14 +96,7 @@ describe('fedledger-trainer preprocess and run with a shared preprocessing', fun
     const run = (i: number, preprocessing: string): Promise<number> =>
       main([
         'run',
-        '--gateway',
-        f.url,
-        '--gateway-ca',
-        f.tls.caCertPath,
-        '--identities',
-        f.identitiesFile,
-        '--identity',
-        `hospital${i + 1}`,
+        ...f.cliArgs(`hospital${i + 1}`),
         '--run',
         runId,
         '--data',

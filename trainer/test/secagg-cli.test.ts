@@ -55,14 +55,7 @@ describe('fedledger-trainer run on a secure-aggregation run', function () {
     const trainer = (i: number): Promise<number> =>
       main([
         'run',
-        '--gateway',
-        f.url,
-        '--gateway-ca',
-        f.tls.caCertPath,
-        '--identities',
-        f.identitiesFile,
-        '--identity',
-        `hospital${i + 1}`,
+        ...f.cliArgs(`hospital${i + 1}`),
         '--run',
         runId,
         '--data',
